@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class BusinessRulesConfig(AppConfig):
+    name = "business_rules"
+    verbose_name = "Business rules"

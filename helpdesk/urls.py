@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import health
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("health/", health.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("x/", include("twitter_channel.urls")),
+    path("", include("tickets.urls")),
+]

@@ -1,0 +1,108 @@
+"""The one way comments get onto tickets. It alone enforces the comment cap."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .events import ticket_changed
+from .lifecycle import apply_status, diff, open_follow_up, snapshot
+from .models import Comment, Requester, Ticket, User
+
+
+class TicketFull(Exception):
+    """The ticket holds TICKET_COMMENT_LIMIT comments and takes no more from agents."""
+
+    def __init__(self, ticket: Ticket):
+        super().__init__(
+            f"Ticket #{ticket.pk} has reached the limit of {settings.TICKET_COMMENT_LIMIT:,} comments. "
+            "Open a follow-up ticket to continue the conversation."
+        )
+        self.ticket = ticket
+
+
+def add_comment(
+    ticket: Ticket,
+    *,
+    body: str,
+    author_user: User | None = None,
+    author_requester: Requester | None = None,
+    is_public: bool = True,
+    channel: str | None = None,
+    external_source: str = "",
+    external_id: str | None = None,
+    delivery: str = Comment.Delivery.NONE,
+    notify: bool = True,
+) -> Comment:
+    """Add a comment, applying the status moves a reply implies.
+
+    An agent's comment on a full ticket raises `TicketFull`. A requester's message is never
+    lost: on a full or closed ticket it opens a linked follow-up and lands there (the
+    returned comment's `ticket` says where). A message with an external id already stored
+    is returned as it is, so a redelivered tweet or email never doubles.
+    """
+    if external_id is not None:
+        existing = Comment.objects.filter(external_source=external_source, external_id=external_id).first()
+        if existing:
+            return existing
+    with transaction.atomic():
+        # The row lock serialises concurrent comments on one ticket, so the cap holds exactly.
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
+        from_requester = author_user is None and author_requester is not None
+        if ticket.comment_count >= settings.TICKET_COMMENT_LIMIT or (
+            from_requester and ticket.status == Ticket.Status.CLOSED
+        ):
+            if not from_requester:
+                raise TicketFull(ticket)
+            ticket = _continuation_of(ticket)
+        before = snapshot(ticket)
+        if is_public and author_user is not None and ticket.status == Ticket.Status.NEW:
+            apply_status(ticket, Ticket.Status.OPEN)
+        elif from_requester and ticket.status in (Ticket.Status.PENDING, Ticket.Status.SOLVED):
+            apply_status(ticket, Ticket.Status.OPEN)
+        try:
+            with transaction.atomic():
+                comment = Comment.objects.create(
+                    ticket=ticket,
+                    body=body,
+                    author_user=author_user,
+                    author_requester=author_requester,
+                    is_public=is_public,
+                    channel=channel or ticket.channel,
+                    external_source=external_source,
+                    external_id=external_id,
+                    delivery=delivery,
+                )
+        except IntegrityError:
+            # Another process stored the same external message between our check and insert.
+            return Comment.objects.get(external_source=external_source, external_id=external_id)
+        changes = diff(before, ticket)
+        ticket.comment_count += 1
+        ticket.updated_at = timezone.now()
+        ticket.save()
+    if notify:
+        transaction.on_commit(
+            lambda: ticket_changed.send(
+                sender=Ticket,
+                ticket=ticket,
+                created=False,
+                changes=changes,
+                comment=comment,
+                actor=author_user,
+            )
+        )
+    return comment
+
+
+def _continuation_of(ticket: Ticket) -> Ticket:
+    """The follow-up that carries on a full or closed ticket: the latest one still taking
+    comments, or a new one, so a chatty requester does not spawn a ticket per message."""
+    follow_up = (
+        Ticket.objects.select_for_update()
+        .filter(follow_up_of=ticket, comment_count__lt=settings.TICKET_COMMENT_LIMIT)
+        .exclude(status=Ticket.Status.CLOSED)
+        .order_by("-pk")
+        .first()
+    )
+    return follow_up or open_follow_up(ticket)

@@ -1,0 +1,226 @@
+"""Tickets, the people on both sides of them, and their comments.
+
+`tickets` knows channels only as values: the X channel app links its own rows to tickets
+and comments, never the other way round (except `Ticket.x_account`, the account a ticket
+came through, which the queue filters on).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "Web"
+    EMAIL = "email", "Email"
+    X = "x", "X"
+    X_DM = "x_dm", "X DM"
+    X_LIKE = "x_like", "X Like"
+    API = "api", "API"
+
+
+X_CHANNELS = (Channel.X, Channel.X_DM, Channel.X_LIKE)
+
+
+class Group(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class User(AbstractUser):
+    """A member of the support team. End users are `Requester`s, never `User`s."""
+
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        AGENT = "agent", "Agent"
+        RESTRICTED = "restricted", "Restricted agent"
+
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.AGENT)
+    groups_member_of = models.ManyToManyField(Group, blank=True, related_name="members")
+    # For restricted agents only: they see tickets in these groups and/or on these channels.
+    allowed_groups = models.ManyToManyField(Group, blank=True, related_name="+")
+    allowed_channels = models.JSONField(default=list, blank=True)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == self.Role.ADMIN or self.is_superuser
+
+    @property
+    def is_restricted(self) -> bool:
+        return self.role == self.Role.RESTRICTED and not self.is_superuser
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Requester(models.Model):
+    """An end user: one person, who may write from several emails and X accounts."""
+
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Identity(models.Model):
+    class Kind(models.TextChoices):
+        EMAIL = "email", "Email"
+        X = "x", "X"
+
+    requester = models.ForeignKey(Requester, on_delete=models.CASCADE, related_name="identities")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    # Email address (lower-cased) or X user id (digits, kept as a string).
+    value = models.CharField(max_length=254)
+    handle = models.CharField(max_length=50, blank=True)
+    display_name = models.CharField(max_length=200, blank=True)
+    avatar_url = models.URLField(max_length=500, blank=True)
+    followers = models.PositiveIntegerField(null=True, blank=True)
+    verified = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="unique_identity")]
+        indexes = [models.Index(fields=["handle"])]
+
+    def __str__(self) -> str:
+        return f"@{self.handle}" if self.kind == self.Kind.X and self.handle else self.value
+
+
+class Tag(models.Model):
+    name = models.SlugField(max_length=80, unique=True, allow_unicode=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        OPEN = "open", "Open"
+        PENDING = "pending", "Pending"
+        ON_HOLD = "on_hold", "On-hold"
+        SOLVED = "solved", "Solved"
+        CLOSED = "closed", "Closed"
+
+    class Priority(models.IntegerChoices):
+        LOW = 1, "Low"
+        NORMAL = 2, "Normal"
+        HIGH = 3, "High"
+        URGENT = 4, "Urgent"
+
+    subject = models.CharField(max_length=255)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    requester = models.ForeignKey(Requester, on_delete=models.PROTECT, related_name="tickets")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
+    )
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    x_account = models.ForeignKey(
+        "twitter_channel.XAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    # A ticket that continues a closed (or full) one points back at it.
+    follow_up_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
+    )
+    # Kept by add_comment() under a row lock; the comment cap is checked against it.
+    comment_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    solved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        indexes = [
+            models.Index(fields=["status", "-updated_at"]),
+            models.Index(fields=["assignee", "status"]),
+            models.Index(fields=["group", "status"]),
+            models.Index(fields=["channel", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.subject}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("tickets:detail", args=[self.pk])
+
+    @property
+    def is_x(self) -> bool:
+        return self.channel in X_CHANNELS
+
+
+class Comment(models.Model):
+    class Delivery(models.TextChoices):
+        NONE = "", "Not sent anywhere"
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    class Source(models.TextChoices):
+        """Namespaces of external ids: a tweet id and a DM event id may collide."""
+
+        TWEET = "tweet", "Tweet"
+        DM = "dm", "Direct message"
+        EMAIL = "email", "Email Message-ID"
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="comments")
+    author_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    author_requester = models.ForeignKey(
+        Requester, null=True, blank=True, on_delete=models.SET_NULL, related_name="comments"
+    )
+    body = models.TextField()
+    is_public = models.BooleanField(default=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    external_source = models.CharField(max_length=10, choices=Source.choices, blank=True)
+    external_id = models.CharField(max_length=255, null=True, blank=True)
+    delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.NONE, blank=True)
+    delivery_error = models.TextField(blank=True)
+    external_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_source", "external_id"],
+                condition=Q(external_id__isnull=False),
+                name="unique_comment_external_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Comment {self.pk} on #{self.ticket_id}"
+
+    @property
+    def author_name(self) -> str:
+        if self.author_user_id:
+            return str(self.author_user)
+        if self.author_requester_id:
+            return str(self.author_requester)
+        return "System"
+
+    @property
+    def is_internal(self) -> bool:
+        return not self.is_public

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class TwitterChannelConfig(AppConfig):
+    name = "twitter_channel"
+    verbose_name = "X channel"

@@ -1,0 +1,3 @@
+app_name = "twitter_channel"
+
+urlpatterns: list = []
