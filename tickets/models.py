@@ -193,7 +193,8 @@ class Comment(models.Model):
     is_public = models.BooleanField(default=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
     external_source = models.CharField(max_length=10, choices=Source.choices, blank=True)
-    external_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "", for comments from nowhere: the unique constraint ignores NULLs.
+    external_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     delivery = models.CharField(max_length=10, choices=Delivery.choices, default=Delivery.NONE, blank=True)
     delivery_error = models.TextField(blank=True)
     external_url = models.URLField(max_length=500, blank=True)
