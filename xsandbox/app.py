@@ -1,0 +1,66 @@
+"""Starlette application assembly: X routes, OAuth, control API, HTML pages, lifecycle."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from . import api, auth, control, problems, ui
+from .sandbox import Sandbox, SandboxConfig
+from .scenarios import Scenario, read_scenario
+
+log = logging.getLogger("xsandbox")
+SAVE_INTERVAL = 1.0
+
+
+def create_app(sandbox: Sandbox | None = None, config: SandboxConfig | None = None) -> Starlette:
+    sb = sandbox or Sandbox(config)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        background: set[asyncio.Task] = app.state.background
+        sb.load_state_file()
+        if sb.config.scenario_file:
+            data = read_scenario(sb.config.scenario_file)
+            runner = Scenario(sb)
+            runner.load(data)
+            if sb.config.play and data.get("play"):
+                background.add(asyncio.create_task(runner.play(data["play"])))
+        if sb.config.state_file:
+            background.add(asyncio.create_task(_autosave(sb)))
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+            sb.save_state_file()
+
+    async def root(request: Request) -> Response:
+        return RedirectResponse("/sandbox/", 302)
+
+    async def fallback(request: Request, exc: Exception) -> Response:
+        return problems.problem_response(problems.blank_problem(404, "Not Found Error", "Sorry, that page does not exist"))
+
+    routes = [Route("/", root), *api.routes(), *auth.routes(), *control.routes(), *ui.routes()]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: fallback})
+    app.state.sandbox = sb
+    app.state.background = set()
+    return app
+
+
+async def _autosave(sb: Sandbox) -> None:
+    """Persist at most once a second, and only when something changed."""
+    while True:
+        await asyncio.sleep(SAVE_INTERVAL)
+        if sb.dirty:
+            try:
+                sb.save_state_file()
+            except OSError:
+                log.exception("could not save sandbox state")

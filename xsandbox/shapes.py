@@ -1,0 +1,237 @@
+"""Serializers for v2 objects (post, user, DM event) in either vocabulary.
+
+X only sends the fields a request asks for (``tweet.fields``/``post.fields``,
+``user.fields``, ``dm_event.fields``) plus a small default set, and puts expanded
+objects in ``includes``; this module reproduces that.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .clock import format_time
+from .store import DmEvent, Store, Tweet, User
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    name: str
+    fields_param: str  # query parameter naming the post fields
+    other_fields_param: str  # the other vocabulary's parameter: refused with a 400
+    referenced: str  # referenced_tweets | referenced_posts
+    edit_history: str  # edit_history_tweet_ids | edit_history_post_ids
+    includes: str  # includes.tweets | includes.posts
+    tweet_fields: tuple[str, ...]
+    tweet_expansions: tuple[str, ...]
+    user_expansions: tuple[str, ...]
+    dm_fields: tuple[str, ...]
+    dm_expansions: tuple[str, ...]
+
+
+_COMMON_POST_FIELDS = (
+    "article", "attachments", "author_id", "card_uri", "community_id", "context_annotations",
+    "conversation_id", "created_at", "display_text_range", "edit_controls", "entities", "geo", "id",
+    "in_reply_to_user_id", "lang", "media_metadata", "non_public_metrics", "organic_metrics",
+    "possibly_sensitive", "promoted_metrics", "public_metrics", "reply_settings", "scopes", "source",
+    "suggested_source_links", "suggested_source_links_with_counts", "text", "withheld",
+)
+
+# Enums from openapi-2.159.json (tweet) and openapi.json 2.167 (post). 2.167's post.fields
+# enum forgets author_id/in_reply_to_user_id/referenced_posts although its Post schema has
+# them; clients need them, so they stay accepted.
+TWEET = Vocabulary(
+    name="tweet", fields_param="tweet.fields", other_fields_param="post.fields",
+    referenced="referenced_tweets", edit_history="edit_history_tweet_ids", includes="tweets",
+    tweet_fields=tuple(sorted(_COMMON_POST_FIELDS + ("edit_history_tweet_ids", "note_tweet", "referenced_tweets"))),
+    tweet_expansions=(
+        "article.cover_media", "article.media_entities", "attachments.media_keys",
+        "attachments.media_source_tweet", "attachments.poll_ids", "author_id", "edit_history_tweet_ids",
+        "entities.mentions.username", "geo.place_id", "in_reply_to_user_id",
+        "entities.note.mentions.username", "referenced_tweets.id", "referenced_tweets.id.attachments.media_keys",
+        "referenced_tweets.id.author_id"),
+    user_expansions=("affiliation.user_id", "most_recent_tweet_id", "pinned_tweet_id"),
+    dm_fields=("attachments", "created_at", "dm_conversation_id", "entities", "event_type", "id",
+               "participant_ids", "referenced_tweets", "sender_id", "text"),
+    dm_expansions=("attachments.media_keys", "participant_ids", "referenced_tweets.id", "sender_id"),
+)
+POST = Vocabulary(
+    name="post", fields_param="post.fields", other_fields_param="tweet.fields",
+    referenced="referenced_posts", edit_history="edit_history_post_ids", includes="posts",
+    tweet_fields=tuple(sorted(_COMMON_POST_FIELDS + (
+        "article_title", "edit_history_post_ids", "matched_media_notes", "note_post",
+        "note_request_suggestions", "paid_partnership", "referenced_posts"))),
+    tweet_expansions=(
+        "article.cover_media", "article.media_entities", "attachments.media_keys",
+        "attachments.media_source_tweet", "attachments.poll_ids", "author_id", "edit_history_post_ids",
+        "entities.mentions.username", "geo.place_id", "in_reply_to_user_id", "referenced_posts", "username"),
+    user_expansions=("affiliation", "most_recent_post_id", "pinned_post_id"),
+    dm_fields=("attachments", "created_at", "dm_conversation_id", "entities", "event_type", "id", "text"),
+    dm_expansions=("attachments.media_keys", "participant_ids", "referenced_posts", "sender_id"),
+)
+VOCABULARIES = {"tweet": TWEET, "post": POST}
+
+USER_FIELDS = (
+    "affiliation", "confirmed_email", "connection_status", "created_at", "description", "entities", "id",
+    "is_identity_verified", "location", "most_recent_tweet_id", "name", "parody", "pinned_tweet_id",
+    "profile_banner_url", "profile_image_url", "protected", "public_metrics", "receives_your_dm",
+    "subscribes_to_you", "subscription", "subscription_type", "url", "username", "verified",
+    "verified_followers_count", "verified_type", "withheld",
+)
+
+
+@dataclass
+class Selection:
+    """What one request asked for."""
+
+    tweet_fields: frozenset[str] = frozenset()
+    user_fields: frozenset[str] = frozenset()
+    dm_fields: frozenset[str] = frozenset()
+    expansions: frozenset[str] = frozenset()
+
+
+class Serializer:
+    def __init__(self, store: Store, vocab: Vocabulary, viewer_id: str | None = None) -> None:
+        self.store = store
+        self.vocab = vocab
+        self.viewer_id = viewer_id
+
+    # ---- single objects ----------------------------------------------------------
+    def tweet(self, t: Tweet, sel: Selection) -> dict:
+        v = self.vocab
+        f = sel.tweet_fields
+        out: dict = {"id": t.id, "text": t.text, v.edit_history: [t.id]}
+        if "author_id" in f or "author_id" in sel.expansions:
+            out["author_id"] = t.author_id
+        if "created_at" in f:
+            out["created_at"] = format_time(t.created_at)
+        if "conversation_id" in f:
+            out["conversation_id"] = t.conversation_id
+        if t.in_reply_to_user_id and ("in_reply_to_user_id" in f or "in_reply_to_user_id" in sel.expansions):
+            out["in_reply_to_user_id"] = t.in_reply_to_user_id
+        if t.referenced and v.referenced in f:
+            out[v.referenced] = [dict(r) for r in t.referenced]
+        if "entities" in f:
+            entities = {}
+            if t.urls:
+                entities["urls"] = [dict(u) for u in t.urls]
+            if t.mentions:
+                entities["mentions"] = [dict(m) for m in t.mentions]
+            if t.hashtags:
+                entities["hashtags"] = [dict(h) for h in t.hashtags]
+            if entities:
+                out["entities"] = entities
+        if "lang" in f:
+            out["lang"] = "en"
+        if "possibly_sensitive" in f:
+            out["possibly_sensitive"] = False
+        if "reply_settings" in f:
+            out["reply_settings"] = "everyone"
+        if "source" in f:
+            out["source"] = t.source
+        if "display_text_range" in f:
+            out["display_text_range"] = [0, len(t.text)]
+        if "edit_controls" in f:
+            out["edit_controls"] = {"edits_remaining": 5, "is_edit_eligible": False,
+                                    "editable_until": format_time(t.created_at + 3600)}
+        if "public_metrics" in f:
+            out["public_metrics"] = self._tweet_metrics(t)
+        return out
+
+    def _tweet_metrics(self, t: Tweet) -> dict:
+        counts = {"replied_to": 0, "quoted": 0, "retweeted": 0}
+        for other in self.store.tweets.values():
+            if not other.deleted:
+                for ref in other.referenced:
+                    if ref["id"] == t.id:
+                        counts[ref["type"]] += 1
+        likes = sum(1 for lk in self.store.likes if lk.tweet_id == t.id)
+        return {"retweet_count": counts["retweeted"], "reply_count": counts["replied_to"],
+                "like_count": likes, "quote_count": counts["quoted"], "bookmark_count": 0, "impression_count": 0}
+
+    def user(self, u: User, sel: Selection) -> dict:
+        f = sel.user_fields
+        out: dict = {"id": u.id, "name": u.name, "username": u.username}
+        if "created_at" in f:
+            out["created_at"] = format_time(u.created_at)
+        for name in ("description", "location", "url", "profile_image_url"):
+            if name in f:
+                out[name] = getattr(u, name)
+        if "protected" in f:
+            out["protected"] = u.protected
+        if "verified" in f:
+            out["verified"] = u.verified
+        if "verified_type" in f:
+            out["verified_type"] = "blue" if u.verified else "none"
+        if "public_metrics" in f:
+            tweets = sum(1 for t in self.store.tweets.values() if t.author_id == u.id and not t.deleted)
+            likes = sum(1 for lk in self.store.likes if lk.user_id == u.id)
+            out["public_metrics"] = {"followers_count": 0, "following_count": 0, "tweet_count": tweets,
+                                     "listed_count": 0, "like_count": likes, "media_count": 0}
+        return out
+
+    def dm_event(self, e: DmEvent, sel: Selection) -> dict:
+        f = sel.dm_fields
+        out: dict = {"id": e.id, "event_type": e.event_type}
+        if e.text is not None:
+            out["text"] = e.text
+        if "created_at" in f:
+            out["created_at"] = format_time(e.created_at)
+        if "dm_conversation_id" in f:
+            out["dm_conversation_id"] = e.dm_conversation_id
+        if e.sender_id and ("sender_id" in f or "sender_id" in sel.expansions):
+            out["sender_id"] = e.sender_id
+        if e.participant_ids and ("participant_ids" in f or "participant_ids" in sel.expansions):
+            out["participant_ids"] = list(e.participant_ids)
+        if "entities" in f and e.urls:
+            out["entities"] = {"urls": [dict(u) for u in e.urls]}
+        return out
+
+    # ---- includes ------------------------------------------------------------------
+    def includes_for_tweets(self, tweets: list[Tweet], sel: Selection) -> dict:
+        ex = sel.expansions
+        v = self.vocab
+        user_ids: list[str] = []
+        ref_tweets: list[Tweet] = []
+        want_refs = "referenced_tweets.id" in ex or "referenced_posts" in ex or "referenced_tweets.id.author_id" in ex
+        for t in tweets:
+            if "author_id" in ex:
+                user_ids.append(t.author_id)
+            if "in_reply_to_user_id" in ex and t.in_reply_to_user_id:
+                user_ids.append(t.in_reply_to_user_id)
+            if "entities.mentions.username" in ex:
+                user_ids.extend(m["id"] for m in t.mentions if "id" in m)
+            if want_refs:
+                for ref in t.referenced:
+                    rt = self.store.get_tweet(ref["id"])
+                    if rt is not None:
+                        ref_tweets.append(rt)
+                        if "referenced_tweets.id.author_id" in ex:
+                            user_ids.append(rt.author_id)
+        includes: dict = {}
+        users = self._users(user_ids, sel)
+        if users:
+            includes["users"] = users
+        if ref_tweets:
+            seen: set[str] = set()
+            includes[v.includes] = [self.tweet(rt, sel) for rt in ref_tweets
+                                    if not (rt.id in seen or seen.add(rt.id))]
+        return includes
+
+    def includes_for_dm_events(self, events: list[DmEvent], sel: Selection) -> dict:
+        ex = sel.expansions
+        user_ids: list[str] = []
+        for e in events:
+            if "sender_id" in ex and e.sender_id:
+                user_ids.append(e.sender_id)
+            if "participant_ids" in ex and e.participant_ids:
+                user_ids.extend(e.participant_ids)
+        users = self._users(user_ids, sel)
+        return {"users": users} if users else {}
+
+    def _users(self, ids: list[str], sel: Selection) -> list[dict]:
+        out = []
+        for uid in dict.fromkeys(ids):
+            u = self.store.users.get(uid)
+            if u is not None:
+                out.append(self.user(u, sel))
+        return out
