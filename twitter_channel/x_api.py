@@ -1,0 +1,337 @@
+"""The one adapter between the helpdesk and X API v2.
+
+It wraps tweepy's Client, speaks the channel's own types (`types.py`) and raises only the
+errors declared there. Nothing else in the project imports tweepy.
+
+Three X/tweepy quirks are answered here:
+- tweepy builds every URL on "https://api.twitter.com"; a transport adapter mounted on the
+  client's session sends those requests to `settings.X_API_BASE_URL` instead (the sandbox in
+  development and tests) and puts a timeout on every request (tweepy sets none).
+- X is renaming tweet -> post. Requests use `tweet.fields` until a server refuses it with a
+  400 naming the vocabulary's parameters; then they switch to `post.fields`, retry once, and
+  remember the choice for that base URL. Responses are read in both vocabularies always.
+- The rate-limit headers of every response, successful or not, are kept (`last_rate_limit`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+import tweepy
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+
+from .types import Page, PostedTweet, RateLimit, SentDM, XError, XNotFound, XTransientError, XTweet, XUser
+from .x_oauth import authorization_url, exchange_code, refresh, revoke
+from .x_parsing import (
+    ParseError,
+    error_from_response,
+    parse_dm_event,
+    parse_page,
+    parse_posted_tweet,
+    parse_rate_limit,
+    parse_sent_dm,
+    parse_tweet,
+    parse_user,
+    problem_parameters,
+)
+
+__all__ = ["XClient", "authorization_url", "exchange_code", "refresh", "revoke", "Vocabulary", "TWEET", "POST"]
+
+log = logging.getLogger(__name__)
+
+TWEEPY_HOST = "https://api.twitter.com"
+USER_FIELDS = "name,username,profile_image_url,public_metrics,verified"
+DM_EVENT_TYPES = "MessageCreate,ParticipantsJoin,ParticipantsLeave"
+MAX_IDS_PER_LOOKUP = 100
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The query parameters of one vocabulary (X spec 2.159 "tweet" / 2.167 "post")."""
+
+    name: str
+    fields_param: str
+    tweet_fields: str
+    tweet_expansions: str
+    dm_event_fields: str
+
+    def for_tweets(self) -> dict[str, str]:
+        return {self.fields_param: self.tweet_fields, "expansions": self.tweet_expansions, "user.fields": USER_FIELDS}
+
+    def for_dm_events(self) -> dict[str, str]:
+        return {"dm_event.fields": self.dm_event_fields, "expansions": "sender_id,participant_ids",
+                "user.fields": USER_FIELDS}
+
+
+TWEET = Vocabulary(
+    name="tweet",
+    fields_param="tweet.fields",
+    tweet_fields="attachments,author_id,conversation_id,created_at,entities,in_reply_to_user_id,note_tweet,"
+    "referenced_tweets",
+    tweet_expansions="author_id,referenced_tweets.id,referenced_tweets.id.author_id,entities.mentions.username,"
+    "attachments.media_keys",
+    dm_event_fields="id,text,event_type,created_at,dm_conversation_id,sender_id,participant_ids,referenced_tweets,"
+    "attachments",
+)
+# 2.167 has no `referenced_posts.id.author_id` expansion, and its dm_event.fields enum lacks
+# sender_id/participant_ids: those arrive through the sender_id,participant_ids expansions.
+POST = Vocabulary(
+    name="post",
+    fields_param="post.fields",
+    tweet_fields="attachments,author_id,conversation_id,created_at,entities,in_reply_to_user_id,note_post,"
+    "referenced_posts",
+    tweet_expansions="author_id,referenced_posts,entities.mentions.username,attachments.media_keys",
+    dm_event_fields="id,text,event_type,created_at,dm_conversation_id,attachments",
+)
+_OTHER = {"tweet": POST, "post": TWEET}
+
+# The vocabulary each X server (base URL) accepted last; shared by every client in the
+# process, so one refusal teaches all workers' threads at once.
+_vocabularies: dict[str, Vocabulary] = {}
+_vocabularies_lock = threading.Lock()
+
+
+def vocabulary_for(base_url: str) -> Vocabulary:
+    with _vocabularies_lock:
+        return _vocabularies.get(base_url, TWEET)
+
+
+def remember_vocabulary(base_url: str, vocabulary: Vocabulary) -> None:
+    with _vocabularies_lock:
+        _vocabularies[base_url] = vocabulary
+
+
+def forget_vocabularies() -> None:
+    """For tests: start again from the default vocabulary everywhere."""
+    with _vocabularies_lock:
+        _vocabularies.clear()
+
+
+def refuses_vocabulary(body: Any, sent: dict[str, str], other: dict[str, str]) -> bool:
+    """Whether a 400 body refuses something only this vocabulary sends: the fields parameter
+    itself (`tweet.fields` unknown to a post-only server) or a value the other vocabulary
+    spells differently (`referenced_tweets.id` in `expansions`)."""
+    for name, values in problem_parameters(body).items():
+        if name not in sent:
+            continue
+        if name not in other:
+            return True
+        specific = set(sent[name].split(",")) - set(other[name].split(","))
+        refused = {part for value in values if isinstance(value, str) for part in value.split(",")}
+        if specific & refused:
+            return True
+    return False
+
+
+class _ExpectedParameterWarnings(logging.Filter):
+    """tweepy warns "Unexpected parameter" for every query parameter it does not know; the
+    post vocabulary's `post.fields` is sent on purpose, so that warning is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != "Unexpected parameter: post.fields"
+
+
+logging.getLogger("tweepy.client").addFilter(_ExpectedParameterWarnings())
+
+
+class BaseUrlAdapter(HTTPAdapter):
+    """Sends tweepy's "https://api.twitter.com/..." requests to `base_url` (scheme, host,
+    port and an optional path prefix) and gives each request a timeout."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__()
+        target = urlsplit(base_url.rstrip("/"))
+        self._scheme, self._netloc, self._prefix = target.scheme, target.netloc, target.path
+        self._timeout = timeout
+
+    def send(self, request, timeout=None, proxies=None, **kwargs):  # noqa: D401 - requests' signature
+        url = urlsplit(request.url)
+        rewritten = urlunsplit((self._scheme, self._netloc, self._prefix + url.path, url.query, url.fragment))
+        if rewritten != request.url:
+            request.url = rewritten
+            # requests chose proxies for api.twitter.com; choose again for the real host
+            # (a sandbox on 127.0.0.1 must not go through an HTTPS proxy).
+            if proxies and requests.utils.should_bypass_proxies(rewritten, no_proxy=None):
+                proxies = {}
+        return super().send(request, timeout=timeout if timeout is not None else self._timeout, proxies=proxies,
+                            **kwargs)
+
+
+class XClient:
+    """X API v2 as one connected account sees it (an OAuth 2.0 user access token)."""
+
+    def __init__(self, access_token: str, *, base_url: str | None = None, timeout: float = 10.0) -> None:
+        self.base_url = (base_url or settings.X_API_BASE_URL).rstrip("/")
+        self.last_rate_limit: RateLimit | None = None
+        # The OAuth 2.0 user token is a bearer token; every call passes user_auth=False so
+        # tweepy never tries OAuth 1.0a. Never wait_on_rate_limit: it sleeps inside a worker.
+        self._client = tweepy.Client(bearer_token=access_token, return_type=requests.Response,
+                                     wait_on_rate_limit=False)
+        self._client.session.mount(TWEEPY_HOST, BaseUrlAdapter(self.base_url, timeout))
+        self._client.session.hooks["response"].append(self._remember_rate_limit)
+
+    def __repr__(self) -> str:  # never the token
+        return f"<XClient {self.base_url}>"
+
+    # --- users -------------------------------------------------------------------------
+
+    def get_me(self) -> XUser:
+        body = self._json(self._call(lambda: self._client.get_me(user_auth=False, user_fields=USER_FIELDS)))
+        return self._single(body, parse_user)
+
+    def get_user(self, user_id: str) -> XUser:
+        body = self._json(self._call(lambda: self._client.get_user(id=user_id, user_auth=False,
+                                                                     user_fields=USER_FIELDS)))
+        return self._single(body, parse_user)
+
+    # --- lists ---------------------------------------------------------------------------
+
+    def get_mentions(self, user_id: str, *, since_id: str | None = None, pagination_token: str | None = None,
+                     max_results: int = 100) -> Page:
+        return self._tweet_page(lambda params: self._client.get_users_mentions(
+            user_id, user_auth=False, since_id=since_id, pagination_token=pagination_token,
+            max_results=max_results, **params))
+
+    def get_liked_tweets(self, user_id: str, *, pagination_token: str | None = None, max_results: int = 100) -> Page:
+        return self._tweet_page(lambda params: self._client.get_liked_tweets(
+            user_id, user_auth=False, pagination_token=pagination_token, max_results=max_results, **params))
+
+    def get_dm_events(self, *, pagination_token: str | None = None, max_results: int = 100) -> Page:
+        body = self._with_vocabulary(
+            Vocabulary.for_dm_events,
+            lambda params: self._client.get_direct_message_events(
+                user_auth=False, event_types=DM_EVENT_TYPES, pagination_token=pagination_token,
+                max_results=max_results, **params))
+        return self._page(body, parse_dm_event)
+
+    def get_tweets(self, ids: list[str]) -> Page:
+        """Posts by id; deleted or hidden ones come back in `page.partial_errors`."""
+        ids = [str(i) for i in ids]
+        page = Page(rate_limit=self.last_rate_limit)
+        # X takes at most 100 ids per lookup: larger batches are split and merged.
+        for start in range(0, len(ids), MAX_IDS_PER_LOOKUP):
+            chunk = ids[start:start + MAX_IDS_PER_LOOKUP]
+            part = self._tweet_page(lambda params, chunk=chunk: self._client.get_tweets(
+                chunk, user_auth=False, **params))
+            page.items += part.items
+            page.malformed += part.malformed
+            page.users.update(part.users)
+            page.tweets.update(part.tweets)
+            page.partial_errors += part.partial_errors
+            page.result_count += part.result_count
+            page.rate_limit = part.rate_limit
+        return page
+
+    def get_tweet(self, tweet_id: str) -> XTweet:
+        """One post; XNotFound when X reports it deleted or invisible (a 200 with only errors)."""
+        body = self._with_vocabulary(
+            Vocabulary.for_tweets, lambda params: self._client.get_tweet(tweet_id, user_auth=False, **params))
+        if not body.get("data"):
+            errors = body.get("errors") or []
+            detail = next((e.get("detail") for e in errors if isinstance(e, dict) and e.get("detail")), "")
+            raise XNotFound(detail or f"post {tweet_id} not found", status=200)
+        return self._single(body, parse_tweet)
+
+    # --- writes ------------------------------------------------------------------------
+
+    def create_tweet(self, text: str, *, in_reply_to_tweet_id: str | None = None) -> PostedTweet:
+        response = self._call(lambda: self._client.create_tweet(
+            text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, user_auth=False))
+        return self._single(self._json(response), parse_posted_tweet, whole_body=True)
+
+    def delete_tweet(self, tweet_id: str) -> None:
+        self._call(lambda: self._client.delete_tweet(tweet_id, user_auth=False))
+
+    def send_dm(self, text: str, *, participant_id: str | None = None,
+                dm_conversation_id: str | None = None) -> SentDM:
+        if (participant_id is None) == (dm_conversation_id is None):
+            raise ValueError("send_dm needs exactly one of participant_id or dm_conversation_id")
+        response = self._call(lambda: self._client.create_direct_message(
+            participant_id=participant_id, dm_conversation_id=dm_conversation_id, text=text, user_auth=False))
+        return self._single(self._json(response), parse_sent_dm, whole_body=True)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _remember_rate_limit(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        limit = parse_rate_limit(response.headers)
+        if limit is not None:
+            self.last_rate_limit = limit
+
+    def _call(self, call: Callable[[], requests.Response]) -> requests.Response:
+        """Runs one tweepy call, turning every failure into the project's errors."""
+        try:
+            return call()
+        except tweepy.errors.HTTPException as e:
+            raise error_from_response(e.response) from e
+        except requests.Timeout as e:
+            raise XTransientError(f"X did not answer in time ({type(e).__name__})") from e
+        except requests.ConnectionError as e:
+            raise XTransientError(f"could not reach X ({type(e).__name__})") from e
+        except requests.RequestException as e:
+            raise XTransientError(f"request to X failed ({type(e).__name__})") from e
+
+    def _json(self, response: requests.Response) -> dict:
+        try:
+            body = response.json()
+        except ValueError as e:
+            raise XTransientError(f"X answered {response.status_code} with a body that is not JSON",
+                                  status=response.status_code) from e
+        if not isinstance(body, dict):
+            raise XTransientError("X answered with JSON that is not an object", status=response.status_code)
+        return body
+
+    def _with_vocabulary(self, params_of: Callable[[Vocabulary], dict[str, str]],
+                         call: Callable[[dict[str, Any]], requests.Response]) -> dict:
+        """Runs `call` with the base URL's current vocabulary; when X refuses that vocabulary
+        (400 naming its parameters), switches, retries once and remembers the switch."""
+        vocabulary = vocabulary_for(self.base_url)
+        other = _OTHER[vocabulary.name]
+        try:
+            return self._json(self._call(lambda: call(_as_tweepy_kwargs(params_of(vocabulary)))))
+        except XError as e:
+            body = _body_of(e)
+            if e.status != 400 or not refuses_vocabulary(body, params_of(vocabulary), params_of(other)):
+                raise
+        log.info("X at %s refused the %s vocabulary; retrying with %s", self.base_url, vocabulary.name, other.name)
+        body = self._json(self._call(lambda: call(_as_tweepy_kwargs(params_of(other)))))
+        remember_vocabulary(self.base_url, other)
+        return body
+
+    def _tweet_page(self, call: Callable[[dict[str, Any]], requests.Response]) -> Page:
+        return self._page(self._with_vocabulary(Vocabulary.for_tweets, call), parse_tweet)
+
+    def _page(self, body: dict, parse_item: Callable[[Any], Any]) -> Page:
+        try:
+            return parse_page(body, parse_item, rate_limit=self.last_rate_limit)
+        except ParseError as e:
+            # The page's frame itself (not one item) is broken: nothing can be trusted.
+            raise XTransientError(f"X sent a page of an unexpected shape: {e}") from e
+
+    def _single(self, body: dict, parse: Callable[[Any], Any], *, whole_body: bool = False) -> Any:
+        try:
+            return parse(body if whole_body else body.get("data"))
+        except ParseError as e:
+            raise XTransientError(f"X sent an object of an unexpected shape: {e}") from e
+
+
+def _as_tweepy_kwargs(params: dict[str, str]) -> dict[str, str]:
+    # tweepy maps `tweet_fields` to `tweet.fields` for the parameters it knows and sends
+    # unknown names unchanged, so `post.fields` must keep its dot.
+    return {name if name == "post.fields" else name.replace(".", "_"): value for name, value in params.items()}
+
+
+def _body_of(error: XError) -> Any:
+    response = getattr(error.__cause__, "response", None)
+    if response is None:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None
