@@ -1,0 +1,156 @@
+"""Business rules: triggers that act on ticket updates, and noise rules that keep unwanted
+X items from becoming tickets.
+
+Both are read on hot paths (every ticket update, every polled tweet), so they are compiled
+once into memory and cached per process; `RulesVersion` is how one process tells the
+others that the cached copy is out of date (see `business_rules.cache`).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F
+
+
+class RulesVersion(models.Model):
+    """One counter per rule family, bumped on every change to the family's rows."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    version = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    @classmethod
+    def bump(cls, name: str) -> None:
+        if not cls.objects.filter(name=name).update(version=F("version") + 1):
+            cls.objects.get_or_create(name=name, defaults={"version": 1})
+
+    @classmethod
+    def current(cls, name: str) -> int:
+        return cls.objects.filter(name=name).values_list("version", flat=True).first() or 0
+
+
+class NoiseRule(models.Model):
+    """Which incoming X items to leave out of the ticket queue.
+
+    A rule ignores an item when ANY of its enabled checks hits; the rule list is read in
+    position order and the first hit wins. A rule without an account applies to every
+    account.
+    """
+
+    name = models.CharField(max_length=200)
+    account = models.ForeignKey(
+        "twitter_channel.XAccount",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="noise_rules",
+        help_text="Leave empty to apply to every X account.",
+    )
+    active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    ignore_retweets = models.BooleanField(default=False)
+    ignore_quotes = models.BooleanField(default=False, verbose_name="ignore quote posts")
+    ignore_bare_mentions = models.BooleanField(
+        default=False,
+        help_text="Ignore posts with nothing but @handles and links in them.",
+    )
+    blocked_authors = models.TextField(
+        blank=True,
+        help_text="X usernames (with or without @) or numeric user ids, one per line or comma separated.",
+    )
+    ignore_keywords = models.TextField(
+        blank=True,
+        help_text="Ignore posts containing any of these words or phrases (one per line or comma separated).",
+    )
+    require_keywords = models.TextField(
+        blank=True,
+        help_text="Keep only posts containing at least one of these words or phrases.",
+    )
+    min_followers = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="Ignore authors with fewer followers than this (authors whose count is unknown are kept).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Trigger(models.Model):
+    """A Zendesk-style trigger: when a ticket is created or updated and the conditions
+    hold, the actions run. See `business_rules.engine` for the exact semantics."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    active = models.BooleanField(default=True, db_index=True)
+    position = models.PositiveIntegerField(default=0, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TriggerCondition(models.Model):
+    class Kind(models.TextChoices):
+        ALL = "all", "Meet ALL of these conditions"
+        ANY = "any", "Meet ANY of these conditions"
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="conditions")
+    kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.ALL)
+    # Field, operator and value are validated together (business_rules.conditions) on save.
+    field = models.CharField(max_length=40)
+    operator = models.CharField(max_length=20)
+    value = models.CharField(max_length=500, blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.field} {self.operator} {self.value}".strip()
+
+
+class TriggerAction(models.Model):
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="actions")
+    action = models.CharField(max_length=40)
+    value = models.CharField(max_length=500, blank=True)
+    # Used by the email actions only.
+    subject = models.CharField(max_length=255, blank=True)
+    # Email body, internal note or reply text; may hold {{placeholders}}.
+    body = models.TextField(blank=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.value}".strip()
+
+
+class TriggerFiring(models.Model):
+    """A record that a trigger fired on a ticket, with any action that could not be done
+    (no email address, no sender for the channel…) so admins can see why."""
+
+    trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="firings")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="trigger_firings")
+    fired_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    problems = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-fired_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.trigger} on #{self.ticket_id}"
+
+
