@@ -225,3 +225,7 @@ class Comment(models.Model):
     @property
     def is_internal(self) -> bool:
         return not self.is_public
+
+
+# The email channel's own records; imported here so they belong to this app's migrations.
+from .mail.models import EmailAttachment, InboundEmail  # noqa: E402, F401
