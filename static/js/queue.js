@@ -1,0 +1,8 @@
+// "Select all" for the queue's bulk actions. Without JavaScript the boxes still work one by one.
+document.addEventListener("DOMContentLoaded", () => {
+  const all = document.getElementById("select-all");
+  if (!all) return;
+  all.addEventListener("change", () => {
+    document.querySelectorAll('input[name="ticket_ids"]').forEach((box) => { box.checked = all.checked; });
+  });
+});

@@ -1,0 +1,209 @@
+import pytest
+from django.urls import reverse
+
+from tickets.models import Channel, Comment, Identity, Ticket
+
+from .factories import CommentFactory, RequesterFactory, TicketFactory, XIdentityFactory
+from .ui_fixtures import *  # noqa: F403
+
+pytestmark = pytest.mark.django_db
+
+
+def subjects(response) -> list[str]:
+    return [t.subject for t in response.context["page"].object_list]
+
+
+def queue_url(slug="open", **params):
+    from urllib.parse import urlencode
+
+    return reverse("tickets:queue_view", args=[slug]) + ("?" + urlencode(params) if params else "")
+
+
+def test_anonymous_is_sent_to_login(client):
+    response = client.get(reverse("tickets:queue"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/login/")
+
+
+def test_login_page_renders_and_logs_in(client, agent):
+    assert client.get("/login/").status_code == 200
+    response = client.post("/login/", {"username": "alan", "password": "secret-pass-123"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("tickets:queue")
+
+
+def test_unassigned_queue_lists_only_unassigned_unsolved(client, agent):
+    TicketFactory(subject="nobody's")
+    TicketFactory(subject="alan's", assignee=agent)
+    TicketFactory(subject="solved one", status=Ticket.Status.SOLVED)
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("unassigned"))) == ["nobody's"]
+
+
+def test_mine_queue_lists_my_unsolved_tickets(client, agent, admin_user):
+    TicketFactory(subject="alan's", assignee=agent)
+    TicketFactory(subject="ada's", assignee=admin_user)
+    TicketFactory(subject="alan's solved", assignee=agent, status=Ticket.Status.SOLVED)
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("mine"))) == ["alan's"]
+
+
+def test_solved_queue_lists_solved_and_closed(client, agent):
+    TicketFactory(subject="open", status=Ticket.Status.OPEN)
+    TicketFactory(subject="solved", status=Ticket.Status.SOLVED)
+    TicketFactory(subject="closed", status=Ticket.Status.CLOSED)
+    client.force_login(agent)
+    assert sorted(subjects(client.get(queue_url("solved")))) == ["closed", "solved"]
+
+
+def test_channel_queue_lists_open_tickets_of_that_channel(client, agent):
+    TicketFactory(subject="tweet", channel=Channel.X)
+    TicketFactory(subject="mail", channel=Channel.EMAIL)
+    TicketFactory(subject="old tweet", channel=Channel.X, status=Ticket.Status.CLOSED)
+    client.force_login(agent)
+    assert subjects(client.get(reverse("tickets:channel_queue", args=["x"]))) == ["tweet"]
+
+
+def test_unknown_queue_and_channel_are_404(client, agent):
+    client.force_login(agent)
+    assert client.get(queue_url("nonsense")).status_code == 404
+    assert client.get(reverse("tickets:channel_queue", args=["fax"])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "expected"),
+    [
+        ("status", "pending", ["pending one"]),
+        ("priority", "4", ["urgent one"]),
+        ("channel", "x", ["x one"]),
+        ("tag", "vip", ["tagged one"]),
+    ],
+)
+def test_filters_narrow_the_queue(client, agent, param, value, expected):
+    from tickets.lifecycle import update_ticket
+
+    TicketFactory(subject="pending one", status=Ticket.Status.PENDING)
+    TicketFactory(subject="urgent one", priority=Ticket.Priority.URGENT)
+    TicketFactory(subject="x one", channel=Channel.X)
+    update_ticket(TicketFactory(subject="tagged one"), tags=["vip"])
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("all", **{param: value}))) == expected
+
+
+def test_filter_by_group_and_assignee(client, agent, support_group):
+    TicketFactory(subject="support", group=support_group)
+    TicketFactory(subject="alan's", assignee=agent)
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("all", group=support_group.pk))) == ["support"]
+    assert subjects(client.get(queue_url("all", assignee=agent.pk))) == ["alan's"]
+    assert subjects(client.get(queue_url("all", assignee="none"))) == ["support"]
+
+
+def test_invalid_filter_values_are_ignored(client, agent):
+    TicketFactory(subject="one")
+    client.force_login(agent)
+    response = client.get(queue_url("all", status="bogus", priority="x", group="999999", sort="drop table"))
+    assert response.status_code == 200
+    assert subjects(response) == ["one"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["printer", "PRINTER", "toner cartridge", "Grace Hopper", "grace@example.com", "@gracehopper", "gracehopper"],
+)
+def test_search_finds_subject_comment_and_requester(client, agent, query):
+    grace = RequesterFactory(name="Grace Hopper")
+    Identity.objects.create(requester=grace, kind=Identity.Kind.EMAIL, value="grace@example.com")
+    XIdentityFactory(requester=grace, handle="gracehopper")
+    ticket = TicketFactory(subject="Printer jammed" if query.lower() == "printer" else "Help", requester=grace)
+    CommentFactory(ticket=ticket, body="The toner cartridge leaks")
+    TicketFactory(subject="Unrelated")
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("all", q=query))) == [ticket.subject]
+
+
+def test_search_matches_a_ticket_once_however_many_comments_match(client, agent):
+    ticket = TicketFactory(subject="Help")
+    for _ in range(3):
+        CommentFactory(ticket=ticket, body="refund please")
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("all", q="refund"))) == ["Help"]
+
+
+def test_search_by_ticket_number(client, agent):
+    ticket = TicketFactory(subject="Numbered")
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("all", q=str(ticket.pk)))) == ["Numbered"]
+
+
+def test_sort_by_priority_and_status(client, agent):
+    TicketFactory(subject="low", priority=Ticket.Priority.LOW, status=Ticket.Status.PENDING)
+    TicketFactory(subject="urgent", priority=Ticket.Priority.URGENT, status=Ticket.Status.OPEN)
+    TicketFactory(subject="normal", priority=Ticket.Priority.NORMAL, status=Ticket.Status.NEW)
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("all", sort="-priority"))) == ["urgent", "normal", "low"]
+    # Workflow order, not alphabetical: new, open, pending.
+    assert subjects(client.get(queue_url("all", sort="status"))) == ["normal", "urgent", "low"]
+
+
+def test_sort_by_created(client, agent):
+    first = TicketFactory(subject="first")
+    TicketFactory(subject="second")
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("all", sort="created"))) == ["first", "second"]
+    assert subjects(client.get(queue_url("all", sort="-created"))) == ["second", "first"]
+
+
+def test_queue_is_paginated_and_keeps_filters_in_page_links(client, agent, settings):
+    settings.TICKETS_PER_PAGE = 2
+    for i in range(5):
+        TicketFactory(subject=f"ticket {i}", channel=Channel.EMAIL)
+    client.force_login(agent)
+    response = client.get(queue_url("all", channel="email"))
+    assert len(response.context["page"].object_list) == 2
+    assert response.context["page"].paginator.num_pages == 3
+    assert "channel=email&amp;page=2" in response.content.decode()
+    assert len(client.get(queue_url("all", channel="email", page=3)).context["page"].object_list) == 1
+
+
+def test_untrusted_text_is_escaped_in_the_queue(client, agent):
+    TicketFactory(subject="<script>alert(1)</script>", requester=RequesterFactory(name="<b>Mallory</b>"))
+    client.force_login(agent)
+    html = client.get(queue_url("all")).content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;Mallory&lt;/b&gt;" in html
+
+
+def test_admin_sees_admin_links_in_nav_and_agent_does_not(client, agent, admin_user):
+    client.force_login(admin_user)
+    html = client.get(queue_url()).content.decode()
+    assert 'href="/x/accounts/"' in html and 'href="/x/incoming/"' in html and 'href="/admin/"' in html
+    client.force_login(agent)
+    html = client.get(queue_url()).content.decode()
+    assert "/x/accounts/" not in html and "/x/incoming/" not in html and 'href="/admin/"' not in html
+
+
+def test_queue_does_not_grow_queries_with_rows(client, agent, django_assert_max_num_queries, support_group):
+    from tickets.lifecycle import update_ticket
+
+    def make(n):
+        for _ in range(n):
+            ticket = TicketFactory(assignee=agent, group=support_group)
+            update_ticket(ticket, tags=["a", "b"])
+            CommentFactory.create_batch(2, ticket=ticket)
+
+    client.force_login(agent)
+    make(2)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as few:
+        client.get(queue_url("all", q="zz"))
+        client.get(queue_url("all"))
+    make(28)
+    assert Ticket.objects.count() == 30 and Comment.objects.count() == 60
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get(queue_url("all", q="zz"))
+        response = client.get(queue_url("all"))
+    assert len(response.context["page"].object_list) == 30
