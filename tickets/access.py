@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 
-from .models import Ticket, User
+from .models import Group, Ticket, User
 
 
 def visible_tickets(user: User) -> QuerySet[Ticket]:
@@ -20,3 +20,24 @@ def visible_tickets(user: User) -> QuerySet[Ticket]:
     if user.allowed_channels:
         allowed |= Q(channel__in=user.allowed_channels)
     return Ticket.objects.filter(allowed)
+
+
+# --- What each role may do, beyond seeing tickets ---------------------------------------
+# Admin only: deleting tickets (one or in bulk), the Django admin (agents, roles, groups,
+# requesters), and the X channel's account and incoming-stream pages. Agents and restricted
+# agents may reply, add notes and change every ticket field of the tickets they see; a
+# restricted agent may only move a ticket into one of their own groups, so they cannot
+# hand a ticket to a group they could then no longer follow.
+
+
+def can_delete_tickets(user: User) -> bool:
+    return user.is_authenticated and user.is_active and user.is_admin
+
+
+def assignable_groups(user: User, current: Group | None = None) -> QuerySet[Group]:
+    if not user.is_restricted:
+        return Group.objects.all()
+    allowed = Q(pk__in=user.allowed_groups.values("pk"))
+    if current is not None:
+        allowed |= Q(pk=current.pk)
+    return Group.objects.filter(allowed)

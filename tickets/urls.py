@@ -6,5 +6,11 @@ app_name = "tickets"
 
 urlpatterns = [
     path("", views.queue, name="queue"),
+    path("views/<slug:slug>/", views.queue, name="queue_view"),
+    path("channels/<slug:channel>/", views.by_channel, name="channel_queue"),
+    path("tickets/bulk/", views.bulk_action, name="bulk"),
     path("tickets/<int:pk>/", views.detail, name="detail"),
+    path("tickets/<int:pk>/reply/", views.reply, name="reply"),
+    path("tickets/<int:pk>/update/", views.update, name="update"),
+    path("tickets/<int:pk>/delete/", views.delete, name="delete"),
 ]

@@ -1,16 +1,237 @@
+"""The agent's web UI: queues, the ticket page, bulk actions.
+
+Every view starts from `visible_tickets(request.user)`: a ticket outside the user's reach is
+a 404 (not a 403, which would confirm that it exists), and a bulk selection silently loses
+the ids the user may not act on.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .access import visible_tickets
+from . import bulk, panels
+from .access import can_delete_tickets, visible_tickets
+from .comments import TicketFull
+from .filters import QueueFilterForm, apply_filters, apply_sort
+from .forms import BulkActionForm, ReplyForm, TicketPropertiesForm
+from .lifecycle import update_ticket
+from .models import Channel, Ticket
+from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
+from .replies import post_reply
+
+# --- Queues -----------------------------------------------------------------------------
 
 
+@require_GET
 @login_required
-def queue(request):
-    tickets = visible_tickets(request.user).select_related("requester", "assignee")[:50]
-    return render(request, "tickets/queue.html", {"tickets": tickets})
+def queue(request: HttpRequest, slug: str = DEFAULT_QUEUE) -> HttpResponse:
+    try:
+        chosen = QUEUES[slug]
+    except KeyError:
+        raise Http404("No such view") from None
+    tickets = chosen.narrow(visible_tickets(request.user), request.user)
+    return _render_queue(request, tickets, title=chosen.label, current_queue=slug)
 
 
+@require_GET
 @login_required
-def detail(request, pk):
-    ticket = get_object_or_404(visible_tickets(request.user), pk=pk)
-    return render(request, "tickets/detail.html", {"ticket": ticket})
+def by_channel(request: HttpRequest, channel: str) -> HttpResponse:
+    if channel not in Channel.values:
+        raise Http404("No such channel")
+    tickets = channel_queue(visible_tickets(request.user), channel)
+    title = f"{Channel(channel).label}: open"
+    return _render_queue(request, tickets, title=title, current_channel=channel)
+
+
+def _render_queue(request: HttpRequest, tickets, *, title: str, **context) -> HttpResponse:
+    filter_form = QueueFilterForm(request.GET)
+    params = filter_form.cleaned()
+    tickets = apply_sort(apply_filters(tickets, params), params.get("sort"))
+    tickets = tickets.select_related("requester", "assignee", "group").prefetch_related("tags")
+    page = Paginator(tickets, settings.TICKETS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "tickets/queue.html",
+        {
+            "title": title,
+            "page": page,
+            "filter_form": filter_form,
+            "bulk_form": BulkActionForm(),
+            "can_delete": can_delete_tickets(request.user),
+            **context,
+        },
+    )
+
+
+# --- The ticket page --------------------------------------------------------------------
+
+
+def _visible_ticket(request: HttpRequest, pk: int) -> Ticket:
+    return get_object_or_404(
+        visible_tickets(request.user).select_related("requester", "assignee", "group"), pk=pk
+    )
+
+
+@require_GET
+@login_required
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, _visible_ticket(request, pk))
+
+
+def _render_detail(request, ticket, *, reply_form=None, properties_form=None, status=200) -> HttpResponse:
+    comments = ticket.comments.select_related("author_user", "author_requester").order_by("created_at", "id")
+    paginator = Paginator(comments, settings.COMMENTS_PER_PAGE)
+    # The newest page by default: agents answer the latest message, and the reply box sits
+    # right under it. Older pages are one "Earlier messages" click away, so a ticket with
+    # 5,000 comments renders COMMENTS_PER_PAGE of them, never all.
+    page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
+    related = visible_tickets(request.user).filter(Q(follow_up_of=ticket) | Q(pk=ticket.follow_up_of_id))
+    related = list(related.only("pk", "subject", "status", "follow_up_of_id").order_by("pk"))
+    return render(
+        request,
+        "tickets/detail.html",
+        {
+            "ticket": ticket,
+            "page": page,
+            "identities": list(ticket.requester.identities.order_by("kind", "pk")),
+            "previous_ticket": next((t for t in related if t.pk == ticket.follow_up_of_id), None),
+            "follow_ups": [t for t in related if t.follow_up_of_id == ticket.pk],
+            "reply_form": reply_form or ReplyForm(),
+            "properties_form": properties_form or TicketPropertiesForm(user=request.user, ticket=ticket),
+            "sidebar_panels": panels.panels_for(ticket, panels.SIDEBAR),
+            "reply_panels": panels.panels_for(ticket, panels.REPLY),
+            "can_delete": can_delete_tickets(request.user),
+        },
+        status=status,
+    )
+
+
+@require_POST
+@login_required
+def reply(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _visible_ticket(request, pk)
+    form = ReplyForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, ticket, reply_form=form, status=400)
+    try:
+        post_reply(
+            ticket,
+            body=form.cleaned_data["body"],
+            author=request.user,
+            public=form.is_public,
+            options=panels.reply_options(request.POST),
+        )
+    except TicketFull as exc:
+        form.add_error(None, str(exc))
+        return _render_detail(request, ticket, reply_form=form, status=409)
+    then_status = form.cleaned_data["then_status"]
+    if then_status:
+        ticket.refresh_from_db()
+        try:
+            update_ticket(ticket, status=then_status, actor=request.user)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+    messages.success(request, "Internal note added." if not form.is_public else "Reply sent.")
+    return _back_to(request, ticket)
+
+
+@require_POST
+@login_required
+def update(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _visible_ticket(request, pk)
+    form = TicketPropertiesForm(request.POST, user=request.user, ticket=ticket)
+    if not form.is_valid():
+        return _render_detail(request, ticket, properties_form=form, status=400)
+    data = form.cleaned_data
+    try:
+        changes = update_ticket(
+            ticket,
+            actor=request.user,
+            status=data["status"],
+            priority=data["priority"],
+            assignee=data["assignee"],
+            group=data["group"],
+            tags=data["tags"],
+        )
+    except ValueError as exc:  # reopening a closed ticket
+        form.add_error("status", str(exc))
+        ticket.refresh_from_db()
+        return _render_detail(request, ticket, properties_form=form, status=400)
+    messages.success(request, "Ticket updated." if changes else "Nothing changed.")
+    return _back_to(request, ticket)
+
+
+def _back_to(request: HttpRequest, ticket: Ticket) -> HttpResponse:
+    # A restricted agent may have moved the ticket out of their own reach (another channel's
+    # group); send them to the queue rather than to a 404.
+    if not visible_tickets(request.user).filter(pk=ticket.pk).exists():
+        messages.info(request, f"Ticket #{ticket.pk} is now outside your views.")
+        return redirect("tickets:queue")
+    return redirect(ticket)
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    ticket = _visible_ticket(request, pk)
+    if not can_delete_tickets(request.user):
+        raise PermissionDenied("Only admins delete tickets.")
+    if request.method == "POST":
+        bulk.bulk_delete(Ticket.objects.filter(pk=ticket.pk))
+        messages.success(request, f"Ticket #{pk} deleted.")
+        return redirect("tickets:queue")
+    return render(request, "tickets/confirm_delete.html", {"tickets": [ticket], "single": True})
+
+
+# --- Bulk actions -----------------------------------------------------------------------
+
+
+@require_POST
+@login_required
+def bulk_action(request: HttpRequest) -> HttpResponse:
+    back = _safe_next(request)
+    form = BulkActionForm(request.POST)
+    if not form.is_valid():
+        for error in form.errors.values():
+            messages.error(request, " ".join(error))
+        return redirect(back)
+    data = form.cleaned_data
+    tickets = visible_tickets(request.user).filter(pk__in=data["ticket_ids"]).order_by("pk")
+    user = request.user
+    action = data["action"]
+    if action == BulkActionForm.DELETE:
+        if not can_delete_tickets(user):
+            raise PermissionDenied("Only admins delete tickets.")
+        if not data["confirmed"]:
+            # The confirmation step: list what will go, and post the same selection again.
+            return render(request, "tickets/confirm_delete.html", {"tickets": tickets, "next": back})
+        count = bulk.bulk_delete(tickets)
+        messages.success(request, f"Deleted {count} ticket{'s' if count != 1 else ''}.")
+        return redirect(back)
+    if action == BulkActionForm.ASSIGN:
+        result = bulk.bulk_assign(tickets, data["assignee"], actor=user)
+    elif action == BulkActionForm.STATUS:
+        result = bulk.bulk_set_status(tickets, data["status"], actor=user)
+    else:
+        result = bulk.bulk_add_tag(tickets, data["tag"], actor=user)
+    messages.success(request, f"Updated {result.changed} ticket{'s' if result.changed != 1 else ''}.")
+    for problem in result.skipped:
+        messages.warning(request, problem)
+    return redirect(back)
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next") or ""
+    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return target
+    return reverse("tickets:queue")
