@@ -11,7 +11,7 @@ import base64
 import hashlib
 import html
 import secrets
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -23,6 +23,26 @@ from .store import AuthCode
 
 AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge",
                     "code_challenge_method")
+
+
+class Form:
+    """application/x-www-form-urlencoded body (parsed here to avoid needing python-multipart)."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.values = parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True)
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        return self.values.get(name, [default])[0]
+
+    def getlist(self, name: str) -> list[str]:
+        return self.values.get(name, [])
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.values
+
+
+async def read_form(request: Request) -> Form:
+    return Form(await request.body())
 
 
 def s256(verifier: str) -> str:
@@ -82,7 +102,7 @@ async def authorize_page(request: Request) -> Response:
 
 async def authorize_decision(request: Request) -> Response:
     sb: Sandbox = request.app.state.sandbox
-    form = await request.form()
+    form = await read_form(request)
     params = {k: str(form.get(k, "")) for k in AUTHORIZE_PARAMS}
     problem = _authorize_problem(params)
     if problem:
@@ -103,7 +123,7 @@ async def authorize_decision(request: Request) -> Response:
     return RedirectResponse(redirect + sep + urlencode({"state": params["state"], "code": code}), 302)
 
 
-def _client_id(request: Request, form) -> str:
+def _client_id(request: Request, form: Form) -> str:
     """Public clients send client_id in the form, confidential ones in Basic auth."""
     header = request.headers.get("authorization", "")
     if header.lower().startswith("basic "):
@@ -124,7 +144,7 @@ def _token_body(sb: Sandbox, token) -> dict:
 
 async def token_endpoint(request: Request) -> Response:
     sb: Sandbox = request.app.state.sandbox
-    form = await request.form()
+    form = await read_form(request)
     grant = form.get("grant_type")
     client_id = _client_id(request, form)
     if grant == "authorization_code":
@@ -159,7 +179,7 @@ async def token_endpoint(request: Request) -> Response:
 
 async def revoke_endpoint(request: Request) -> Response:
     sb: Sandbox = request.app.state.sandbox
-    form = await request.form()
+    form = await read_form(request)
     value = str(form.get("token", ""))
     if not value:
         return oauth_error("Missing required parameter [token].")
