@@ -124,9 +124,9 @@ def parse_user(raw: Any) -> XUser:
 
 
 def parse_tweet(raw: Any, *, complete: bool = True) -> XTweet:
-    """`complete`: the request asked for the helpdesk's fields (author_id, created_at), so
-    their absence means the item cannot be used. Default payloads (no fields requested, as
-    in the recordings) only carry id and text: parse them with complete=False."""
+    """`complete`: the request asked for the helpdesk's fields, so a post without an author
+    cannot be used (nobody to answer). Default payloads (no fields requested, as in the
+    recordings) only carry id and text: parse them with complete=False."""
     raw = _dict(raw, "post")
     tweet_id = _id(raw.get("id"), "post id")
     text = _str(raw.get("text"), "text")
@@ -139,8 +139,6 @@ def parse_tweet(raw: Any, *, complete: bool = True) -> XTweet:
     created_at = parse_datetime(raw.get("created_at"))
     if complete and author_id is None:
         raise ParseError("post has no author_id")
-    if complete and created_at is None:
-        raise ParseError("post has no created_at")
 
     referenced = []
     for ref in _list(_either(raw, "referenced_tweets", "referenced_posts"), "referenced_tweets"):
@@ -177,7 +175,7 @@ def parse_tweet(raw: Any, *, complete: bool = True) -> XTweet:
 
 def parse_dm_event(raw: Any, *, complete: bool = True) -> XDMEvent:
     """`complete` as for `parse_tweet`: when the request asked for them, a DM event needs its
-    conversation and time, and a message needs its sender."""
+    conversation, and a message its sender."""
     raw = _dict(raw, "dm event")
     event_type = _str(raw.get("event_type"), "event_type")
     if event_type not in DM_EVENT_TYPES:
@@ -188,8 +186,6 @@ def parse_dm_event(raw: Any, *, complete: bool = True) -> XDMEvent:
     if complete:
         if conversation_id is None:
             raise ParseError("DM event has no dm_conversation_id")
-        if created_at is None:
-            raise ParseError("DM event has no created_at")
         if event_type == "MessageCreate" and sender_id is None:
             raise ParseError("DM message has no sender_id")
     # 1:1 conversation ids are "<id>-<id>", so not a single id: checked as a string.
@@ -242,13 +238,13 @@ def parse_page(body: Any, parse_item: Callable[[Any], Any], *, rate_limit: RateL
                 # lack fields, so they are parsed leniently.
                 _include(page.tweets, raw, lambda r: parse_tweet(r, complete=False))
 
-    meta = body.get("meta") or {}
-    if isinstance(meta, dict):
-        page.next_token = meta.get("next_token") or None
-        page.newest_id = _raw_id(meta, "newest_id")
-        page.oldest_id = _raw_id(meta, "oldest_id")
-        count = meta.get("result_count")
-        page.result_count = count if isinstance(count, int) else len(page.items) + len(page.malformed)
+    meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
+    page.next_token = meta.get("next_token") or None
+    page.newest_id = _raw_id(meta, "newest_id")
+    page.oldest_id = _raw_id(meta, "oldest_id")
+    # Lookups by id (GET /2/tweets?ids=) have no meta: count what came.
+    count = meta.get("result_count")
+    page.result_count = count if isinstance(count, int) else len(page.items) + len(page.malformed)
     page.partial_errors = [e for e in _list(body.get("errors"), "errors") if isinstance(e, dict)]
     return page
 
