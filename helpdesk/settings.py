@@ -172,6 +172,29 @@ SECRET_ENCRYPTION_KEYS = env.list("SECRET_ENCRYPTION_KEYS", default=[]) or (
     else _secret("SECRET_ENCRYPTION_KEYS", "")
 )
 
+# X intake (twitter_channel). Polling paces itself from the rate-limit headers X sends;
+# these only bound it. Seconds unless said otherwise.
+X_POLL_MIN_INTERVAL_SECONDS = env.float("X_POLL_MIN_INTERVAL_SECONDS", default=2.0)  # floor per stream
+X_POLL_MAX_INTERVAL_SECONDS = env.float("X_POLL_MAX_INTERVAL_SECONDS", default=300.0)  # ceiling when idle
+X_POLL_BACKOFF_BASE_SECONDS = env.float("X_POLL_BACKOFF_BASE_SECONDS", default=5.0)  # first 5xx back-off
+X_POLL_BACKOFF_MAX_SECONDS = env.float("X_POLL_BACKOFF_MAX_SECONDS", default=900.0)
+X_POLL_RATE_LIMITED_FALLBACK_SECONDS = env.float("X_POLL_RATE_LIMITED_FALLBACK_SECONDS", default=60.0)
+X_POLL_CLAIM_SECONDS = env.float("X_POLL_CLAIM_SECONDS", default=60.0)  # re-dispatch a poll whose worker died
+X_POLL_DISPATCH_SECONDS = env.float("X_POLL_DISPATCH_SECONDS", default=1.0)  # beat tick of dispatch_polls
+X_FIRST_POLL_MAX_PAGES = env.int("X_FIRST_POLL_MAX_PAGES", default=1)  # history read when an account connects
+X_POLL_MAX_PAGES = env.int("X_POLL_MAX_PAGES", default=500)  # X itself serves at most 800 mentions
+X_TOKEN_REFRESH_MARGIN_SECONDS = env.int("X_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
+X_CONVERT_PARALLELISM = env.int("X_CONVERT_PARALLELISM", default=2)  # conversion tasks per big batch
+X_SWEEP_GRACE_SECONDS = env.int("X_SWEEP_GRACE_SECONDS", default=30)  # new items older than this get swept
+CELERY_BEAT_SCHEDULE["x-dispatch-polls"] = {
+    "task": "twitter_channel.tasks.dispatch_polls",
+    "schedule": X_POLL_DISPATCH_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["x-sweep-unconverted"] = {
+    "task": "twitter_channel.tasks.sweep_unconverted",
+    "schedule": 30.0,
+}
+
 # --- Production hardening ------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

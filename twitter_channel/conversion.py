@@ -1,0 +1,425 @@
+"""Turning stored X items into tickets and comments.
+
+Runs after polling, never inside it: a poll only stores. Each item is converted in its own
+transaction under a row lock, and the item's new state is saved in that same transaction,
+so an item is converted once even when two converters (or the sweeper) run at the same time
+and a killed worker leaves nothing half done. The comment's external id (tweet or DM event
+id) is unique as well, which also recognises the echo of a reply the helpdesk posted itself.
+
+Only `tickets.lifecycle.open_ticket` and `tickets.comments.add_comment` touch tickets.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tickets.comments import TicketFull, add_comment
+from tickets.lifecycle import open_ticket
+from tickets.models import Channel, Comment, Identity, Requester, Ticket
+
+from .models import IncomingItem, XAccount
+
+log = logging.getLogger(__name__)
+
+Kind = IncomingItem.Kind
+State = IncomingItem.State
+
+SUBJECT_LENGTH = 80
+LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+)+\s*")
+
+
+@dataclass
+class ConversionStats:
+    converted: int = 0
+    quarantined: int = 0
+    deferred: int = 0
+
+    def __iadd__(self, other: ConversionStats) -> ConversionStats:
+        self.converted += other.converted
+        self.quarantined += other.quarantined
+        self.deferred += other.deferred
+        return self
+
+
+# --- driving -------------------------------------------------------------------------------
+
+
+def convert_pending(account_id: int | None = None, *, limit: int = 1000) -> ConversionStats:
+    """Convert up to `limit` stored items still in state new, oldest first."""
+    pending = IncomingItem.objects.filter(state=State.NEW)
+    if account_id is not None:
+        pending = pending.filter(account_id=account_id)
+    stats = ConversionStats()
+    for pk in pending.order_by("id").values_list("pk", flat=True)[:limit]:
+        outcome = convert_item_by_id(pk)
+        if outcome == "deferred":
+            stats.deferred += 1
+        elif outcome == State.QUARANTINED:
+            stats.quarantined += 1
+        elif outcome is not None:
+            stats.converted += 1
+    return stats
+
+
+def convert_item_by_id(pk: int) -> str | None:
+    """Convert one item; returns its new state, "deferred", or None when another converter
+    holds it or it was already converted."""
+    with transaction.atomic():
+        # skip_locked: a converter running in parallel owns this item; leave it to them.
+        item = (
+            IncomingItem.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("account", "account__default_group")
+            .filter(pk=pk, state=State.NEW)
+            .first()
+        )
+        if item is None:
+            return None
+        if _older_item_pending(item):
+            # A reply must not overtake its parent: converted in parallel, it would find no
+            # ticket to join and open its own. It waits for the next round.
+            return "deferred"
+        try:
+            with transaction.atomic():
+                convert_item(item)
+        except Exception as exc:  # noqa: BLE001 — any failure quarantines this one item, never the batch
+            log.warning("X item %s (%s) quarantined: %s", item.pk, item.kind, exc)
+            quarantine(item, f"{type(exc).__name__}: {exc}")
+        item.attempts += 1
+        item.converted_at = timezone.now()
+        item.save()
+        return item.state
+
+
+def _older_item_pending(item: IncomingItem) -> bool:
+    if not item.conversation_key:
+        return False
+    return (
+        IncomingItem.objects.filter(
+            account_id=item.account_id, conversation_key=item.conversation_key, state=State.NEW, pk__lt=item.pk
+        )
+        .exists()
+    )
+
+
+def quarantine(item: IncomingItem, reason: str) -> None:
+    item.state = State.QUARANTINED
+    item.state_reason = reason[:2000]
+    item.ticket = None
+    item.comment = None
+
+
+def retry_quarantined(item: IncomingItem) -> str | None:
+    """An admin's "retry": parse the raw JSON again if it never parsed, then convert."""
+    with transaction.atomic():
+        item = IncomingItem.objects.select_for_update().get(pk=item.pk)
+        if item.state != State.QUARANTINED:
+            return item.state
+        if item.x_id.startswith("malformed:") or not item.author_x_id:
+            try:
+                reparse(item)
+            except Exception as exc:  # noqa: BLE001 — still unparseable: stays quarantined, says why
+                item.state_reason = f"Could not parse: {exc}"[:2000]
+                item.attempts += 1
+                item.save()
+                return item.state
+        item.state = State.NEW
+        item.state_reason = ""
+        item.save()
+    return convert_item_by_id(item.pk)
+
+
+def reparse(item: IncomingItem) -> None:
+    """Fill the item's parsed columns from its raw JSON with the adapter's parser."""
+    from . import store, x_parsing
+
+    if item.kind in (Kind.DM, Kind.OWN_DM):
+        fresh = store.item_from_dm(item.account, x_parsing.parse_dm_event(item.raw), {})
+    else:
+        stream = "likes" if item.kind == Kind.LIKE else "mentions"
+        fresh = store.item_from_tweet(item.account, stream, x_parsing.parse_tweet(item.raw), {})
+    if fresh.x_id != item.x_id and not item.x_id.startswith("malformed:"):
+        raise ValueError("raw JSON holds a different id")
+    for name in ("author_x_id", "text", "urls", "x_created_at", "conversation_key", "in_reply_to_id",
+                 "is_retweet", "is_quote", "mentioned_usernames", "is_group"):
+        setattr(item, name, getattr(fresh, name))
+
+
+# --- the rules -------------------------------------------------------------------------------
+
+
+def convert_item(item: IncomingItem) -> None:
+    """Decide what `item` becomes and record it on the item (saved by the caller)."""
+    {
+        Kind.MENTION: _convert_mention,
+        Kind.LIKE: _convert_like,
+        Kind.DM: _convert_dm,
+        Kind.OWN_TWEET: _convert_own_tweet,
+        Kind.OWN_DM: _convert_own_dm,
+    }[item.kind](item)
+
+
+def _convert_mention(item: IncomingItem) -> None:
+    account = item.account
+    if _link_existing(item, Comment.Source.TWEET):
+        return
+    if item.is_retweet and account.ignore_retweets:
+        _set(item, State.RETWEET, "Retweet; the account ignores retweets")
+        return
+    if not account.capture_mentions:
+        _set(item, State.NOT_CAPTURED, "Mentions are not captured for this account")
+        return
+    if _ignored_by_noise_rule(item):
+        return
+    ticket = thread_ticket(item)
+    requester = requester_for(item)
+    if ticket is None:
+        ticket = _open(item, requester, Channel.X)
+    _comment(item, ticket, requester, Comment.Source.TWEET, Channel.X)
+
+
+def _convert_like(item: IncomingItem) -> None:
+    account = item.account
+    if item.author_x_id == account.user_id:
+        _set(item, State.OWN, "The brand liked its own post")
+        return
+    if _link_existing(item, Comment.Source.TWEET):
+        return
+    if not account.capture_likes:
+        _set(item, State.NOT_CAPTURED, "Likes are not captured for this account")
+        return
+    if _ignored_by_noise_rule(item):
+        return
+    requester = requester_for(item)
+    ticket = _open(item, requester, Channel.X_LIKE)
+    _comment(item, ticket, requester, Comment.Source.TWEET, Channel.X)
+
+
+def _convert_dm(item: IncomingItem) -> None:
+    account = item.account
+    if item.is_group:
+        _set(item, State.GROUP_DM, "Group conversation; group DMs never become tickets")
+        return
+    if _link_existing(item, Comment.Source.DM):
+        return
+    if not account.capture_dms:
+        _set(item, State.NOT_CAPTURED, "Direct messages are not captured for this account")
+        return
+    if _ignored_by_noise_rule(item):
+        return
+    requester = requester_for(item)
+    ticket = dm_conversation_ticket(item) or _open(item, requester, Channel.X_DM)
+    _comment(item, ticket, requester, Comment.Source.DM, Channel.X_DM)
+
+
+def _convert_own_tweet(item: IncomingItem) -> None:
+    # The echo of a reply the helpdesk posted: its comment already carries this tweet id.
+    if _link_existing(item, Comment.Source.TWEET, state=State.OWN):
+        return
+    ticket = thread_ticket(item)
+    _own_comment(item, ticket, Comment.Source.TWEET, Channel.X, "The brand's post is not part of any ticket")
+
+
+def _convert_own_dm(item: IncomingItem) -> None:
+    if item.is_group:
+        _set(item, State.GROUP_DM, "Group conversation; group DMs never become tickets")
+        return
+    if _link_existing(item, Comment.Source.DM, state=State.OWN):
+        return
+    ticket = dm_conversation_ticket(item)
+    _own_comment(item, ticket, Comment.Source.DM, Channel.X_DM, "The brand's DM is not part of any ticket")
+
+
+# --- lookups -------------------------------------------------------------------------------
+
+
+def thread_ticket(item: IncomingItem) -> Ticket | None:
+    """The ticket a reply belongs to: the one holding the post it answers, else (the parent
+    deleted or never seen) the one holding the thread's root post."""
+    for tweet_id in (item.in_reply_to_id, item.conversation_key):
+        if tweet_id and tweet_id != item.x_id:
+            comment = (
+                Comment.objects.select_related("ticket")
+                .filter(external_source=Comment.Source.TWEET, external_id=tweet_id)
+                .first()
+            )
+            if comment is not None:
+                return comment.ticket
+    return None
+
+
+def dm_conversation_ticket(item: IncomingItem) -> Ticket | None:
+    """The latest ticket of this DM conversation (add_comment carries a closed one on
+    to a follow-up)."""
+    linked = (
+        IncomingItem.objects.filter(
+            account_id=item.account_id,
+            conversation_key=item.conversation_key,
+            kind__in=(Kind.DM, Kind.OWN_DM),
+            ticket__isnull=False,
+        )
+        .exclude(pk=item.pk)
+        .select_related("ticket")
+        .order_by("-pk")
+        .first()
+    )
+    return linked.ticket if linked else None
+
+
+def requester_for(item: IncomingItem) -> Requester:
+    """The requester behind the item's X author, created on first sight; the identity's
+    handle, name, avatar, followers and verified mark are kept up to date."""
+    if not item.author_x_id:
+        raise ValueError("item has no author id")
+    identity = (
+        Identity.objects.select_related("requester").filter(kind=Identity.Kind.X, value=item.author_x_id).first()
+    )
+    if identity is None:
+        try:
+            with transaction.atomic():
+                requester = Requester.objects.create(name=_author_label(item, with_at=False))
+                identity = Identity.objects.create(
+                    requester=requester, kind=Identity.Kind.X, value=item.author_x_id, **_profile(item)
+                )
+            return requester
+        except IntegrityError:
+            # Another converter created this identity a moment ago.
+            identity = Identity.objects.select_related("requester").get(kind=Identity.Kind.X, value=item.author_x_id)
+    changed = {k: v for k, v in _profile(item).items() if v not in ("", None) and getattr(identity, k) != v}
+    if changed:
+        Identity.objects.filter(pk=identity.pk).update(updated_at=timezone.now(), **changed)
+    return identity.requester
+
+
+def _profile(item: IncomingItem) -> dict:
+    profile = {
+        "handle": item.author_handle,
+        "display_name": item.author_name,
+        "avatar_url": item.author_avatar_url,
+        "followers": item.author_followers,
+    }
+    if item.author_handle:  # verified is only known when the profile came along
+        profile["verified"] = item.author_verified
+    return profile
+
+
+# --- writing ---------------------------------------------------------------------------------
+
+
+def _link_existing(item: IncomingItem, source: str, *, state: str = State.TICKETED) -> bool:
+    """An item whose tweet or DM is already a comment (posted by the helpdesk, or fetched
+    through another stream or account) points at that comment instead of doubling it."""
+    comment = Comment.objects.filter(external_source=source, external_id=item.x_id).first()
+    if comment is None:
+        return False
+    item.state = state
+    item.state_reason = "Already on a ticket"
+    item.ticket_id = comment.ticket_id
+    item.comment = comment
+    return True
+
+
+def _ignored_by_noise_rule(item: IncomingItem) -> bool:
+    from business_rules.noise import NoiseCandidate, matching_rule
+
+    verdict = matching_rule(
+        NoiseCandidate(
+            text=item.text,
+            author_id=item.author_x_id,
+            author_username=item.author_handle,
+            author_followers=item.author_followers,
+            is_retweet=item.is_retweet,
+            is_quote=item.is_quote,
+            mentioned_usernames=tuple(item.mentioned_usernames or ()),
+        ),
+        account_id=item.account_id,
+    )
+    if verdict is None:
+        return False
+    _set(item, State.IGNORED, verdict.reason)
+    item.ignored_by_rule_id = verdict.rule_id
+    item.rule = verdict.rule_name[:200]
+    return True
+
+
+def _open(item: IncomingItem, requester: Requester, channel: str) -> Ticket:
+    account: XAccount = item.account
+    return open_ticket(
+        requester=requester,
+        subject=subject_for(item),
+        channel=channel,
+        x_account=account,
+        group=account.default_group,
+    )
+
+
+def _comment(item: IncomingItem, ticket: Ticket, requester: Requester, source: str, channel: str) -> None:
+    comment = add_comment(
+        ticket,
+        body=body_for(item),
+        author_requester=requester,
+        channel=channel,
+        external_source=source,
+        external_id=item.x_id,
+    )
+    item.state = State.TICKETED
+    item.state_reason = ""
+    # add_comment may have carried the message on to a follow-up of a closed ticket.
+    item.ticket_id = comment.ticket_id
+    item.comment = comment
+
+
+def _own_comment(item: IncomingItem, ticket: Ticket | None, source: str, channel: str, alone: str) -> None:
+    if ticket is None:
+        _set(item, State.OWN, alone)
+        return
+    try:
+        comment = add_comment(
+            ticket, body=body_for(item), is_public=True, channel=channel, external_source=source, external_id=item.x_id
+        )
+    except TicketFull:
+        _set(item, State.OWN, f"Ticket #{ticket.pk} is full; the brand's message was not added")
+        return
+    _set(item, State.OWN, "")
+    item.ticket_id = comment.ticket_id
+    item.comment = comment
+
+
+def _set(item: IncomingItem, state: str, reason: str) -> None:
+    item.state = state
+    item.state_reason = reason
+
+
+# --- text --------------------------------------------------------------------------------------
+
+
+def body_for(item: IncomingItem) -> str:
+    """The text as a person reads it: X's HTML entities decoded and t.co links (media
+    included) replaced by where they lead. Templates escape it when showing it."""
+    text = html.unescape(item.text or "")
+    for short, expanded in item.urls or ():
+        if short and expanded:
+            text = text.replace(short, expanded)
+    return text.strip() or "(no text)"
+
+
+def subject_for(item: IncomingItem) -> str:
+    text = " ".join(LEADING_MENTIONS.sub("", body_for(item)).split())
+    if text and text != "(no text)":
+        return text if len(text) <= SUBJECT_LENGTH else text[: SUBJECT_LENGTH - 1].rstrip() + "…"
+    label = _author_label(item)
+    return {
+        Kind.DM: f"Direct message from {label}",
+        Kind.LIKE: f"Post by {label} liked",
+    }.get(item.kind, f"Mention from {label}")
+
+
+def _author_label(item: IncomingItem, *, with_at: bool = True) -> str:
+    if item.author_handle:
+        return f"@{item.author_handle}" if with_at else (item.author_name or item.author_handle)
+    return item.author_name or f"X user {item.author_x_id}"

@@ -1,0 +1,109 @@
+"""Celery tasks of the X channel: thin wrappers around polling, dispatch and conversion.
+
+Beat runs `dispatch_polls` every few seconds; it enqueues `poll_stream` for each due
+stream; a poll that stored something enqueues `convert_items`; `sweep_unconverted` runs
+now and then to convert anything a dead worker left in state new.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import conversion, polling
+from .models import IncomingItem, StreamCursor, XAccount
+
+# Items one conversion task takes before handing over to a fresh task (keeps tasks short,
+# so a restarted worker redoes little and beat's other tasks are not starved).
+CONVERT_BATCH = 500
+
+
+@shared_task
+def dispatch_polls() -> int:
+    """Enqueue a poll for every stream whose time has come; returns how many."""
+    for account in XAccount.objects.filter(is_active=True, needs_reconnect=False):
+        polling.ensure_cursors(account)
+    claimed = claim_due_cursors()
+    for account_id, stream in claimed:
+        poll_stream.delay(account_id, stream)
+    return len(claimed)
+
+
+def claim_due_cursors(now=None) -> list[tuple[int, str]]:
+    """Due cursors, claimed in one transaction so a second dispatcher (or the next tick
+    while the poll still waits in the queue) does not enqueue them again. The claim pushes
+    next_poll_at ahead by X_POLL_CLAIM_SECONDS: the poll sets the real time when it ends,
+    and if its worker died the stream is simply dispatched again after that."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        due = list(
+            StreamCursor.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(next_poll_at__lte=now, account__is_active=True, account__needs_reconnect=False)
+            .values_list("pk", "account_id", "stream")
+        )
+        StreamCursor.objects.filter(pk__in=[pk for pk, _, _ in due]).update(
+            claimed_at=now, next_poll_at=now + timedelta(seconds=settings.X_POLL_CLAIM_SECONDS)
+        )
+    return [(account_id, stream) for _, account_id, stream in due]
+
+
+@shared_task
+def poll_stream(account_id: int, stream: str) -> str:
+    return str(polling.poll_stream(account_id, stream))
+
+
+def enqueue_conversion(account_id: int, new_items: int) -> None:
+    """Split a big batch of new items over up to X_CONVERT_PARALLELISM tasks (by item id),
+    so every worker process helps with a burst."""
+    shards = max(1, min(settings.X_CONVERT_PARALLELISM, math.ceil(new_items / CONVERT_BATCH)))
+    for shard in range(shards):
+        convert_items.delay(account_id, shard, shards)
+
+
+@shared_task
+def convert_items(account_id: int | None = None, shard: int = 0, shards: int = 1) -> dict:
+    pending = IncomingItem.objects.filter(state=IncomingItem.State.NEW)
+    if account_id is not None:
+        pending = pending.filter(account_id=account_id)
+    if shards > 1:
+        pending = pending.annotate(shard=_mod("id", shards)).filter(shard=shard)
+    stats = conversion.ConversionStats()
+    ids = list(pending.order_by("id").values_list("id", flat=True)[:CONVERT_BATCH])
+    for pk in ids:
+        outcome = conversion.convert_item_by_id(pk)
+        if outcome == "deferred":
+            stats.deferred += 1
+        elif outcome == IncomingItem.State.QUARANTINED:
+            stats.quarantined += 1
+        elif outcome is not None:
+            stats.converted += 1
+    if len(ids) == CONVERT_BATCH:
+        convert_items.delay(account_id, shard, shards)
+    elif stats.deferred:
+        # Replies waiting for their parent in another shard: look again in a moment.
+        convert_items.apply_async((account_id, shard, shards), countdown=1)
+    return stats.__dict__
+
+
+@shared_task
+def sweep_unconverted() -> int:
+    """Convert items stored but never converted (their worker died after the poll committed)."""
+    cutoff = timezone.now() - timedelta(seconds=settings.X_SWEEP_GRACE_SECONDS)
+    stale = IncomingItem.objects.filter(Q(state=IncomingItem.State.NEW) & Q(fetched_at__lte=cutoff))
+    accounts = set(stale.values_list("account_id", flat=True).distinct())
+    for account_id in accounts:
+        convert_items.delay(account_id)
+    return len(accounts)
+
+
+def _mod(field: str, n: int):
+    from django.db.models import F
+    from django.db.models.functions import Mod
+
+    return Mod(F(field), n)
