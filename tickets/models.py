@@ -58,6 +58,26 @@ class User(AbstractUser):
     def is_restricted(self) -> bool:
         return self.role == self.Role.RESTRICTED and not self.is_superuser
 
+    # The role is the one source of truth for the Django admin: only admins (and superusers)
+    # are staff, whatever the is_staff box said, and an admin holds every permission there
+    # without a permission list to maintain by hand.
+    def save(self, *args, **kwargs):
+        self.is_staff = self.is_admin
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"role", "is_superuser"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "is_staff"}
+        super().save(*args, **kwargs)
+
+    def has_perm(self, perm, obj=None) -> bool:
+        if self.is_active and self.is_admin:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label) -> bool:
+        if self.is_active and self.is_admin:
+            return True
+        return super().has_module_perms(app_label)
+
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
