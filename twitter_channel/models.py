@@ -77,6 +77,8 @@ class StreamCursor(models.Model):
     # next walk through the pages stops.
     since_id = models.CharField(max_length=25, blank=True)
     last_seen_id = models.CharField(max_length=25, blank=True)
+    # Likes: the ids of the most recently liked posts seen (likes come in like order, not id order).
+    recent_ids = models.JSONField(default=list, blank=True)
     last_success_at = models.DateTimeField(null=True, blank=True)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     next_poll_at = models.DateTimeField(default=timezone.now)
@@ -180,3 +182,9 @@ class IncomingItem(models.Model):
         if self.kind in (self.Kind.DM, self.Kind.OWN_DM) or self.x_id.startswith("malformed:"):
             return ""
         return f"https://x.com/{self.author_handle or 'i'}/status/{self.x_id}"
+
+
+# The answering side's records (outgoing tweets and DMs, bulk conversions) live in their own
+# modules; imported here so they belong to this app's migrations.
+from .bulk_models import BulkConversion  # noqa: E402, F401
+from .reply_models import OutgoingMessage  # noqa: E402, F401

@@ -159,7 +159,7 @@ def _walk(account: XAccount, stream: str, cursor: StreamCursor, client) -> list[
     (no cursor yet) reads X_FIRST_POLL_MAX_PAGES pages, so connecting an account does not
     turn years of history into tickets."""
     pages: list[Page] = []
-    first_poll = not (cursor.since_id or cursor.last_seen_id or cursor.last_success_at)
+    first_poll = not (cursor.since_id or cursor.last_seen_id or cursor.recent_ids or cursor.last_success_at)
     max_pages = settings.X_FIRST_POLL_MAX_PAGES if first_poll else settings.X_POLL_MAX_PAGES
     token: str | None = None
     try:
@@ -192,8 +192,8 @@ def _trim_to_unseen(stream: str, cursor: StreamCursor, page: Page) -> bool:
         reached = len(fresh) < len(page.items)
         page.items = fresh
         return reached
-    if stream == Stream.LIKES and cursor.last_seen_id:
-        seen = set(cursor.last_seen_id.split(","))
+    if stream == Stream.LIKES and cursor.recent_ids:
+        seen = set(cursor.recent_ids)
         fresh = []
         for tweet in page.items:
             if tweet.id in seen:
@@ -216,9 +216,7 @@ def _advance(cursor: StreamCursor, stream: str, pages: list[Page]) -> None:
         if not cursor.last_seen_id or newest > int(cursor.last_seen_id):
             cursor.last_seen_id = str(newest)
     else:
-        previous = [i for i in cursor.last_seen_id.split(",") if i]
-        recent = list(dict.fromkeys(ids + previous))[:SEEN_LIKES_KEPT]
-        cursor.last_seen_id = ",".join(recent)
+        cursor.recent_ids = list(dict.fromkeys(ids + list(cursor.recent_ids)))[:SEEN_LIKES_KEPT]
 
 
 # --- outcomes ----------------------------------------------------------------------------------
