@@ -26,6 +26,8 @@ class Vocabulary:
     user_expansions: tuple[str, ...]
     dm_fields: tuple[str, ...]
     dm_expansions: tuple[str, ...]
+    posts_count: str = "tweet_count"  # user public_metrics key (2.167: post_count)
+    reposts_count: str = "retweet_count"  # post public_metrics key (2.167: repost_count)
 
 
 _COMMON_POST_FIELDS = (
@@ -67,6 +69,7 @@ POST = Vocabulary(
     user_expansions=("affiliation", "most_recent_post_id", "pinned_post_id"),
     dm_fields=("attachments", "created_at", "dm_conversation_id", "entities", "event_type", "id", "text"),
     dm_expansions=("attachments.media_keys", "participant_ids", "referenced_posts", "sender_id"),
+    posts_count="post_count", reposts_count="repost_count",
 )
 VOCABULARIES = {"tweet": TWEET, "post": POST}
 
@@ -145,7 +148,7 @@ class Serializer:
                     if ref["id"] == t.id:
                         counts[ref["type"]] += 1
         likes = sum(1 for lk in self.store.likes if lk.tweet_id == t.id)
-        return {"retweet_count": counts["retweeted"], "reply_count": counts["replied_to"],
+        return {self.vocab.reposts_count: counts["retweeted"], "reply_count": counts["replied_to"],
                 "like_count": likes, "quote_count": counts["quoted"], "bookmark_count": 0, "impression_count": 0}
 
     def user(self, u: User, sel: Selection) -> dict:
@@ -165,7 +168,7 @@ class Serializer:
         if "public_metrics" in f:
             tweets = sum(1 for t in self.store.tweets.values() if t.author_id == u.id and not t.deleted)
             likes = sum(1 for lk in self.store.likes if lk.user_id == u.id)
-            out["public_metrics"] = {"followers_count": 0, "following_count": 0, "tweet_count": tweets,
+            out["public_metrics"] = {"followers_count": 0, "following_count": 0, self.vocab.posts_count: tweets,
                                      "listed_count": 0, "like_count": likes, "media_count": 0}
         return out
 
