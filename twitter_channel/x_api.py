@@ -180,6 +180,16 @@ class XClient:
     def __repr__(self) -> str:  # never the token
         return f"<XClient {self.base_url}>"
 
+    def close(self) -> None:
+        """Closes the pooled connections; `with XClient(...) as x:` does it on exit."""
+        self._client.session.close()
+
+    def __enter__(self) -> XClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     # --- users -------------------------------------------------------------------------
 
     def get_me(self) -> XUser:

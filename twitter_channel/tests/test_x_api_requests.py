@@ -284,3 +284,16 @@ def test_vocabulary_memory_survives_concurrent_writers():
         list(pool.map(lambda u: x_api.remember_vocabulary(u, POST), urls))
 
     assert all(vocabulary_for(u) is POST for u in urls)
+
+
+def test_an_environment_proxy_is_not_used_for_a_base_url_listed_in_no_proxy(fake_x, base_url, monkeypatch):
+    # requests picks proxies for api.twitter.com before the adapter reroutes the request.
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", urlsplit(base_url).hostname)
+    fake_x.get(f"{base_url}/2/users/me", json={"data": {"id": "1", "username": "a", "name": "A"}})
+
+    XClient("t", base_url=base_url).get_me()
+
+    assert not fake_x.calls[0].request.req_kwargs["proxies"]
+

@@ -216,3 +216,13 @@ def test_switching_the_sandbox_vocabulary_mid_run_is_followed(sb, client, brand,
     sb.configure(vocabulary="tweet")
     assert len(client.get_mentions(brand["id"]).items) == 1
     assert vocabulary_for(sb.base_url) is TWEET
+
+
+def test_closing_the_client_releases_its_connections(sb, brand):
+    token = sb.mint_token(brand["id"])["access_token"]
+    with XClient(token, base_url=sb.base_url) as client:
+        client.get_me()
+        pools = client._client.session.get_adapter("https://api.twitter.com/").poolmanager.pools
+        assert len(pools) == 1
+
+    assert len(pools) == 0
