@@ -1,0 +1,195 @@
+"""Incoming email onto tickets: thread it, or open a ticket, keep the original and its files.
+
+Threading tries, in order: the Message-IDs the mail answers (In-Reply-To, then References)
+against the Message-IDs stored on email comments, then the signed reply+<token> address in
+To/Cc/Delivered-To. Anything else from a person opens a new email ticket.
+
+Bounces and auto-replies never reach the requester's side of a ticket: on a ticket they
+become an internal note (the agent should know the address bounces or the requester is
+away, but a vacation message must not reopen a solved ticket, nor answer an answer in a
+loop); with no ticket to attach to they are only logged and kept as InboundEmail rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils.text import get_valid_filename
+
+from ..comments import TicketFull, add_comment
+from ..lifecycle import open_ticket
+from ..models import Channel, Comment, Ticket
+from .addresses import requester_for_address
+from .models import EmailAttachment, InboundEmail
+from .parsing import Attachment, ParsedEmail, parse_email
+from .tokens import ticket_id_from_address
+
+log = logging.getLogger(__name__)
+
+DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    outcome: str  # an InboundEmail.Outcome value, or DUPLICATE
+    ticket: Ticket | None = None
+    comment: Comment | None = None
+
+
+def ingest_email(raw: bytes) -> IngestResult:
+    """Take one raw RFC 822 message; safe to call again with the same message."""
+    parsed = parse_email(raw)
+    if _seen(parsed.message_id):
+        log.info("Email %s already received; ignored", parsed.message_id)
+        return IngestResult(DUPLICATE)
+    with transaction.atomic():
+        try:
+            # Claiming the Message-ID first makes a concurrent second delivery stop here.
+            with transaction.atomic():
+                record = InboundEmail.objects.create(
+                    message_id=parsed.message_id,
+                    from_address=parsed.from_address[:254],
+                    subject=parsed.subject,
+                    raw=ContentFile(raw, name="message.eml"),
+                    outcome=InboundEmail.Outcome.DROPPED,
+                )
+        except IntegrityError:
+            return IngestResult(DUPLICATE)
+        result = _route(parsed)
+        record.outcome = result.outcome
+        record.ticket = result.ticket
+        record.comment = result.comment
+        record.save(update_fields=["outcome", "ticket", "comment"])
+    return result
+
+
+def _seen(message_id: str) -> bool:
+    return (
+        InboundEmail.objects.filter(message_id=message_id).exists()
+        # Our own outgoing message, copied back to the support address.
+        or Comment.objects.filter(external_source=Comment.Source.EMAIL, external_id=message_id).exists()
+    )
+
+
+def _route(parsed: ParsedEmail) -> IngestResult:
+    if parsed.is_bounce:
+        return _take_bounce(parsed)
+    if _is_from_ourselves(parsed.from_address):
+        log.warning("Email %s comes from our own address %s; dropped", parsed.message_id, parsed.from_address)
+        return IngestResult(InboundEmail.Outcome.DROPPED)
+    ticket = find_ticket(parsed)
+    if parsed.is_auto_reply:
+        return _note_or_drop(
+            ticket,
+            parsed,
+            InboundEmail.Outcome.AUTO_REPLY,
+            f"Automatic reply from {parsed.from_address} (not shown to the requester; the status is unchanged):"
+            f"\n\n{parsed.reply_text}",
+        )
+    requester = requester_for_address(parsed.from_address, parsed.from_name)
+    outcome = InboundEmail.Outcome.THREADED
+    if ticket is None:
+        ticket = open_ticket(requester=requester, subject=parsed.subject, channel=Channel.EMAIL)
+        outcome = InboundEmail.Outcome.NEW_TICKET
+    comment = add_comment(
+        ticket,
+        body=parsed.reply_text or ("(attachments only)" if parsed.attachments else "(empty message)"),
+        author_requester=requester,
+        channel=Channel.EMAIL,
+        external_source=Comment.Source.EMAIL,
+        external_id=parsed.message_id,
+    )
+    _save_attachments(comment, parsed.attachments)
+    # add_comment moves a message for a closed or full ticket onto a follow-up.
+    return IngestResult(outcome, comment.ticket, comment)
+
+
+def find_ticket(parsed: ParsedEmail) -> Ticket | None:
+    """The ticket an email answers, or None for a new conversation."""
+    ids = parsed.thread_ids
+    if ids:
+        by_id = dict(
+            Comment.objects.filter(external_source=Comment.Source.EMAIL, external_id__in=ids).values_list(
+                "external_id", "ticket_id"
+            )
+        )
+        for message_id in ids:  # the direct parent wins over older references
+            if message_id in by_id:
+                return Ticket.objects.get(pk=by_id[message_id])
+    for address in parsed.recipients:
+        ticket_id = ticket_id_from_address(address)
+        if ticket_id is not None:
+            ticket = Ticket.objects.filter(pk=ticket_id).first()
+            if ticket is not None:
+                return ticket
+    return None
+
+
+def _take_bounce(parsed: ParsedEmail) -> IngestResult:
+    reason = parsed.bounce_reason or "no reason given"
+    bounced = list(
+        Comment.objects.filter(
+            external_source=Comment.Source.EMAIL, external_id__in=parsed.bounced_message_ids, author_requester=None
+        ).select_related("ticket")
+    )
+    for comment in bounced:
+        # The server accepted it, the recipient's did not: the agent must see the reply failed.
+        comment.delivery = Comment.Delivery.FAILED
+        comment.delivery_error = f"Bounced: {reason}"
+        comment.save(update_fields=["delivery", "delivery_error"])
+    ticket = bounced[0].ticket if bounced else find_ticket(parsed)
+    return _note_or_drop(
+        ticket, parsed, InboundEmail.Outcome.BOUNCE, f"An email to the requester bounced ({parsed.from_address}): {reason}"
+    )
+
+
+def _note_or_drop(ticket: Ticket | None, parsed: ParsedEmail, outcome: str, note: str) -> IngestResult:
+    if ticket is None:
+        log.info("%s %s from %s matches no ticket; kept, not shown", outcome, parsed.message_id, parsed.from_address)
+        return IngestResult(outcome)
+    try:
+        # No author: an internal note from nobody changes no status (see add_comment).
+        comment = add_comment(
+            ticket,
+            body=note,
+            is_public=False,
+            channel=Channel.EMAIL,
+            external_source=Comment.Source.EMAIL,
+            external_id=parsed.message_id,
+        )
+    except TicketFull:
+        log.info("%s %s for full ticket #%s; kept, not shown", outcome, parsed.message_id, ticket.pk)
+        return IngestResult(outcome, ticket)
+    return IngestResult(outcome, ticket, comment)
+
+
+def _is_from_ourselves(address: str) -> bool:
+    ours = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()
+    return address == ours or address.endswith("@" + settings.REPLY_EMAIL_DOMAIN.lower())
+
+
+def _save_attachments(comment: Comment, attachments: list[Attachment]) -> None:
+    if comment.email_attachments.exists():
+        return  # a concurrent delivery of the same message got here first
+    for attachment in attachments:
+        name = _safe_filename(attachment.filename)
+        EmailAttachment.objects.create(
+            comment=comment,
+            file=ContentFile(attachment.content, name=name),
+            filename=attachment.filename[:255],
+            content_type=attachment.content_type[:255],
+            size=len(attachment.content),
+        )
+
+
+def _safe_filename(filename: str) -> str:
+    try:
+        return get_valid_filename(filename.rpartition("/")[2].rpartition("\\")[2])[:100]
+    except SuspiciousFileOperation:  # "..", "." or nothing usable left
+        return "attachment"

@@ -1,0 +1,196 @@
+"""Raw RFC 822 bytes in, a small typed `ParsedEmail` out. The only module that digs into
+`email.message` objects; the rest of the code reads the dataclass."""
+
+from __future__ import annotations
+
+import email
+import hashlib
+import html
+import re
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser
+from email.policy import default as default_policy
+from email.utils import getaddresses
+
+from django.utils.html import strip_tags
+from mailparser_reply import EmailReplyParser
+from mailparser_reply.constants import MAIL_LANGUAGES
+
+# Every language whose "On … wrote:" headers and signatures the parser knows ("david" is a
+# test fixture of the library, not a language).
+REPLY_LANGUAGES = [code for code in MAIL_LANGUAGES if code != "david"]
+
+# A msg-id is "<left@right>"; this only splits a header holding several of them.
+MSG_ID = re.compile(r"<[^<>\s]+>")
+AUTO_PRECEDENCE = {"bulk", "auto_reply", "junk"}
+DAEMON_SENDERS = {"mailer-daemon", "postmaster"}
+RECIPIENT_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To")
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass
+class ParsedEmail:
+    message_id: str
+    from_address: str
+    from_name: str
+    subject: str
+    text: str  # the whole text body, quoted history included
+    reply_text: str  # what the sender wrote this time: no quotes, no signature
+    in_reply_to: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    is_bounce: bool = False
+    is_auto_reply: bool = False
+    bounce_reason: str = ""
+    # Message-IDs of the message that bounced, from the report's copy of it.
+    bounced_message_ids: list[str] = field(default_factory=list)
+
+    @property
+    def thread_ids(self) -> list[str]:
+        """Ids of earlier messages this one answers, the direct parent first."""
+        return list(dict.fromkeys([*self.in_reply_to, *reversed(self.references)]))
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    msg = email.message_from_bytes(raw, policy=default_policy)
+    from_name, from_address = _first_address(msg, "From")
+    body_part = msg.get_body(preferencelist=("plain", "html"))
+    text = _text_of(body_part) if body_part is not None else ""
+    is_bounce = _is_bounce(msg, from_address)
+    parsed = ParsedEmail(
+        message_id=_message_id(msg, raw),
+        from_address=from_address.lower(),
+        from_name=from_name,
+        subject=" ".join(str(msg.get("Subject", "")).split())[:255],
+        text=text,
+        reply_text=_latest_reply(text),
+        in_reply_to=_ids(msg, "In-Reply-To"),
+        references=_ids(msg, "References"),
+        recipients=[addr.lower() for name in RECIPIENT_HEADERS for _, addr in _addresses(msg, name) if addr],
+        is_bounce=is_bounce,
+        is_auto_reply=not is_bounce and _is_auto_reply(msg),
+    )
+    if is_bounce:
+        parsed.bounce_reason = _bounce_reason(msg)
+        parsed.bounced_message_ids = _bounced_message_ids(msg)
+    else:
+        parsed.attachments = _attachments(msg, body_part)
+    return parsed
+
+
+def _addresses(msg: Message, name: str) -> list[tuple[str, str]]:
+    return getaddresses([str(value) for value in msg.get_all(name, [])])
+
+
+def _first_address(msg: Message, name: str) -> tuple[str, str]:
+    found = _addresses(msg, name)
+    return found[0] if found else ("", "")
+
+
+def _ids(msg: Message, name: str) -> list[str]:
+    return MSG_ID.findall(" ".join(str(value) for value in msg.get_all(name, [])))
+
+
+def _message_id(msg: Message, raw: bytes) -> str:
+    found = _ids(msg, "Message-ID")
+    if found:
+        return found[0][:255]
+    # No Message-ID (rare, but some scripts send such mail): the content's hash stands in,
+    # so the same message delivered twice is still recognised.
+    return f"<{hashlib.sha256(raw).hexdigest()}@no-message-id.invalid>"
+
+
+def _text_of(part: Message) -> str:
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError):  # an unknown or lying charset
+        content = (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
+    if not isinstance(content, str):
+        return ""
+    if part.get_content_type() == "text/html":
+        content = html.unescape(strip_tags(content))
+    return content.replace("\r\n", "\n").strip()
+
+
+def _latest_reply(text: str) -> str:
+    if not text:
+        return ""
+    replies = EmailReplyParser(languages=REPLY_LANGUAGES).read(text).replies
+    latest = replies[0].body if replies else ""
+    # A message that is all quote (or that the parser cannot split) is shown whole rather
+    # than as an empty comment.
+    return latest or text
+
+
+def _is_bounce(msg: Message, from_address: str) -> bool:
+    if msg.get_content_type() == "multipart/report":
+        return True
+    if from_address.partition("@")[0].lower() in DAEMON_SENDERS:
+        return True
+    # The MTA writes the envelope sender into Return-Path; "<>" is the null sender that
+    # delivery status notifications use so that they cannot bounce in turn.
+    return str(msg.get("Return-Path", "")).strip() == "<>"
+
+
+def _is_auto_reply(msg: Message) -> bool:
+    auto_submitted = str(msg.get("Auto-Submitted", "")).strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return True
+    if msg.get("X-Autoreply") is not None or msg.get("X-Autorespond") is not None:
+        return True
+    return str(msg.get("Precedence", "")).strip().lower() in AUTO_PRECEDENCE
+
+
+def _bounce_reason(msg: Message) -> str:
+    for part in msg.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        lines = []
+        # The first block describes the reporting MTA, the others one recipient each.
+        for block in part.get_payload()[1:] or part.get_payload():
+            recipient = str(block.get("Final-Recipient", "")).rpartition(";")[2].strip()
+            status = str(block.get("Status", "")).strip()
+            diagnostic = " ".join(str(block.get("Diagnostic-Code", "")).split())
+            lines.append(" ".join(bit for bit in (recipient, status, diagnostic) if bit))
+        if any(lines):
+            return "; ".join(line for line in lines if line)[:1000]
+    return str(msg.get("Subject", "Undelivered mail"))[:1000]
+
+
+def _bounced_message_ids(msg: Message) -> list[str]:
+    ids = [*_ids(msg, "In-Reply-To"), *_ids(msg, "References")]
+    for part in msg.walk():
+        kind = part.get_content_type()
+        if kind == "message/rfc822":
+            original = part.get_payload()[0]
+            ids += _ids(original, "Message-ID")
+        elif kind == "text/rfc822-headers":
+            headers = BytesHeaderParser(policy=default_policy).parsebytes(part.get_payload(decode=True) or b"")
+            ids += _ids(headers, "Message-ID")
+    return list(dict.fromkeys(ids))
+
+
+def _attachments(msg: EmailMessage, body_part: Message | None) -> list[Attachment]:
+    found = []
+    for part in msg.walk():
+        if part.is_multipart() or part is body_part:
+            continue
+        filename = part.get_filename()
+        if not filename and part.get_content_disposition() != "attachment":
+            continue  # the other alternative of the body (text/html beside text/plain)
+        found.append(
+            Attachment(
+                filename=filename or "attachment",
+                content_type=part.get_content_type(),
+                content=part.get_payload(decode=True) or b"",
+            )
+        )
+    return found
