@@ -243,10 +243,6 @@ class XClient:
         """One post; XNotFound when X reports it deleted or invisible (a 200 with only errors)."""
         body = self._with_vocabulary(
             Vocabulary.for_tweets, lambda params: self._client.get_tweet(tweet_id, user_auth=False, **params))
-        if not body.get("data"):
-            errors = body.get("errors") or []
-            detail = next((e.get("detail") for e in errors if isinstance(e, dict) and e.get("detail")), "")
-            raise XNotFound(detail or f"post {tweet_id} not found", status=200)
         return self._single(body, parse_tweet)
 
     # --- writes ------------------------------------------------------------------------
@@ -325,6 +321,12 @@ class XClient:
             raise XTransientError(f"X sent a page of an unexpected shape: {e}") from e
 
     def _single(self, body: dict, parse: Callable[[Any], Any], *, whole_body: bool = False) -> Any:
+        if not whole_body and not body.get("data") and body.get("errors"):
+            # X answers a lookup of a deleted post or an unknown user with 200 and only a
+            # partial error ("Could not find tweet with id: [...]").
+            errors = body["errors"] if isinstance(body["errors"], list) else []
+            detail = next((e["detail"] for e in errors if isinstance(e, dict) and isinstance(e.get("detail"), str)), "")
+            raise XNotFound(detail or "X found nothing for this id", status=200)
         try:
             return parse(body if whole_body else body.get("data"))
         except ParseError as e:

@@ -156,6 +156,14 @@ def test_deleted_tweet_lookup_is_not_found(fake_x, client, base_url):
         client.get_tweet("1276230436478386177")
 
 
+def test_unknown_user_lookup_is_not_found(fake_x, client, base_url):
+    body = example("User_by_ID__200_Success_-_User_Not_Found.json")["response"]["body"]
+    fake_x.get(f"{base_url}/2/users/2244994946", json=body)
+
+    with pytest.raises(XNotFound, match="Could not find user"):
+        client.get_user("2244994946")
+
+
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_are_transient(fake_x, client, base_url, status):
     fake_x.get(f"{base_url}/2/users/me", status=status, json=blank_problem(status, "Service Unavailable"))

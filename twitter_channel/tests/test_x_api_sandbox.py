@@ -226,3 +226,8 @@ def test_closing_the_client_releases_its_connections(sb, brand):
         assert len(pools) == 1
 
     assert len(pools) == 0
+
+
+def test_unknown_user_is_not_found(client):
+    with pytest.raises(XNotFound):
+        client.get_user("1999999999999999999")
