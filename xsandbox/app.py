@@ -27,7 +27,8 @@ def create_app(sandbox: Sandbox | None = None, config: SandboxConfig | None = No
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         background: set[asyncio.Task] = app.state.background
         sb.load_state_file()
-        if sb.config.scenario_file:
+        # A saved state already holds the scenario's users; loading it again would clash.
+        if sb.config.scenario_file and not sb.store.users:
             data = read_scenario(sb.config.scenario_file)
             runner = Scenario(sb)
             runner.load(data)
