@@ -1,0 +1,57 @@
+"""What the helpdesk sends to X, one row per outgoing tweet or DM.
+
+The row exists before anything is sent and records every attempt, so a retry (by Celery or
+by a person) can tell "never reached X" from "may have reached X" and look before posting
+again: X has no idempotency key for posts, and the same post twice is what customers see.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class OutgoingMessage(models.Model):
+    class Kind(models.TextChoices):
+        TWEET = "tweet", "Public reply"
+        DM = "dm", "Direct message"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        # An attempt is in flight, or its worker died in it: nobody knows whether X has it.
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+
+    comment = models.OneToOneField("tickets.Comment", on_delete=models.CASCADE, related_name="x_outgoing")
+    account = models.ForeignKey("twitter_channel.XAccount", on_delete=models.PROTECT, related_name="outgoing")
+    kind = models.CharField(max_length=5, choices=Kind.choices)
+    # Exactly the text sent to X (the agent's words, the ticket link if appended).
+    text = models.TextField()
+    in_reply_to_tweet_id = models.CharField(max_length=25, blank=True)
+    # The X user answered: the DM participant, or the author of the post replied to.
+    recipient_x_id = models.CharField(max_length=25, blank=True)
+    dm_conversation_id = models.CharField(max_length=64, blank=True)
+
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    # True from the moment a request may have reached X until we know its outcome; the next
+    # attempt then looks for the post on X before sending again.
+    outcome_unknown = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    # The tweet id or DM event id X gave the post; blank when X only told us it was a
+    # duplicate and the post could not be found again.
+    x_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "last_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for comment {self.comment_id} ({self.state})"
+
+    @property
+    def is_tweet(self) -> bool:
+        return self.kind == self.Kind.TWEET
