@@ -1,0 +1,39 @@
+"""Django admin for the X channel's rows. Tokens are never shown: they are left out of
+every form and list here (the accounts page manages connections)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from .models import IncomingItem, StreamCursor, XAccount
+
+
+class StreamCursorInline(admin.TabularInline):
+    model = StreamCursor
+    extra = 0
+    can_delete = False
+    fields = ("stream", "since_id", "last_seen_id", "last_success_at", "next_poll_at", "rate_remaining",
+              "rate_limit", "rate_reset_at", "consecutive_failures", "last_error")
+    readonly_fields = fields
+
+
+@admin.register(XAccount)
+class XAccountAdmin(admin.ModelAdmin):
+    list_display = ("username", "user_id", "is_active", "needs_reconnect", "capture_mentions", "capture_dms",
+                    "capture_likes", "default_group", "last_error_at")
+    list_filter = ("is_active", "needs_reconnect")
+    search_fields = ("username", "user_id", "display_name")
+    autocomplete_fields = ("default_group",)
+    exclude = ("access_token", "refresh_token")
+    readonly_fields = ("user_id", "token_expires_at", "scopes", "last_error", "last_error_at")
+    inlines = [StreamCursorInline]
+
+
+@admin.register(IncomingItem)
+class IncomingItemAdmin(admin.ModelAdmin):
+    list_display = ("x_id", "kind", "state", "account", "author_handle", "ticket", "fetched_at")
+    list_filter = ("state", "kind", "account")
+    search_fields = ("x_id", "author_handle", "author_x_id", "text", "conversation_key")
+    raw_id_fields = ("ticket", "comment")
+    list_select_related = ("account", "ticket")
+    readonly_fields = ("raw",)

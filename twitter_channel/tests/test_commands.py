@@ -1,0 +1,79 @@
+"""`manage.py x_account` and `manage.py x_poll --once`, the latter against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tickets.models import Ticket
+from twitter_channel.models import IncomingItem, StreamCursor, XAccount
+from xsandbox.testing import running_sandbox
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_x_account_add_list_remove(db):
+    out = run("x_account", "add", "--user-id", "123", "--username", "@AcmeHelp", "--access-token", "tok-secret",
+              "--refresh-token", "ref-secret")
+    assert "Added @AcmeHelp" in out
+    account = XAccount.objects.get()
+    assert (account.username, account.access_token, account.refresh_token) == ("AcmeHelp", "tok-secret", "ref-secret")
+    assert StreamCursor.objects.filter(account=account).count() == 3
+
+    listing = run("x_account", "list")
+    assert "@AcmeHelp (X user 123): active" in listing and "mentions: last success never" in listing
+    assert "tok-secret" not in listing
+
+    assert "Updated" in run("x_account", "add", "--user-id", "123", "--username", "AcmeHelp", "--access-token", "t2")
+    assert XAccount.objects.count() == 1
+
+    assert "Removed @AcmeHelp" in run("x_account", "remove", "acmehelp")
+    assert XAccount.objects.count() == 0
+
+
+def test_x_account_rejects_bad_input(db):
+    with pytest.raises(CommandError):
+        run("x_account", "add", "--user-id", "abc", "--username", "x", "--access-token", "t")
+    with pytest.raises(CommandError):
+        run("x_account", "remove", "nobody")
+
+
+@pytest.fixture
+def sandbox(settings):
+    with running_sandbox() as sb:
+        settings.X_API_BASE_URL = sb.base_url
+        yield sb
+
+
+def test_x_poll_once_turns_a_mention_into_a_ticket(db, sandbox):
+    brand = sandbox.create_user("AcmeSupport", brand=True)
+    alice = sandbox.create_user("alice")
+    token = sandbox.mint_token(brand["id"])["access_token"]
+    run("x_account", "add", "--user-id", brand["id"], "--username", "AcmeSupport", "--access-token", token)
+    sandbox.post_tweet(alice["id"], "@AcmeSupport my parcel is lost")
+
+    out = run("x_poll", "--once")
+    assert "@AcmeSupport mentions: ok, 1 page(s), 1 fetched, 1 new" in out
+    assert "1 item(s) converted" in out
+    assert Ticket.objects.get().subject == "my parcel is lost"
+    assert "0 new" in run("x_poll", "--once", "--account", "AcmeSupport", "--stream", "mentions")
+
+
+def test_x_poll_once_reports_rate_limit_and_server_errors(db, sandbox):
+    brand = sandbox.create_user("AcmeSupport", brand=True)
+    token = sandbox.mint_token(brand["id"])["access_token"]
+    run("x_account", "add", "--user-id", brand["id"], "--username", "AcmeSupport", "--access-token", token)
+    sandbox.set_rate_limit("GET /2/users/:id/mentions", 1)
+    sandbox.add_fault("GET /2/dm_events", "status_503")
+    run("x_poll", "--once", "--stream", "mentions")
+    out = run("x_poll", "--once")
+    assert "mentions: rate_limited" in out
+    assert "dms: failed (X is unavailable" in out
+    assert "likes: ok" in out
+    assert IncomingItem.objects.count() == 0

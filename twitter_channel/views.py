@@ -1,0 +1,186 @@
+"""Admin pages of the X channel: connected accounts, their health, and quarantined items.
+
+Admins only. Agents and restricted agents get a 404, as if the pages did not exist, so
+nothing about the brand accounts leaks; anonymous visitors are sent to log in.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import wraps
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from . import conversion, polling, x_oauth
+from .forms import XAccountSettingsForm
+from .models import IncomingItem, Stream, StreamCursor, XAccount
+from .types import XError
+
+log = logging.getLogger(__name__)
+
+SCOPES = ["tweet.read", "users.read", "tweet.write", "like.read", "dm.read", "dm.write", "offline.access"]
+SESSION_KEY = "x_oauth"
+
+
+def admin_only(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_admin:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def callback_url() -> str:
+    return settings.SITE_URL + reverse("twitter_channel:oauth_callback")
+
+
+@admin_only
+def account_list(request: HttpRequest) -> HttpResponse:
+    accounts = list(XAccount.objects.select_related("default_group").order_by("username"))
+    cursors = {(c.account_id, c.stream): c for c in StreamCursor.objects.filter(account__in=accounts)}
+    quarantined = dict(
+        IncomingItem.objects.filter(state=IncomingItem.State.QUARANTINED)
+        .values("account_id")
+        .annotate(n=Count("pk"))
+        .values_list("account_id", "n")
+    )
+    rows = [
+        {
+            "account": a,
+            "streams": [(label, cursors.get((a.pk, value))) for value, label in Stream.choices],
+            "quarantined": quarantined.get(a.pk, 0),
+        }
+        for a in accounts
+    ]
+    return render(request, "twitter_channel/accounts.html", {"rows": rows})
+
+
+@admin_only
+@require_POST
+def connect(request: HttpRequest) -> HttpResponse:
+    url, state, verifier = x_oauth.authorization_url(redirect_uri=callback_url(), scopes=SCOPES)
+    # The callback is another request: PKCE verifier and state wait in the session.
+    request.session[SESSION_KEY] = {"state": state, "verifier": verifier}
+    return redirect(url)
+
+
+@admin_only
+def oauth_callback(request: HttpRequest) -> HttpResponse:
+    pending = request.session.pop(SESSION_KEY, None)
+    if request.GET.get("error"):
+        messages.error(request, f"X did not connect the account: {request.GET['error']}.")
+        return redirect("twitter_channel:accounts")
+    if not pending or request.GET.get("state") != pending["state"] or not request.GET.get("code"):
+        # A callback we did not start (or started in another session): never trust it.
+        messages.error(request, "That X authorization could not be verified. Please connect again.")
+        return redirect("twitter_channel:accounts")
+    try:
+        tokens = x_oauth.exchange_code(
+            code=request.GET["code"], code_verifier=pending["verifier"], redirect_uri=callback_url()
+        )
+        from .x_api import XClient
+
+        me = XClient(tokens.access_token, base_url=settings.X_API_BASE_URL).get_me()
+    except XError as exc:
+        log.warning("Connecting an X account failed: %s", exc.detail or type(exc).__name__)
+        messages.error(request, f"X refused the connection: {exc.detail or 'unknown error'}")
+        return redirect("twitter_channel:accounts")
+    account = save_connected_account(me, tokens)
+    messages.success(request, f"Connected {account}.")
+    return redirect("twitter_channel:account_settings", pk=account.pk)
+
+
+def save_connected_account(me, tokens) -> XAccount:
+    """Create the account, or reconnect it (same X user id): fresh tokens, polling on."""
+    with transaction.atomic():
+        account = XAccount.objects.select_for_update().filter(user_id=me.id).first() or XAccount(user_id=me.id)
+        account.username = me.username
+        account.display_name = me.name
+        account.avatar_url = me.profile_image_url
+        account.access_token = tokens.access_token
+        account.refresh_token = tokens.refresh_token or ""
+        account.token_expires_at = tokens.expires_at
+        account.scopes = " ".join(tokens.scope)
+        account.needs_reconnect = False
+        account.is_active = True
+        account.last_error = ""
+        account.save()
+        polling.ensure_cursors(account)
+    return account
+
+
+@admin_only
+def account_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    account = get_object_or_404(XAccount, pk=pk)
+    form = XAccountSettingsForm(request.POST or None, instance=account)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, f"Settings of {account} saved.")
+        return redirect("twitter_channel:accounts")
+    cursors = StreamCursor.objects.filter(account=account).order_by("stream")
+    return render(request, "twitter_channel/account_settings.html",
+                  {"account": account, "form": form, "cursors": cursors})
+
+
+@admin_only
+@require_POST
+def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    """Stop polling and forget the tokens; the account's tickets and items stay."""
+    account = get_object_or_404(XAccount, pk=pk)
+    for token in (account.refresh_token, account.access_token):
+        if token:
+            try:
+                x_oauth.revoke(token)
+            except XError as exc:
+                # The tokens are dropped here whatever X says; a dead token cannot be revoked anyway.
+                log.info("Revoking a token of %s failed: %s", account, exc.detail or type(exc).__name__)
+    account.access_token = ""
+    account.refresh_token = ""
+    account.token_expires_at = None
+    account.is_active = False
+    account.save()
+    messages.success(request, f"Disconnected {account}. Its tickets stay; connect it again to resume.")
+    return redirect("twitter_channel:accounts")
+
+
+@admin_only
+def quarantine_list(request: HttpRequest) -> HttpResponse:
+    items = IncomingItem.objects.filter(state=IncomingItem.State.QUARANTINED).select_related("account")
+    page = Paginator(items.order_by("-fetched_at", "-pk"), 50).get_page(request.GET.get("page"))
+    return render(request, "twitter_channel/quarantine.html", {"page": page})
+
+
+@admin_only
+@require_POST
+def retry_item(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(IncomingItem, pk=pk, state=IncomingItem.State.QUARANTINED)
+    state = conversion.retry_quarantined(item)
+    if state == IncomingItem.State.QUARANTINED:
+        messages.error(request, f"Item {item.x_id} is still quarantined.")
+    else:
+        messages.success(request, f"Item {item.x_id} converted: {IncomingItem.State(state).label}.")
+    return redirect("twitter_channel:quarantine")
+
+
+@admin_only
+@require_POST
+def retry_all(request: HttpRequest) -> HttpResponse:
+    states = [
+        conversion.retry_quarantined(item)
+        for item in IncomingItem.objects.filter(state=IncomingItem.State.QUARANTINED).order_by("pk")[:500]
+    ]
+    still = states.count(IncomingItem.State.QUARANTINED)
+    messages.info(request, f"Retried {len(states)} item(s); {len(states) - still} converted, {still} still quarantined.")
+    return redirect("twitter_channel:quarantine")
