@@ -147,7 +147,7 @@ def test_sort_by_priority_and_status(client, agent):
 
 
 def test_sort_by_created(client, agent):
-    first = TicketFactory(subject="first")
+    TicketFactory(subject="first")
     TicketFactory(subject="second")
     client.force_login(agent)
     assert subjects(client.get(queue_url("all", sort="created"))) == ["first", "second"]
