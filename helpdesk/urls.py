@@ -10,5 +10,7 @@ urlpatterns = [
     path("health/", health.health, name="health"),
     path("admin/", admin.site.urls),
     path("x/", include("twitter_channel.urls")),
+    path("t/", include("tickets.public_urls")),
+    path("email/", include("tickets.mail.urls")),
     path("", include("tickets.urls")),
 ]

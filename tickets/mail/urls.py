@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "mail"
+
+urlpatterns = [
+    path("inbound/", views.inbound, name="inbound"),
+    path("attachments/<int:pk>/", views.attachment, name="attachment"),
+    path("original/<int:comment_pk>/", views.original, name="original"),
+]

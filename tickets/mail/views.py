@@ -1,0 +1,68 @@
+"""HTTP side of the email channel: the inbound endpoint an MTA or mail relay posts raw
+messages to, and the agents' downloads of what email brought in."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from ..access import visible_tickets
+from .inbound import DUPLICATE, ingest_email
+from .models import EmailAttachment, InboundEmail
+
+
+@csrf_exempt  # a machine posts here, authenticated by its bearer token, not a session
+@require_POST
+def inbound(request: HttpRequest) -> HttpResponse:
+    expected = settings.INBOUND_EMAIL_TOKEN
+    if not expected:
+        return HttpResponse("Inbound email is not configured (INBOUND_EMAIL_TOKEN).", status=503)
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not constant_time_compare(token.strip(), expected):
+        return HttpResponse("Bad or missing bearer token.", status=403)
+    limit = settings.INBOUND_EMAIL_MAX_BYTES
+    if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
+        return HttpResponse("Message too large.", status=413)
+    # request.read(), not request.body: the body is a whole message with its attachments,
+    # past DATA_UPLOAD_MAX_MEMORY_SIZE, which is meant for form posts.
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        return HttpResponse("Message too large.", status=413)
+    if not raw.strip():
+        return HttpResponse("Empty message.", status=400)
+    result = ingest_email(raw)
+    return JsonResponse(
+        {
+            "outcome": result.outcome,
+            "ticket": result.ticket.pk if result.ticket else None,
+            "comment": result.comment.pk if result.comment else None,
+        },
+        status=200 if result.outcome == DUPLICATE else 201,
+    )
+
+
+@login_required
+@require_GET
+def attachment(request: HttpRequest, pk: int) -> FileResponse:
+    found = get_object_or_404(
+        EmailAttachment, pk=pk, comment__ticket__in=visible_tickets(request.user).values("pk")
+    )
+    # Always a download: a requester's HTML file must not run in the agents' origin.
+    return FileResponse(found.file.open("rb"), as_attachment=True, filename=found.filename)
+
+
+@login_required
+@require_GET
+def original(request: HttpRequest, comment_pk: int) -> FileResponse:
+    """The whole message a comment came from, headers and quoted history included."""
+    found = get_object_or_404(
+        InboundEmail, comment_id=comment_pk, comment__ticket__in=visible_tickets(request.user).values("pk")
+    )
+    return FileResponse(
+        found.raw.open("rb"), as_attachment=True, filename=f"message-{comment_pk}.eml", content_type="message/rfc822"
+    )
