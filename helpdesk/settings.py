@@ -112,6 +112,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+if DEBUG:
+    # WhiteNoise serves from STATIC_ROOT and warns on every request when it is missing;
+    # in development the files come from the finders instead.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
+    STATIC_ROOT.mkdir(exist_ok=True)
 
 # --- Email -----------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -186,13 +192,14 @@ X_POLL_MAX_PAGES = env.int("X_POLL_MAX_PAGES", default=500)  # X itself serves a
 X_TOKEN_REFRESH_MARGIN_SECONDS = env.int("X_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
 X_CONVERT_PARALLELISM = env.int("X_CONVERT_PARALLELISM", default=2)  # conversion tasks per big batch
 X_SWEEP_GRACE_SECONDS = env.int("X_SWEEP_GRACE_SECONDS", default=30)  # new items older than this get swept
+X_SWEEP_INTERVAL_SECONDS = env.float("X_SWEEP_INTERVAL_SECONDS", default=30.0)  # beat tick of sweep_unconverted
 CELERY_BEAT_SCHEDULE["x-dispatch-polls"] = {
     "task": "twitter_channel.tasks.dispatch_polls",
     "schedule": X_POLL_DISPATCH_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["x-sweep-unconverted"] = {
     "task": "twitter_channel.tasks.sweep_unconverted",
-    "schedule": 30.0,
+    "schedule": X_SWEEP_INTERVAL_SECONDS,
 }
 
 # --- Production hardening ------------------------------------------------------
