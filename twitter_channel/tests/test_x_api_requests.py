@@ -5,6 +5,7 @@ tweet -> post vocabulary fallback. The fake X answers at the HTTP layer."""
 from __future__ import annotations
 
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
@@ -297,3 +298,19 @@ def test_an_environment_proxy_is_not_used_for_a_base_url_listed_in_no_proxy(fake
 
     assert not fake_x.calls[0].request.req_kwargs["proxies"]
 
+
+
+def test_sending_post_fields_on_purpose_logs_no_tweepy_warning(fake_x, base_url, caplog):
+    x_api.remember_vocabulary(base_url, POST)
+    fake_x.get(f"{base_url}/2/users/1/mentions", json={"meta": {"result_count": 0}})
+
+    with caplog.at_level(logging.DEBUG, logger="tweepy"):
+        XClient("t", base_url=base_url).get_mentions("1")
+
+    assert "post.fields" in query(fake_x.calls[0])
+    assert not [r for r in caplog.records if "Unexpected parameter" in r.getMessage()]
+
+
+def test_tweepy_never_logs_at_debug_where_it_would_print_the_bearer_token():
+    # Django applied settings.LOGGING at start-up; tweepy's DEBUG lines carry every header.
+    assert logging.getLogger("tweepy.client").getEffectiveLevel() > logging.DEBUG
