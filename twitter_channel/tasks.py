@@ -107,3 +107,7 @@ def _mod(field: str, n: int):
     from django.db.models.functions import Mod
 
     return Mod(F(field), n)
+
+
+# The answering side's tasks (sending to X, bulk conversion), registered through this module.
+from .send_tasks import bulk_convert_items, send_outgoing  # noqa: E402, F401

@@ -1,0 +1,145 @@
+"""The incoming stream pages: what X sent, what became of it, and converting by hand.
+
+Admins only. Agents and restricted agents get a 404 (the pages do not exist for them),
+anonymous visitors the login page.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from . import bulk_convert
+from .bulk_models import BulkConversion
+from .models import IncomingItem, XAccount
+from .stream import StreamFilterForm, incoming_items, is_convertible
+
+ITEMS_PER_PAGE = 50
+
+
+def admin_required(view):
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_admin:
+            raise Http404("No such page")
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+@require_GET
+@admin_required
+def stream(request: HttpRequest, account_id: int | None = None) -> HttpResponse:
+    account = get_object_or_404(XAccount, pk=account_id) if account_id is not None else None
+    form = StreamFilterForm(request.GET)
+    items = incoming_items(form.cleaned(), account=account)
+    page = Paginator(items, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "twitter_channel/stream/list.html", {
+        "account": account,
+        "accounts": XAccount.objects.all(),
+        "form": form,
+        "page": page,
+        "rows": [(item, is_convertible(item)) for item in page.object_list],
+        "query": query.urlencode(),
+        "inline_limit": bulk_convert.INLINE_LIMIT,
+    })
+
+
+@require_POST
+@admin_required
+def convert(request: HttpRequest, item_id: int) -> HttpResponse:
+    get_object_or_404(IncomingItem, pk=item_id)
+    result = bulk_convert.convert_by_hand(item_id)
+    if result.outcome == bulk_convert.Outcome.FAILED:
+        messages.error(request, f"Item not converted: {result.detail}")
+    elif result.outcome == bulk_convert.Outcome.ALREADY:
+        messages.info(request, f"Already on ticket #{result.ticket_id}.")
+    elif result.outcome == bulk_convert.Outcome.ADDED:
+        messages.success(request, f"Added to ticket #{result.ticket_id}, which holds its thread.")
+    else:
+        messages.success(request, f"Ticket #{result.ticket_id} created.")
+    return _back(request)
+
+
+@require_POST
+@admin_required
+def bulk(request: HttpRequest) -> HttpResponse:
+    ids = [i for i in request.POST.getlist("item_ids") if i.isdigit()]
+    ids = list(IncomingItem.objects.filter(pk__in=ids).values_list("pk", flat=True))
+    if not ids:
+        messages.error(request, "Select at least one item.")
+        return _back(request)
+    run = bulk_convert.start_bulk_conversion(ids, request.user)
+    return redirect("twitter_channel:bulk_result", run.pk)
+
+
+@require_GET
+@admin_required
+def bulk_result(request: HttpRequest, bulk_id: int) -> HttpResponse:
+    run = get_object_or_404(BulkConversion, pk=bulk_id)
+    tickets = bulk_convert.tickets_of(run)
+    return render(request, "twitter_channel/stream/bulk_result.html", {
+        "run": run,
+        "rows": [(r, tickets.get(r["ticket"])) for r in run.results if r["ticket"]],
+        "already": run.results_with(bulk_convert.Outcome.ALREADY),
+        "failed": run.results_with(bulk_convert.Outcome.FAILED),
+    })
+
+
+@require_GET
+@admin_required
+def bulk_progress(request: HttpRequest, bulk_id: int) -> JsonResponse:
+    run = get_object_or_404(BulkConversion, pk=bulk_id)
+    return JsonResponse({
+        "status": run.status,
+        "total": run.total,
+        "done": run.done,
+        "percent": run.percent,
+        "created": run.created,
+        "added": run.added,
+        "already_on_ticket": run.already_on_ticket,
+        "failed": run.failed,
+    })
+
+
+@require_POST
+@admin_required
+def ignore(request: HttpRequest, item_id: int) -> HttpResponse:
+    get_object_or_404(IncomingItem, pk=item_id)
+    if bulk_convert.ignore(item_id, request.user):
+        messages.success(request, "Item ignored.")
+    else:
+        messages.error(request, "Only items not on a ticket can be ignored.")
+    return _back(request)
+
+
+@require_POST
+@admin_required
+def unignore(request: HttpRequest, item_id: int) -> HttpResponse:
+    get_object_or_404(IncomingItem, pk=item_id)
+    state = bulk_convert.unignore(item_id)
+    if state is None:
+        messages.error(request, "That item is not ignored.")
+    elif state == IncomingItem.State.IGNORED:
+        messages.warning(request, "A noise rule still ignores this item. Use “Convert” to make a ticket anyway.")
+    else:
+        messages.success(request, f"Item given back to the intake: {IncomingItem.State(state).label.lower()}.")
+    return _back(request)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(reverse("twitter_channel:stream"))
