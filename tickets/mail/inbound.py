@@ -28,7 +28,7 @@ from ..models import Channel, Comment, Ticket
 from .addresses import requester_for_address
 from .models import EmailAttachment, InboundEmail
 from .parsing import Attachment, ParsedEmail, parse_email
-from .tokens import ticket_id_from_address
+from .tokens import PREFIX, ticket_id_from_address
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,11 @@ def _note_or_drop(ticket: Ticket | None, parsed: ParsedEmail, outcome: str, note
 
 
 def _is_from_ourselves(address: str) -> bool:
+    """Mail sent as the helpdesk itself: taking it in would answer ourselves in a loop.
+    Only our sending and reply addresses count; colleagues may share the domain."""
     ours = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].lower()
-    return address == ours or address.endswith("@" + settings.REPLY_EMAIL_DOMAIN.lower())
+    local, _, domain = address.rpartition("@")
+    return address == ours or (local.startswith(PREFIX + "+") and domain == settings.REPLY_EMAIL_DOMAIN.lower())
 
 
 def _save_attachments(comment: Comment, attachments: list[Attachment]) -> None:

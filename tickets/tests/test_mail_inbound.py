@@ -260,3 +260,86 @@ def test_requester_email_on_an_x_ticket_continues_it_by_email(requester):
     assert result.ticket == ticket
     assert result.comment.channel == Channel.EMAIL
 
+
+
+OUTLOOK_REPLY = """\
+Yes that works.
+
+________________________________
+From: Support <support@helpdesk.localhost>
+Sent: Tuesday, March 4, 2025 10:00 AM
+To: Ann <ann@example.com>
+Subject: [#1] Printer
+
+Please unplug it.
+"""
+
+IPHONE_REPLY = """\
+Yes that works.
+
+Sent from my iPhone
+
+> On 4 Mar 2025, at 10:00, Support <support@helpdesk.localhost> wrote:
+>
+> Please unplug it.
+"""
+
+GERMAN_REPLY = """\
+Yes that works.
+
+Am Di., 4. März 2025 um 10:00 Uhr schrieb Support <support@helpdesk.localhost>:
+> Please unplug it.
+"""
+
+SIGNATURE_REPLY = """\
+Yes that works.
+--
+Ann Smith | ACME Corp | +1 555 0100
+"""
+
+
+@pytest.mark.parametrize(
+    "body", [OUTLOOK_REPLY, IPHONE_REPLY, GERMAN_REPLY, SIGNATURE_REPLY], ids=["outlook", "iphone", "german", "sig"]
+)
+def test_quoted_history_and_signatures_of_common_clients_are_stripped(agent_reply, body):
+    comment = ingest_email(build_email(body=body, in_reply_to=agent_reply.external_id)).comment
+    assert comment.body == "Yes that works."
+
+
+def test_bounce_quoting_the_whole_original_message_is_matched(agent_reply):
+    from email.message import EmailMessage
+
+    original = EmailMessage()
+    original["Message-ID"] = agent_reply.external_id
+    original["Subject"] = "[#1] Printer"
+    original.set_content("Please unplug it.")
+    report = EmailMessage()
+    report["From"] = "postmaster@mail.example.com"
+    report["To"] = "support@helpdesk.localhost"
+    report["Subject"] = "Delivery Status Notification (Failure)"
+    report["Message-ID"] = "<dsn-2@mail.example.com>"
+    report.set_content("Delivery to ann@example.com failed permanently.")
+    report.add_attachment(original)
+    result = ingest_email(report.as_bytes())
+    assert result.outcome == InboundEmail.Outcome.BOUNCE
+    agent_reply.refresh_from_db()
+    assert agent_reply.delivery == Comment.Delivery.FAILED
+    assert result.comment.ticket == agent_reply.ticket and not result.comment.is_public
+
+
+def test_plain_text_bounce_from_mailer_daemon_opens_no_ticket():
+    raw = build_email(sender="MAILER-DAEMON@mx.example.net", subject="failure notice", body="Sorry, no mailbox here.")
+    result = ingest_email(raw)
+    assert result.outcome == InboundEmail.Outcome.BOUNCE
+    assert not Ticket.objects.exists()
+    assert not Requester.objects.exists()
+
+
+def test_colleague_on_the_helpdesk_domain_is_not_mistaken_for_ourselves():
+    result = ingest_email(build_email(sender="boss@helpdesk.localhost"))
+    assert result.outcome == InboundEmail.Outcome.NEW_TICKET
+
+
+def test_mail_from_a_reply_address_is_dropped():
+    result = ingest_email(build_email(sender=reply_address(1)))
+    assert result.outcome == InboundEmail.Outcome.DROPPED
