@@ -21,8 +21,16 @@ venv: $(STAMP)
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
 
+# The sandbox's demo brand account (xsandbox/scenarios/demo.json) is connected when the
+# helpdesk talks to the local sandbox; against the real X, connect accounts in the web UI.
+SANDBOX_DEMO := $(filter http://127.0.0.1:8001,$(X_API_BASE_URL))
+
 demo: migrate
 	$(BIN)/python manage.py load_demo
+ifneq ($(SANDBOX_DEMO),)
+	$(BIN)/python manage.py x_account add --user-id 1580000000000000001 --username AcmeSupport \
+		--display-name "Acme Support" --access-token acme-demo-access-token
+endif
 
 run: demo
 	$(BIN)/honcho -f Procfile start
