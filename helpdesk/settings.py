@@ -201,6 +201,17 @@ CELERY_BEAT_SCHEDULE["x-sweep-unconverted"] = {
     "task": "twitter_channel.tasks.sweep_unconverted",
     "schedule": X_SWEEP_INTERVAL_SECONDS,
 }
+# X real time (twitter_channel/realtime). The X app's consumer secret answers X's webhook CRC
+# and checks every delivery's signature; the app's bearer token manages webhooks, subscriptions
+# and the activity stream. Development defaults are the sandbox's; production has none.
+X_WEBHOOK_CONSUMER_SECRET = env.str("X_WEBHOOK_CONSUMER_SECRET", default="xsandbox-consumer-secret" if DEBUG else "")
+X_APP_BEARER_TOKEN = env.str("X_APP_BEARER_TOKEN", default="xsandbox-app-bearer-token" if DEBUG else "")
+X_WEBHOOK_URL = env.str("X_WEBHOOK_URL", default="")  # empty: SITE_URL + the webhook's path
+X_REALTIME_RECONCILE_SECONDS = env.float("X_REALTIME_RECONCILE_SECONDS", default=120.0)  # poll floor in real time
+CELERY_BEAT_SCHEDULE["x-sweep-activity-events"] = {
+    "task": "twitter_channel.realtime.tasks.sweep_activity_events",
+    "schedule": X_SWEEP_INTERVAL_SECONDS,
+}
 
 # --- Production hardening ------------------------------------------------------
 if not DEBUG:

@@ -39,6 +39,19 @@ class XAccount(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 
+    # Real-time intake (twitter_channel/realtime/): X pushes events through the Activity API
+    # and polling keeps running, slower, to reconcile what the push path missed.
+    class IntakeMode(models.TextChoices):
+        POLLING = "polling", "Polling only"
+        WEBHOOK = "webhook", "Real time by webhook, polling reconciles"
+        STREAM = "stream", "Real time by stream, polling reconciles"
+
+    intake_mode = models.CharField(max_length=10, choices=IntakeMode.choices, default=IntakeMode.POLLING)
+    realtime_since = models.DateTimeField(null=True, blank=True)
+    last_event_at = models.DateTimeField(null=True, blank=True)
+    # Items a reconciliation poll stored first while the account was in real time: what push missed.
+    push_missed_by_poll = models.PositiveIntegerField(default=0)
+
     class Meta:
         verbose_name = "X account"
         ordering = ["username"]
@@ -187,4 +200,5 @@ class IncomingItem(models.Model):
 # The answering side's records (outgoing tweets and DMs, bulk conversions) live in their own
 # modules; imported here so they belong to this app's migrations.
 from .bulk_models import BulkConversion  # noqa: E402, F401
+from .realtime.models import ActivityEvent, ActivitySubscription  # noqa: E402, F401
 from .reply_models import OutgoingMessage  # noqa: E402, F401

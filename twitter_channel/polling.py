@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from . import schedule
 from .models import IncomingItem, Stream, StreamCursor, XAccount
+from .realtime import reconcile
 from .store import items_from_page, store_items
 from .types import Page, RateLimit, XAuthError, XError, XRateLimited, XTransientError
 
@@ -133,7 +134,9 @@ def _walk_and_store(account: XAccount, stream: str, client) -> PollResult:
         rows.reverse()
         result.pages = len(pages)
         result.fetched = len(rows)
+        unseen = reconcile.unseen_before_store(account, rows)  # real time: what push should have brought
         result.stored = store_items(rows)
+        reconcile.count_missed_by_push(account, unseen, result.stored)
         now = timezone.now()
         cursor.items_fetched += result.stored
         cursor.last_attempt_at = now
@@ -143,7 +146,7 @@ def _walk_and_store(account: XAccount, stream: str, client) -> PollResult:
             cursor.last_success_at = now
             cursor.consecutive_failures = 0
             cursor.last_error = ""
-            cursor.next_poll_at = schedule.next_poll_after_success(_rate_limit_of(cursor), now)
+            cursor.next_poll_at = schedule.next_poll_after_success(_rate_limit_of(cursor), now, account=account)
             cursor.claimed_at = None
             result.next_poll_at = cursor.next_poll_at
         cursor.save()

@@ -27,11 +27,17 @@ def seconds(name: str) -> float:
 
 
 def next_poll_after_success(
-    rate_limit: RateLimit | None, now: datetime, *, requests_per_poll: int = 1
+    rate_limit: RateLimit | None, now: datetime, *, requests_per_poll: int = 1, account=None
 ) -> datetime:
-    """The next poll time that keeps within the budget the headers reported."""
+    """The next poll time that keeps within the budget the headers reported. An account in
+    real time (`account.intake_mode`) polls only to reconcile, at X_REALTIME_RECONCILE_SECONDS."""
     floor = timedelta(seconds=seconds("X_POLL_MIN_INTERVAL_SECONDS"))
-    ceiling = timedelta(seconds=seconds("X_POLL_MAX_INTERVAL_SECONDS"))
+    if account is not None:
+        from .realtime.reconcile import poll_floor_seconds
+
+        floor = timedelta(seconds=poll_floor_seconds(account, floor.total_seconds(),
+                                                     seconds("X_REALTIME_RECONCILE_SECONDS")))
+    ceiling = max(timedelta(seconds=seconds("X_POLL_MAX_INTERVAL_SECONDS")), floor)
     if rate_limit is None or rate_limit.remaining is None or rate_limit.reset_at is None:
         return now + floor
     until_reset = rate_limit.reset_at - now

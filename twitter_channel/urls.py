@@ -1,6 +1,8 @@
 from django.urls import path
 
 from . import reply_views, stream_views, views
+from .realtime import views as realtime_views
+from .realtime import webhook as realtime_webhook
 
 app_name = "twitter_channel"
 
@@ -26,4 +28,8 @@ urlpatterns = [
     path("tickets/<int:pk>/request-email/", reply_views.ask_for_email, name="request_email"),
     path("outgoing/<int:pk>/retry/", reply_views.retry, name="retry_outgoing"),
     path("outgoing/<int:pk>/status/", reply_views.status, name="outgoing_status"),
+    # Real-time intake (realtime/): X's webhook, and the account page's intake-mode switch.
+    path("webhook/", realtime_webhook.x_webhook, name="x_webhook"),
+    path("accounts/<int:pk>/intake-mode/", realtime_views.switch_mode, name="intake_mode"),
+    path("accounts/<int:pk>/replay/", realtime_views.replay, name="replay_events"),
 ]

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +28,7 @@ import tweepy
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+from .realtime.activity_types import Subscription, Webhook, parse_subscription, parse_webhook
 from .types import Page, PostedTweet, RateLimit, SentDM, XError, XNotFound, XTransientError, XTweet, XUser
 from .x_oauth import authorization_url, exchange_code, refresh, revoke
 from .x_parsing import (
@@ -262,6 +264,89 @@ class XClient:
         response = self._call(lambda: self._client.create_direct_message(
             participant_id=participant_id, dm_conversation_id=dm_conversation_id, text=text, user_auth=False))
         return self._single(self._json(response), parse_sent_dm, whole_body=True)
+
+    # --- X Activity API (real time) ---------------------------------------------------------
+    # tweepy 4.17 has no Activity API methods: these are plain requests on tweepy's own
+    # session, so the base-URL rerouting, the timeout and the rate-limit hook apply as well.
+    # Webhooks, replay, stream and subscription deletion take the app's bearer token
+    # (an XClient made with X_APP_BEARER_TOKEN); creating a subscription takes the account's.
+
+    def list_webhooks(self) -> list[Webhook]:
+        body = self._json(self._activity("GET", "/2/webhooks"))
+        return [parse_webhook(raw) for raw in body.get("data") or []]
+
+    def create_webhook(self, url: str) -> Webhook:
+        """X checks the URL with a CRC before it answers; a failed check is a 400."""
+        return self._single(self._json(self._activity("POST", "/2/webhooks", json_body={"url": url})), parse_webhook)
+
+    def validate_webhook(self, webhook_id: str) -> bool:
+        body = self._json(self._activity("PUT", f"/2/webhooks/{webhook_id}"))
+        return (body.get("data") or {}).get("valid") is True
+
+    def delete_webhook(self, webhook_id: str) -> bool:
+        body = self._json(self._activity("DELETE", f"/2/webhooks/{webhook_id}"))
+        return (body.get("data") or {}).get("deleted") is True
+
+    def create_activity_subscription(self, event_type: str, user_id: str, *, direction: str = "",
+                                     webhook_id: str = "", tag: str = "") -> Subscription:
+        request: dict[str, Any] = {"event_type": event_type, "filter": {"user_id": user_id}}
+        if direction:
+            request["filter"]["direction"] = direction
+        if webhook_id:
+            request["webhook_id"] = webhook_id
+        if tag:
+            request["tag"] = tag
+        body = self._json(self._activity("POST", "/2/activity/subscriptions", json_body=request))
+        return self._single(body, lambda data: parse_subscription((data or {}).get("subscription")))
+
+    def list_activity_subscriptions(self) -> list[Subscription]:
+        body = self._json(self._activity("GET", "/2/activity/subscriptions", params={"max_results": 1000}))
+        return [parse_subscription(raw) for raw in body.get("data") or []]
+
+    def delete_activity_subscription(self, subscription_id: str) -> bool:
+        body = self._json(self._activity("DELETE", f"/2/activity/subscriptions/{subscription_id}"))
+        return (body.get("data") or {}).get("deleted") is True
+
+    def replay_webhook(self, webhook_id: str, from_time: datetime, to_time: datetime) -> str:
+        """Ask X to deliver again every event of a window (at most the last 24 h); returns the job id."""
+        request = {"webhook_id": webhook_id, "from_date": from_time.astimezone(UTC).strftime("%Y%m%d%H%M"),
+                   "to_date": to_time.astimezone(UTC).strftime("%Y%m%d%H%M")}
+        body = self._json(self._activity("POST", "/2/webhooks/replay", json_body=request))
+        job = (body.get("data") or {}).get("job_id")
+        if not isinstance(job, str):
+            raise XTransientError("X accepted the replay but sent no job id")
+        return job
+
+    def activity_stream(self, *, backfill_minutes: int = 0, read_timeout: float = 60.0) -> Iterator[str]:
+        """The lines of `GET /2/activity/stream`, each one raw event as X sent it. Blank
+        keep-alive lines are skipped; a silence longer than `read_timeout` ends the stream
+        with XTransientError, as does a dropped connection: the caller reconnects."""
+        params = {"backfill_minutes": backfill_minutes} if backfill_minutes else None
+        response = self._activity("GET", "/2/activity/stream", params=params, stream=True,
+                                  timeout=(10.0, read_timeout))
+        try:
+            for line in response.iter_lines(decode_unicode=False):
+                if line and line.strip():
+                    yield line.decode("utf-8")
+        except requests.RequestException as e:
+            raise XTransientError(f"the activity stream broke ({type(e).__name__})") from e
+        finally:
+            response.close()
+        raise XTransientError("X closed the activity stream")
+
+    def _activity(self, method: str, path: str, *, params: dict | None = None, json_body: dict | None = None,
+                  stream: bool = False, timeout: Any = None) -> requests.Response:
+        headers = {"Authorization": f"Bearer {self._client.bearer_token}", "User-Agent": self._client.user_agent}
+        try:
+            response = self._client.session.request(method, TWEEPY_HOST + path, params=params, json=json_body,
+                                                    headers=headers, stream=stream, timeout=timeout)
+        except requests.Timeout as e:
+            raise XTransientError(f"X did not answer in time ({type(e).__name__})") from e
+        except requests.RequestException as e:
+            raise XTransientError(f"could not reach X ({type(e).__name__})") from e
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return response
 
     # --- plumbing ------------------------------------------------------------------------
 

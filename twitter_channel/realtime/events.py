@@ -1,0 +1,159 @@
+"""X Activity API events -> the channel's own types (XTweet, XDMEvent, XUser).
+
+The envelope comes from X's spec (2.167, `ActivityStreamResponse`): `{"data": {"event_type",
+"event_uuid", "filter": {"user_id", "direction"}, "tag", "payload", "includes"}}`. The spec
+maps the payload of `post.mention.create` (and `post.create`) to a Post and of `like.create`
+to `LikeWithPostAuthor` (`id`, `liked_tweet_id`, `tweet_author_id`, `created_at`). Two things
+it does not pin down, and what we assume:
+- the webhook body: the same envelope as one line of `GET /2/activity/stream`;
+- the `dm.received` payload: a DM event as `GET /2/dm_events` returns it (`DmEvent`), with
+  `event_type` defaulting to MessageCreate when absent.
+`post.reply.create` (named in X's docs, not in the spec's subscription enum) is read as a
+Post like a mention; X also delivers replies to the brand as mentions, which the store dedupes.
+Payloads are parsed in both vocabularies by the adapter's own parsers (`x_parsing`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import Stream
+from ..types import ReferencedTweet, XDMEvent, XTweet, XUser
+from ..x_parsing import ParseError, parse_dm_event, parse_tweet, parse_user
+
+MENTION_EVENTS = ("post.mention.create", "post.reply.create")
+LIKE_EVENT = "like.create"
+DM_EVENT = "dm.received"
+# What the helpdesk subscribes to per stream: (event_type, direction).
+SUBSCRIPTIONS = {
+    Stream.MENTIONS: [("post.mention.create", "")],
+    Stream.LIKES: [(LIKE_EVENT, "outbound")],  # likes *by* the brand turn into tickets
+    Stream.DMS: [(DM_EVENT, "")],
+}
+
+
+class Ignored(Exception):
+    """An event the helpdesk does not take (another type, an inbound like); the reason is kept."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    event_id: str
+    event_type: str
+    for_user_id: str
+    direction: str
+    payload: Any
+    includes: dict = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class Intake:
+    """What one event brings to the intake: an item of one stream, with the users X included.
+    A like whose post X did not include has `tweet=None` and `liked_tweet_id` to look it up."""
+
+    stream: str
+    item: XTweet | XDMEvent | None
+    users: dict[str, XUser]
+    included_tweets: dict[str, XTweet] = field(default_factory=dict)
+    liked_tweet_id: str | None = None
+
+
+def parse_envelope(body: str | bytes | dict) -> Envelope:
+    if isinstance(body, str | bytes):
+        try:
+            body = json.loads(body)
+        except ValueError as e:
+            raise ParseError(f"event is not JSON: {e}") from e
+    if not isinstance(body, dict):
+        raise ParseError("event is not an object")
+    if isinstance(body.get("errors"), list) and "data" not in body:
+        raise ParseError(f"X sent an error instead of an event: {body['errors'][:1]}")
+    data = body.get("data", body)
+    if not isinstance(data, dict):
+        raise ParseError("event data is not an object")
+    event_id = data.get("event_uuid")
+    if not isinstance(event_id, str | int) or isinstance(event_id, bool) or not str(event_id):
+        raise ParseError("event has no event_uuid")
+    event_type = data.get("event_type")
+    if not isinstance(event_type, str) or not event_type:
+        raise ParseError("event has no event_type")
+    event_filter = data.get("filter") if isinstance(data.get("filter"), dict) else {}
+    user_id = event_filter.get("user_id")
+    includes = data.get("includes") if isinstance(data.get("includes"), dict) else {}
+    return Envelope(
+        event_id=str(event_id)[:80],
+        event_type=event_type[:60],
+        for_user_id=str(user_id) if isinstance(user_id, str | int) and not isinstance(user_id, bool) else "",
+        direction=event_filter.get("direction") if isinstance(event_filter.get("direction"), str) else "",
+        payload=data.get("payload"),
+        includes=includes,
+    )
+
+
+def intake_of(envelope: Envelope) -> Intake:
+    """The item an event carries; raises Ignored for events the helpdesk does not take and
+    ParseError for a payload of the wrong shape."""
+    users = _included_users(envelope.includes)
+    tweets = _included_tweets(envelope.includes)
+    if envelope.event_type in MENTION_EVENTS:
+        return Intake(Stream.MENTIONS, _post(envelope.payload), users, tweets)
+    if envelope.event_type == LIKE_EVENT:
+        if envelope.direction == "inbound":
+            raise Ignored("a like of one of the brand's posts, not a like by the brand")
+        return _like(envelope, users, tweets)
+    if envelope.event_type == DM_EVENT:
+        payload = envelope.payload
+        if isinstance(payload, dict) and "event_type" not in payload:
+            payload = {**payload, "event_type": "MessageCreate"}
+        return Intake(Stream.DMS, parse_dm_event(payload), users, tweets)
+    raise Ignored(f"{envelope.event_type} events are not taken by the helpdesk")
+
+
+def _post(payload: Any) -> XTweet:
+    tweet = parse_tweet(payload)
+    # Activity API posts may say what they answer with `in_reply_to_tweet_id` instead of
+    # `referenced_tweets` (README "Fields that matter for threading"); conversion threads on it.
+    reply_to = payload.get("in_reply_to_tweet_id") if isinstance(payload, dict) else None
+    if tweet.replied_to_id is None and isinstance(reply_to, str) and reply_to.isdigit():
+        tweet = dataclasses.replace(tweet, referenced=tweet.referenced + (ReferencedTweet("replied_to", reply_to),))
+    return tweet
+
+
+def _like(envelope: Envelope, users: dict[str, XUser], tweets: dict[str, XTweet]) -> Intake:
+    payload = envelope.payload
+    if not isinstance(payload, dict):
+        raise ParseError("like payload is not an object")
+    liked = payload.get("liked_tweet_id") or payload.get("liked_post_id")
+    if not isinstance(liked, str | int) or isinstance(liked, bool) or not str(liked).isdigit():
+        raise ParseError("like has no liked_tweet_id")
+    liked = str(liked)
+    tweet = tweets.get(liked)
+    if tweet is not None and not tweet.author_id:
+        tweet = None  # included without its author: look it up with the helpdesk's fields
+    return Intake(Stream.LIKES, tweet, users, tweets, liked_tweet_id=liked)
+
+
+def _included_users(includes: dict) -> dict[str, XUser]:
+    found = {}
+    for raw in includes.get("users") or []:
+        try:
+            user = parse_user(raw)
+        except ParseError:
+            continue  # context only: the item still goes through without the profile
+        found[user.id] = user
+    return found
+
+
+def _included_tweets(includes: dict) -> dict[str, XTweet]:
+    found = {}
+    for key in ("tweets", "posts"):
+        for raw in includes.get(key) or []:
+            try:
+                tweet = parse_tweet(raw, complete=False)
+            except ParseError:
+                continue
+            found[tweet.id] = tweet
+    return found

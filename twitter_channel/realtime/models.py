@@ -1,0 +1,73 @@
+"""What the X Activity API pushed to us, kept raw before anything else happens, and the
+subscriptions we hold with X for each account.
+
+An event is stored once, keyed on X's `event_uuid`: a webhook delivered twice, a replay of a
+window we already had, or the same event by webhook and by stream all end on one row. The
+items it carries then go through the same exactly-once store as polled items (`store.py`).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class ActivityEvent(models.Model):
+    class Source(models.TextChoices):
+        WEBHOOK = "webhook", "Webhook"
+        STREAM = "stream", "Stream"
+
+    class State(models.TextChoices):
+        NEW = "new", "New"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"  # an event type or account the helpdesk does not take
+        FAILED = "failed", "Failed"  # could not be parsed or stored; kept with the reason
+
+    event_id = models.CharField(max_length=80, unique=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+    event_type = models.CharField(max_length=60, blank=True)
+    # The user the subscription filtered on (our account's X user id); the account is
+    # resolved when the event is processed, not while X waits for the webhook's answer.
+    for_user_id = models.CharField(max_length=25, blank=True)
+    account = models.ForeignKey(
+        "twitter_channel.XAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="activity_events"
+    )
+    body = models.TextField()  # the raw body (webhook) or line (stream), exactly as received
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.NEW)
+    detail = models.TextField(blank=True)
+    items_stored = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], condition=Q(state="new"), name="activity_event_pending_idx"),
+            models.Index(fields=["account", "-received_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type or 'event'} {self.event_id}"
+
+
+class ActivitySubscription(models.Model):
+    """One subscription X holds for one account (an event type, maybe a direction)."""
+
+    account = models.ForeignKey(
+        "twitter_channel.XAccount", on_delete=models.CASCADE, related_name="activity_subscriptions"
+    )
+    subscription_id = models.CharField(max_length=25, unique=True)
+    event_type = models.CharField(max_length=60)
+    direction = models.CharField(max_length=10, blank=True)
+    webhook_id = models.CharField(max_length=25, blank=True)  # empty: delivered on the stream
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["event_type"]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.event_type}"
+
+
+# The disconnect receiver is connected when the models load (the app's ready() is not ours).
+from . import receivers  # noqa: E402, F401

@@ -1,0 +1,125 @@
+"""Holding an account's Activity API subscriptions with X, and switching its intake mode.
+
+Real time means: the app's webhook is registered (webhook mode) and X holds one subscription
+per event type the helpdesk takes (`events.SUBSCRIPTIONS`) filtered on the account's user id;
+in stream mode the subscriptions name no webhook and their events arrive on the app's
+`GET /2/activity/stream`. Polling keeps running in every mode (slower in real time) and is
+what the account falls back on whenever X refuses any of this.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from ..models import XAccount
+from ..types import XError, XNotFound
+from .activity_types import Webhook
+from .events import SUBSCRIPTIONS
+from .models import ActivitySubscription
+
+log = logging.getLogger(__name__)
+
+Mode = XAccount.IntakeMode
+
+
+class RealtimeUnavailable(Exception):
+    """Real time cannot be switched on here (no app bearer token configured)."""
+
+
+def app_client():
+    from ..x_api import XClient
+
+    if not settings.X_APP_BEARER_TOKEN:
+        raise RealtimeUnavailable("Real time needs the X app's bearer token (X_APP_BEARER_TOKEN).")
+    return XClient(settings.X_APP_BEARER_TOKEN, base_url=settings.X_API_BASE_URL)
+
+
+def webhook_url() -> str:
+    return settings.X_WEBHOOK_URL or settings.SITE_URL + reverse("twitter_channel:x_webhook")
+
+
+def ensure_webhook(app) -> Webhook:
+    """The app's webhook for this helpdesk's URL, registered once (X checks it with a CRC)."""
+    url = webhook_url()
+    for hook in app.list_webhooks():
+        if hook.url == url:
+            if not hook.valid and not app.validate_webhook(hook.id):
+                raise XError(f"X could not validate the webhook at {url} (CRC check failed)")
+            return hook
+    return app.create_webhook(url)
+
+
+def switch_intake_mode(account: XAccount, mode: str, *, app=None, user_client=None) -> XAccount:
+    """Subscribe (or unsubscribe) the account and record its new mode. On any X error the
+    subscriptions made so far are removed again and the account stays as it was."""
+    if mode not in Mode.values:
+        raise ValueError(f"unknown intake mode {mode!r}")
+    if mode == Mode.POLLING:
+        remove_subscriptions(account.pk, app=app)
+        XAccount.objects.filter(pk=account.pk).update(intake_mode=Mode.POLLING, realtime_since=None)
+        account.refresh_from_db()
+        return account
+
+    app = app or app_client()
+    webhook_id = ensure_webhook(app).id if mode == Mode.WEBHOOK else ""
+    remove_subscriptions(account.pk, app=app)  # switching webhook <-> stream: start clean
+    user_client = user_client or _user_client(account)
+    made: list[ActivitySubscription] = []
+    try:
+        for entries in SUBSCRIPTIONS.values():
+            for event_type, direction in entries:
+                sub = user_client.create_activity_subscription(
+                    event_type, account.user_id, direction=direction, webhook_id=webhook_id, tag=f"helpdesk:{account.pk}"
+                )
+                made.append(ActivitySubscription(account=account, subscription_id=sub.id, event_type=event_type,
+                                                 direction=direction, webhook_id=webhook_id))
+    except XError:
+        for row in made:
+            _delete_at_x(app, row.subscription_id)
+        raise
+    with transaction.atomic():
+        ActivitySubscription.objects.bulk_create(made)
+        XAccount.objects.filter(pk=account.pk).update(
+            intake_mode=mode, realtime_since=account.realtime_since or timezone.now()
+        )
+    account.refresh_from_db()
+    log.info("%s now takes events in real time (%s), %d subscriptions", account, mode, len(made))
+    return account
+
+
+def remove_subscriptions(account_id: int, *, app=None) -> int:
+    """Delete the account's subscriptions at X (already gone counts as deleted) and here."""
+    rows = list(ActivitySubscription.objects.filter(account_id=account_id))
+    if not rows:
+        return 0
+    app = app or app_client()
+    for row in rows:
+        _delete_at_x(app, row.subscription_id)
+    ActivitySubscription.objects.filter(pk__in=[r.pk for r in rows]).delete()
+    return len(rows)
+
+
+def replay_window(from_time: datetime, to_time: datetime, *, app=None) -> str:
+    """Ask X to deliver again every webhook event of a window (after an outage of ours); the
+    event ids make redelivered events that we already hold harmless."""
+    app = app or app_client()
+    return app.replay_webhook(ensure_webhook(app).id, from_time, to_time)
+
+
+def _delete_at_x(app, subscription_id: str) -> None:
+    try:
+        app.delete_activity_subscription(subscription_id)
+    except XNotFound:
+        pass
+
+
+def _user_client(account: XAccount):
+    from ..polling import client_for, refresh_token_if_expiring
+
+    return client_for(refresh_token_if_expiring(account))

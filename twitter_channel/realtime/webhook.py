@@ -1,0 +1,47 @@
+"""The endpoint X delivers Activity API events to.
+
+GET ?crc_token= answers X's challenge-response check; POST takes one event. A POST whose
+signature does not verify is refused before anything is read or written. A signed event is
+stored raw, once (keyed on its event id), and processed by Celery afterwards: the answer goes
+back to X within milliseconds, so a burst never makes X time out and give up on a delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from .intake import record_event
+from .models import ActivityEvent
+from .signatures import SIGNATURE_HEADER, crc_response_token, is_signed_by_x
+
+log = logging.getLogger(__name__)
+
+
+@csrf_exempt  # X cannot send a CSRF token; the HMAC signature authenticates every POST instead
+@require_http_methods(["GET", "POST"])
+def x_webhook(request: HttpRequest) -> HttpResponse:
+    if not settings.X_WEBHOOK_CONSUMER_SECRET:
+        log.error("X webhook called but X_WEBHOOK_CONSUMER_SECRET is not set")
+        return HttpResponse(status=503)
+    if request.method == "GET":
+        token = request.GET.get("crc_token", "")
+        if not token:
+            return HttpResponseBadRequest("crc_token missing")
+        return JsonResponse({"response_token": crc_response_token(token)})
+
+    body = request.body
+    if not is_signed_by_x(body, request.headers.get(SIGNATURE_HEADER)):
+        log.warning("Refused an X webhook delivery with a missing or wrong signature")
+        return HttpResponseForbidden("bad signature")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return HttpResponseBadRequest("body is not UTF-8")
+    record_event(text, ActivityEvent.Source.WEBHOOK)
+    # 200 for a duplicate as well: X must not redeliver what we already hold.
+    return HttpResponse(status=200)
