@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from . import api, auth, control, problems, ui
+from . import activity, activity_routes, api, auth, control, problems, ui
 from .sandbox import Sandbox, SandboxConfig
 from .scenarios import Scenario, read_scenario
 
@@ -49,7 +49,10 @@ def create_app(sandbox: Sandbox | None = None, config: SandboxConfig | None = No
     async def fallback(request: Request, exc: Exception) -> Response:
         return problems.problem_response(problems.blank_problem(404, "Not Found Error", "Sorry, that page does not exist"))
 
-    routes = [Route("/", root), *api.routes(), *auth.routes(), *control.routes(), *ui.routes()]
+    # The Activity API (webhooks, subscriptions, stream) observes the store's writes.
+    activity.install(sb)
+    routes = [Route("/", root), *api.routes(), *activity_routes.routes(), *auth.routes(), *control.routes(),
+              *ui.routes()]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: fallback})
     app.state.sandbox = sb
     app.state.background = set()

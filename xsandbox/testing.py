@@ -51,6 +51,11 @@ and raises ``SandboxError`` (with ``.status`` and ``.body``) on a non-2xx answer
     ``auth_headers(token) -> dict``   ``{"Authorization": "Bearer ..."}``
     ``tweepy_client(token, **kwargs) -> tweepy.Client``  a real tweepy client whose requests go to the sandbox
 
+Activity API (real time): ``activity_state()``, ``activity_events()``, ``configure_activity(consumer_secret=,
+app_bearer_token=, keepalive_seconds=, delivery_timeout=)``, ``add_activity_fault(kind, count=1, delay_seconds=None)``
+(drop | duplicate | out_of_order | bad_signature | stream_disconnect), ``clear_activity_faults()``,
+``disconnect_streams()``; see ``xsandbox/activity.py``.
+
 Endpoint names for faults and rate limits are X's route templates, e.g.
 ``"GET /2/users/:id/mentions"``, ``"POST /2/tweets"`` (``xsandbox.api.ENDPOINT_KEYS``).
 """
@@ -210,6 +215,33 @@ class SandboxClient:
 
     def reset(self) -> dict:
         return self._call("POST", "/reset")
+
+    # ---- the Activity API (real time; see xsandbox/activity.py) -----------------------
+    def activity_state(self) -> dict:
+        """Webhooks, subscriptions, event count, every delivery made, open streams, faults."""
+        return self.http.get(f"{self.base_url}/sandbox/api/activity", timeout=30).json()
+
+    def activity_events(self) -> list[dict]:
+        return self.http.get(f"{self.base_url}/sandbox/api/activity/events", timeout=30).json()["events"]
+
+    def configure_activity(self, consumer_secret: str | None = None, app_bearer_token: str | None = None,
+                           keepalive_seconds: float | None = None, delivery_timeout: float | None = None) -> dict:
+        return self._call_activity("POST", "/config", self._clean(
+            consumer_secret=consumer_secret, app_bearer_token=app_bearer_token,
+            keepalive_seconds=keepalive_seconds, delivery_timeout=delivery_timeout))
+
+    def add_activity_fault(self, kind: str, count: int = 1, delay_seconds: float | None = None) -> dict:
+        """kind: drop | duplicate | out_of_order | bad_signature | stream_disconnect."""
+        return self._call_activity("POST", "/faults", self._clean(kind=kind, count=count, delay_seconds=delay_seconds))
+
+    def clear_activity_faults(self) -> dict:
+        return self._call_activity("DELETE", "/faults")
+
+    def disconnect_streams(self) -> dict:
+        return self._call_activity("POST", "/streams/disconnect")
+
+    def _call_activity(self, method: str, path: str, body: dict | None = None) -> Any:
+        return self._call(method, "/activity" + path, body)
 
     # ---- talking X -------------------------------------------------------------------
     @staticmethod

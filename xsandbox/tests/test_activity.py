@@ -1,0 +1,251 @@
+"""The sandbox's X Activity API: webhooks with CRC, subscriptions, signed deliveries of the
+events X sends (mentions, likes by direction, DMs), replay, and the delivery faults."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN, DEFAULT_CONSUMER_SECRET
+
+from .webhook_receiver import running_receiver, sign
+
+APP = {"Authorization": f"Bearer {DEFAULT_APP_BEARER_TOKEN}"}
+
+
+@pytest.fixture
+def receiver(sandbox):
+    with running_receiver(DEFAULT_CONSUMER_SECRET) as r:
+        yield r
+
+
+@pytest.fixture
+def alice(sandbox):
+    return sandbox.create_user("alice")
+
+
+@pytest.fixture
+def app(sandbox):
+    def call(method, path, **kw):
+        return sandbox.http.request(method, sandbox.base_url + path, headers=APP, timeout=30, **kw)
+
+    return call
+
+
+@pytest.fixture
+def webhook(app, receiver):
+    r = app("POST", "/2/webhooks", json={"url": receiver.url})
+    assert r.status_code == 200, r.text
+    return r.json()["data"]
+
+
+def subscribe(x, event_type, user_id, token=None, **extra):
+    body = {"event_type": event_type, "filter": {"user_id": user_id, **extra.pop("filter", {})}, **extra}
+    return x("POST", "/2/activity/subscriptions", token=token, json=body)
+
+
+# --- webhooks ----------------------------------------------------------------------------------
+
+
+def test_creating_a_webhook_runs_the_crc_check(webhook, receiver, app):
+    assert webhook["url"] == receiver.url and webhook["valid"] is True
+    listed = app("GET", "/2/webhooks").json()
+    assert [w["id"] for w in listed["data"]] == [webhook["id"]] and listed["meta"]["result_count"] == 1
+
+
+def test_webhook_answering_the_crc_wrongly_is_refused(app, receiver):
+    receiver.crc_answers_wrong = True
+
+    r = app("POST", "/2/webhooks", json={"url": receiver.url})
+
+    assert r.status_code == 400 and "CRC" in r.text
+    assert app("GET", "/2/webhooks").json()["meta"]["result_count"] == 0
+
+
+def test_revalidating_a_webhook_reports_the_crc_outcome(app, webhook, receiver):
+    assert app("PUT", f"/2/webhooks/{webhook['id']}").json() == {"data": {"valid": True}}
+    receiver.crc_answers_wrong = True
+    assert app("PUT", f"/2/webhooks/{webhook['id']}").json() == {"data": {"valid": False}}
+
+
+def test_webhooks_need_the_app_token_not_a_user_token(x, receiver):
+    assert x("GET", "/2/webhooks").status_code == 403
+    assert x("POST", "/2/webhooks", json={"url": receiver.url}).status_code == 403
+    assert x("GET", "/2/webhooks", token="nonsense").status_code == 401
+
+
+# --- subscriptions ---------------------------------------------------------------------------------
+
+
+def test_subscription_is_created_listed_and_deleted(x, app, brand, webhook):
+    r = subscribe(x, "post.mention.create", brand["id"], webhook_id=webhook["id"], tag="helpdesk:1")
+    assert r.status_code == 200, r.text
+    sub = r.json()["data"]["subscription"]
+    assert (sub["event_type"], sub["filter"], sub["webhook_id"], sub["tag"]) == (
+        "post.mention.create", {"user_id": brand["id"]}, webhook["id"], "helpdesk:1")
+
+    assert [s["subscription_id"] for s in x("GET", "/2/activity/subscriptions").json()["data"]] == [
+        sub["subscription_id"]]
+    assert x("DELETE", f"/2/activity/subscriptions/{sub['subscription_id']}").status_code == 403  # app only
+    assert app("DELETE", f"/2/activity/subscriptions/{sub['subscription_id']}").json() == {"data": {"deleted": True}}
+    assert app("GET", "/2/activity/subscriptions").json() == {"data": []}
+    assert app("DELETE", f"/2/activity/subscriptions/{sub['subscription_id']}").status_code == 404
+
+
+def test_subscription_request_is_validated_as_x_does(x, brand, sandbox, webhook):
+    assert subscribe(x, "post.reply.create", brand["id"]).status_code == 400  # not in the spec's enum
+    assert subscribe(x, "post.mention.create", "123").status_code == 400
+    assert subscribe(x, "like.create", brand["id"], filter={"direction": "sideways"}).status_code == 400
+    assert subscribe(x, "post.mention.create", brand["id"], webhook_id="42").status_code == 400
+    assert subscribe(x, "post.mention.create", brand["id"], extra_field=1).status_code == 400
+
+
+def test_subscription_needs_the_scope_of_its_event_type(x, sandbox, brand):
+    token = sandbox.mint_token(brand["id"], scopes=["tweet.read", "users.read"])["access_token"]
+
+    assert subscribe(x, "dm.received", brand["id"], token=token).status_code == 403
+    assert subscribe(x, "like.create", brand["id"], token=token).status_code == 403
+    assert subscribe(x, "post.mention.create", brand["id"], token=token).status_code == 200
+
+
+def test_dm_subscription_only_for_the_authenticated_user(x, brand, alice):
+    assert subscribe(x, "dm.received", alice["id"]).status_code == 403
+    assert subscribe(x, "dm.received", brand["id"]).status_code == 200
+
+
+# --- events delivered ------------------------------------------------------------------------------
+
+
+def test_mention_is_delivered_signed_in_the_activity_envelope(x, sandbox, brand, alice, webhook, receiver):
+    subscribe(x, "post.mention.create", brand["id"], webhook_id=webhook["id"])
+
+    tweet = sandbox.post_tweet("alice", "@AcmeSupport my order is late")
+
+    [body] = receiver.wait_for(1)
+    raw, signature = receiver.deliveries[0]
+    assert signature == sign(raw, DEFAULT_CONSUMER_SECRET)
+    data = body["data"]
+    assert (data["event_type"], data["filter"]) == ("post.mention.create", {"user_id": brand["id"]})
+    assert data["event_uuid"].isdigit() and len(data["event_uuid"]) <= 19
+    post = data["payload"]
+    assert (post["id"], post["author_id"], post["text"]) == (tweet["id"], alice["id"], "@AcmeSupport my order is late")
+    assert post["conversation_id"] == tweet["id"] and post["entities"]["mentions"][0]["username"] == "AcmeSupport"
+    assert {u["username"] for u in data["includes"]["users"]} >= {"alice"}
+
+
+def test_reply_event_includes_the_post_it_answers(x, sandbox, brand, alice, webhook, receiver):
+    subscribe(x, "post.mention.create", brand["id"], webhook_id=webhook["id"])
+    root = sandbox.post_tweet("alice", "@AcmeSupport help")
+    reply = sandbox.post_tweet("alice", "anyone?", in_reply_to_tweet_id=root["id"])
+
+    bodies = receiver.wait_for(2)
+
+    by_post = {b["data"]["payload"]["id"]: b["data"] for b in bodies}
+    assert by_post[reply["id"]]["payload"]["referenced_tweets"] == [{"type": "replied_to", "id": root["id"]}]
+    assert [t["id"] for t in by_post[reply["id"]]["includes"]["tweets"]] == [root["id"]]
+
+
+def test_likes_are_delivered_by_direction(x, sandbox, brand, alice, webhook, receiver):
+    subscribe(x, "like.create", brand["id"], webhook_id=webhook["id"], filter={"direction": "outbound"})
+    theirs = sandbox.post_tweet("alice", "a post by alice")
+    ours = sandbox.post_tweet("AcmeSupport", "a post by the brand")
+
+    sandbox.like("AcmeSupport", theirs["id"])  # outbound: delivered
+    sandbox.like("alice", ours["id"])  # inbound: not subscribed
+
+    [body] = receiver.wait_for(1)
+    time.sleep(0.2)
+    assert len(receiver.deliveries) == 1
+    data = body["data"]
+    assert data["filter"] == {"user_id": brand["id"], "direction": "outbound"}
+    assert (data["payload"]["liked_tweet_id"], data["payload"]["tweet_author_id"]) == (theirs["id"], alice["id"])
+    assert [t["id"] for t in data["includes"]["tweets"]] == [theirs["id"]]
+
+
+def test_dm_received_is_delivered_to_the_recipient_only(x, sandbox, brand, alice, webhook, receiver):
+    subscribe(x, "dm.received", brand["id"], webhook_id=webhook["id"])
+
+    sandbox.send_dm("alice", "where is my refund?", recipient="AcmeSupport")
+    sandbox.send_dm("AcmeSupport", "looking into it", recipient="alice")
+
+    [body] = receiver.wait_for(1)
+    time.sleep(0.2)
+    assert len(receiver.deliveries) == 1
+    payload = body["data"]["payload"]
+    assert (payload["event_type"], payload["text"], payload["sender_id"]) == (
+        "MessageCreate", "where is my refund?", alice["id"])
+    assert payload["dm_conversation_id"] == "-".join(sorted([alice["id"], brand["id"]], key=lambda v: (len(v), v)))
+
+
+# --- faults and replay -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def mentions(x, brand, alice, webhook):
+    subscribe(x, "post.mention.create", brand["id"], webhook_id=webhook["id"])
+
+
+def test_dropped_delivery_is_logged_but_never_sent(sandbox, mentions, receiver):
+    sandbox.add_activity_fault("drop")
+
+    sandbox.post_tweet("alice", "@AcmeSupport one")
+    sandbox.post_tweet("alice", "@AcmeSupport two")
+
+    [body] = receiver.wait_for(1)
+    time.sleep(0.2)
+    assert body["data"]["payload"]["text"] == "@AcmeSupport two"
+    assert len(sandbox.activity_events()) == 2
+    assert [d["outcome"] for d in sandbox.activity_state()["deliveries"]][0] == "dropped"
+
+
+def test_duplicate_fault_delivers_one_event_twice(sandbox, mentions, receiver):
+    sandbox.add_activity_fault("duplicate")
+
+    sandbox.post_tweet("alice", "@AcmeSupport twice")
+
+    first, second = receiver.wait_for(2)
+    assert first == second
+
+
+def test_bad_signature_fault_signs_with_another_secret(sandbox, mentions, receiver):
+    sandbox.add_activity_fault("bad_signature")
+
+    sandbox.post_tweet("alice", "@AcmeSupport forged?")
+
+    receiver.wait_for(1)
+    raw, signature = receiver.deliveries[0]
+    assert signature.startswith("sha256=") and signature != sign(raw, DEFAULT_CONSUMER_SECRET)
+
+
+def test_out_of_order_fault_lets_a_later_event_overtake(sandbox, mentions, receiver):
+    sandbox.add_activity_fault("out_of_order", delay_seconds=0.3)
+
+    sandbox.post_tweet("alice", "@AcmeSupport first")
+    sandbox.post_tweet("alice", "@AcmeSupport second")
+
+    bodies = receiver.wait_for(2)
+    assert [b["data"]["payload"]["text"] for b in bodies] == ["@AcmeSupport second", "@AcmeSupport first"]
+
+
+def test_replay_delivers_a_window_again_dropped_events_included(sandbox, mentions, receiver, app, webhook):
+    sandbox.add_activity_fault("drop")
+    sandbox.post_tweet("alice", "@AcmeSupport lost in transit")
+    time.sleep(0.2)
+    assert receiver.deliveries == []
+    now = time.gmtime(sandbox.activity_state() and time.time())
+    stamp = time.strftime("%Y%m%d%H%M", now)
+    earlier = time.strftime("%Y%m%d%H%M", time.gmtime(time.time() - 600))
+
+    r = app("POST", "/2/webhooks/replay", json={"webhook_id": webhook["id"], "from_date": earlier, "to_date": stamp})
+
+    assert r.status_code == 200 and r.json()["data"]["job_id"]
+    [body] = receiver.wait_for(1)
+    assert body["data"]["payload"]["text"] == "@AcmeSupport lost in transit"
+
+
+def test_replay_refuses_bad_windows(app, webhook):
+    assert app("POST", "/2/webhooks/replay", json={"webhook_id": webhook["id"], "from_date": "2026",
+                                                    "to_date": "202601010000"}).status_code == 400
+    assert app("POST", "/2/webhooks/replay", json={"webhook_id": "1", "from_date": "202601010000",
+                                                    "to_date": "202601010100"}).status_code == 400
