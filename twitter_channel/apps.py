@@ -4,3 +4,17 @@ from django.apps import AppConfig
 class TwitterChannelConfig(AppConfig):
     name = "twitter_channel"
     verbose_name = "X channel"
+
+    def ready(self) -> None:
+        from tickets.models import X_CHANNELS, Channel
+        from tickets.outbound import register_sender
+        from tickets.panels import REPLY, SIDEBAR, register_ticket_panel
+
+        from .replies import reply_on_x
+
+        # Agents' reply box and business rules' "reply to requester" both answer on X
+        # through these: a public reply (X, X_LIKE) or a DM (X_DM).
+        for channel in (Channel.X, Channel.X_LIKE, Channel.X_DM):
+            register_sender(channel, reply_on_x)
+        register_ticket_panel("twitter_channel/reply/_reply_options.html", channels=X_CHANNELS, place=REPLY)
+        register_ticket_panel("twitter_channel/reply/_deliveries_panel.html", channels=X_CHANNELS, place=SIDEBAR)

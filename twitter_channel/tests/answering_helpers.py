@@ -16,7 +16,8 @@ def next_x_id() -> str:
 
 
 def make_account(username: str = "AcmeHelp", user_id: str = "900000000000000001", **fields) -> XAccount:
-    return XAccount.objects.create(user_id=user_id, username=username, access_token="token-" + username, **fields)
+    fields.setdefault("access_token", "token-" + username)
+    return XAccount.objects.create(user_id=user_id, username=username, **fields)
 
 
 def make_item(account: XAccount, *, kind: str = IncomingItem.Kind.MENTION, text: str = "@AcmeHelp my order is late",

@@ -1,0 +1,260 @@
+"""The X reply composer: who may use it, what it offers, what it refuses before anything is
+recorded, and the ticket page's X reply options (the same path, through tickets.outbound)."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from tickets.models import Channel, Comment, User
+from tickets.tests.factories import TicketFactory, UserFactory
+from twitter_channel import bulk_convert
+from twitter_channel.models import IncomingItem
+from twitter_channel.reply_models import OutgoingMessage
+
+from .answering_helpers import make_account, make_item, roles
+
+Kind = IncomingItem.Kind
+
+
+@pytest.fixture
+def account(db):
+    return make_account()
+
+
+@pytest.fixture
+def ticket(account):
+    item = make_item(account, text="@AcmeHelp my order is late")
+    bulk_convert.convert_by_hand(item.pk)
+    item.refresh_from_db()
+    return item.ticket
+
+
+@pytest.fixture
+def agent(db):
+    return UserFactory(role=User.Role.AGENT)
+
+
+def composer_url(ticket):
+    return reverse("twitter_channel:reply", args=[ticket.pk])
+
+
+def send(client, ticket, body, **fields):
+    return client.post(composer_url(ticket), {"body": body, "append_link": "0", **fields})
+
+
+# --- who may -------------------------------------------------------------------------------
+
+
+def test_agents_and_admins_may_answer_x_tickets(client, ticket):
+    for user in (roles()["admin"], UserFactory(role=User.Role.AGENT)):
+        client.force_login(user)
+        assert client.get(composer_url(ticket)).status_code == 200
+
+
+def test_restricted_agent_answers_only_tickets_they_can_see(client, ticket):
+    restricted = UserFactory(role=User.Role.RESTRICTED)
+    client.force_login(restricted)
+    assert client.get(composer_url(ticket)).status_code == 404
+    assert send(client, ticket, "hello").status_code == 404
+    assert client.post(reverse("twitter_channel:request_email", args=[ticket.pk])).status_code == 404
+
+    restricted.allowed_channels = [Channel.X]
+    restricted.save()
+    assert client.get(composer_url(ticket)).status_code == 200
+
+
+def test_anonymous_visitors_are_sent_to_login(client, ticket):
+    for response in (client.get(composer_url(ticket)),
+                     client.post(reverse("twitter_channel:request_email", args=[ticket.pk]))):
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+    assert OutgoingMessage.objects.count() == 0
+
+
+def test_retry_and_status_follow_ticket_visibility(client, ticket, agent):
+    client.force_login(agent)
+    send(client, ticket, "hello")
+    outgoing = OutgoingMessage.objects.get()
+    restricted = UserFactory(role=User.Role.RESTRICTED)
+
+    client.force_login(restricted)
+    assert client.post(reverse("twitter_channel:retry_outgoing", args=[outgoing.pk])).status_code == 404
+    assert client.get(reverse("twitter_channel:outgoing_status", args=[outgoing.pk])).status_code == 404
+    client.logout()
+    assert client.get(reverse("twitter_channel:outgoing_status", args=[outgoing.pk])).status_code == 302
+    client.force_login(agent)
+    assert client.get(reverse("twitter_channel:outgoing_status", args=[outgoing.pk])).json()["state"] == "queued"
+
+
+def test_composer_is_only_for_x_tickets(client, agent):
+    client.force_login(agent)
+    assert client.get(composer_url(TicketFactory(channel=Channel.EMAIL))).status_code == 404
+
+
+# --- what it sends -------------------------------------------------------------------------------
+
+
+def test_public_reply_is_recorded_pending_and_answers_the_requesters_post(client, ticket, agent):
+    client.force_login(agent)
+
+    response = send(client, ticket, "We're on it!")
+
+    assert response.status_code == 302 and response["Location"] == ticket.get_absolute_url()
+    outgoing = OutgoingMessage.objects.get()
+    comment = outgoing.comment
+    answered = ticket.comments.get(author_requester__isnull=False)
+    assert (outgoing.kind, outgoing.account, outgoing.text) == ("tweet", ticket.x_account, "We're on it!")
+    assert outgoing.in_reply_to_tweet_id == answered.external_id
+    assert (comment.author_user, comment.delivery, comment.channel) == (agent, Comment.Delivery.PENDING, Channel.X)
+
+
+def test_only_accounts_allowed_for_replies_are_offered_and_accepted(client, ticket, agent):
+    closed = make_account("AcmeLegal", user_id="900000000000000003", allowed_for_replies=False)
+    other = make_account("AcmeShop", user_id="900000000000000002")
+    client.force_login(agent)
+
+    page = client.get(composer_url(ticket)).content.decode()
+    assert "@AcmeShop" in page and "@AcmeLegal" not in page
+
+    assert send(client, ticket, "From legal", account=closed.pk).status_code == 400
+    assert send(client, ticket, "From the shop", account=other.pk).status_code == 302
+    assert OutgoingMessage.objects.get().account == other
+
+
+def test_over_long_tweet_is_refused_before_anything_is_recorded(client, ticket, agent):
+    client.force_login(agent)
+
+    response = send(client, ticket, "a" * 281)
+
+    assert response.status_code == 400 and "Too long for X: 281 of 280" in response.content.decode()
+    assert OutgoingMessage.objects.count() == 0 and ticket.comments.count() == 1
+
+
+def test_exactly_280_is_accepted(client, ticket, agent):
+    client.force_login(agent)
+    assert send(client, ticket, "a" * 280).status_code == 302
+
+
+def test_cjk_characters_count_double(client, ticket, agent):
+    client.force_login(agent)
+    assert send(client, ticket, "日" * 141).status_code == 400
+    assert send(client, ticket, "日" * 140).status_code == 302
+
+
+def test_the_ticket_link_counts_against_the_limit(client, ticket, agent, settings):
+    settings.SITE_URL = "https://help.acme.com"
+    client.force_login(agent)
+    # 257 + " " + 23 = 281
+    assert send(client, ticket, "a" * 257, append_link="1").status_code == 400
+    assert send(client, ticket, "a" * 256, append_link="1").status_code == 302
+    assert OutgoingMessage.objects.get().text.startswith("a" * 256 + " https://help.acme.com/t/")
+
+
+def test_append_link_defaults_to_the_accounts_setting(client, account, ticket, agent):
+    account.append_ticket_link_default = True
+    account.save()
+    client.force_login(agent)
+
+    page = client.get(composer_url(ticket)).content.decode()
+
+    assert 'name="append_link" value="1" checked' in page
+
+
+def test_composer_notes_the_price_of_a_post_with_a_link(client, ticket, agent):
+    client.force_login(agent)
+    page = client.get(composer_url(ticket)).content.decode()
+    assert "$0.20" in page and "$0.015" in page
+
+
+def test_warns_when_the_requesters_post_did_not_mention_the_brand(client, account, agent):
+    liked = make_item(account, kind=Kind.LIKE, text="Loving my new phone", mentions=())
+    bulk_convert.convert_by_hand(liked.pk)
+    liked.refresh_from_db()
+    client.force_login(agent)
+
+    page = client.get(composer_url(liked.ticket)).content.decode()
+
+    assert "did not @mention or quote @AcmeHelp" in page
+    assert "Direct message" in page and "Ask for their email" in page
+
+
+def test_no_warning_when_the_brand_was_mentioned(client, ticket, agent):
+    client.force_login(agent)
+    assert "did not @mention" not in client.get(composer_url(ticket)).content.decode()
+
+
+def test_dm_ticket_replies_by_dm_in_its_conversation(client, account, agent):
+    dm = make_item(account, kind=Kind.DM, text="card charged twice", conversation="1000001-900000000000000001")
+    bulk_convert.convert_by_hand(dm.pk)
+    dm.refresh_from_db()
+    client.force_login(agent)
+
+    page = client.get(composer_url(dm.ticket)).content.decode()
+    assert 'value="dm" checked' in page and 'value="tweet"' not in page  # nothing public to answer
+
+    assert send(client, dm.ticket, "x" * 500, mode="dm").status_code == 302  # DMs are not 280-limited
+    outgoing = OutgoingMessage.objects.get()
+    assert (outgoing.kind, outgoing.dm_conversation_id, outgoing.recipient_x_id) == (
+        "dm", "1000001-900000000000000001", "1000001")
+    assert outgoing.comment.channel == Channel.X_DM
+
+
+def test_public_ticket_can_be_answered_by_dm_instead(client, ticket, agent):
+    client.force_login(agent)
+
+    assert send(client, ticket, "Let's continue in private", mode="dm").status_code == 302
+
+    outgoing = OutgoingMessage.objects.get()
+    assert (outgoing.kind, outgoing.recipient_x_id, outgoing.dm_conversation_id) == ("dm", "1000001", "")
+
+
+def test_request_email_sends_the_email_form_link(client, ticket, agent):
+    client.force_login(agent)
+
+    response = client.post(reverse("twitter_channel:request_email", args=[ticket.pk]))
+
+    assert response.status_code == 302
+    outgoing = OutgoingMessage.objects.get()
+    assert outgoing.kind == "tweet" and "/t/" in outgoing.text and "email" in outgoing.text.lower()
+
+
+# --- the ticket page --------------------------------------------------------------------------------
+
+
+def test_ticket_page_offers_x_options_and_the_counter(client, ticket, agent):
+    client.force_login(agent)
+
+    page = client.get(ticket.get_absolute_url()).content.decode()
+
+    assert 'name="reply_option_mode"' in page and 'name="reply_option_account"' in page
+    assert "data-x-counter" in page and "x_counter.js" in page
+
+
+def test_ticket_page_reply_box_sends_through_the_x_sender(client, ticket, agent):
+    other = make_account("AcmeShop", user_id="900000000000000002")
+    client.force_login(agent)
+
+    client.post(reverse("tickets:reply", args=[ticket.pk]), {
+        "body": "Thanks!", "kind": "public", "then_status": "",
+        "reply_option_mode": "tweet", "reply_option_account": str(other.pk),
+        "reply_option_append_link": ["0", "1"],
+    })
+
+    outgoing = OutgoingMessage.objects.get()
+    assert outgoing.account == other and outgoing.text.startswith("Thanks! http")
+
+
+def test_failed_delivery_shows_the_reason_and_a_retry_button(client, ticket, agent):
+    client.force_login(agent)
+    send(client, ticket, "hello")
+    outgoing = OutgoingMessage.objects.get()
+    OutgoingMessage.objects.filter(pk=outgoing.pk).update(state="failed", error="You are not allowed to reply.")
+    Comment.objects.filter(pk=outgoing.comment_id).update(delivery="failed")
+
+    page = client.get(ticket.get_absolute_url()).content.decode()
+    assert "You are not allowed to reply." in page
+    assert reverse("twitter_channel:retry_outgoing", args=[outgoing.pk]) in page
+
+    client.post(reverse("twitter_channel:retry_outgoing", args=[outgoing.pk]))
+    outgoing.refresh_from_db()
+    assert outgoing.state == "queued" and outgoing.comment.delivery == Comment.Delivery.PENDING

@@ -1,0 +1,41 @@
+"""X's weighted length: URLs 23, CJK and emoji 2, the ticket link reserved."""
+
+from __future__ import annotations
+
+from twitter_channel.text_length import TWEET_LIMIT, appended, link_weight, weighted_length
+
+
+def test_plain_latin_text_counts_one_per_character():
+    assert weighted_length("Thanks, we're on it — café") == 26
+
+
+def test_any_url_counts_23():
+    short = "see https://x.co/a"
+    long = "see https://help.example.com/" + "a" * 200
+
+    assert weighted_length(short) == weighted_length(long) == 4 + 23
+
+
+def test_cjk_and_emoji_count_two():
+    assert weighted_length("日本語") == 6
+    assert weighted_length("👍") == 2
+    # A family emoji is one sequence of seven code points: still 2.
+    assert weighted_length("👨\u200d👩\u200d👧\u200d👦") == 2
+
+
+def test_280_latin_characters_fit_and_281_do_not():
+    assert weighted_length("a" * TWEET_LIMIT) == TWEET_LIMIT
+    assert weighted_length("a" * (TWEET_LIMIT + 1)) > TWEET_LIMIT
+
+
+def test_appending_a_ticket_link_adds_a_space_and_23():
+    link = "https://help.example.com/t/3x.1kQd9Z.aVeryLongSignatureThatXShortensAnyway"
+    assert appended("Thanks!  ", link) == f"Thanks! {link}"
+    assert link_weight(link) == 24
+    assert weighted_length(appended("Thanks!", link)) == 7 + 24
+
+
+def test_a_link_x_does_not_recognise_weighs_its_characters():
+    # twitter-text does not link bare IP addresses: X counts them as text.
+    link = "http://127.0.0.1:8000/t/abc"
+    assert link_weight(link) == 1 + len(link)

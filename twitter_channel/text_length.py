@@ -1,0 +1,45 @@
+"""How long X thinks a post is.
+
+X does not count characters: it counts a *weighted* length with the rules of its
+twitter-text library (v3 configuration): every URL weighs 23 whatever its length (X wraps it
+in a t.co link), characters of the Latin and general-punctuation ranges weigh 1, everything
+else (CJK, most emoji sequences) weighs 2, and the limit is 280. The `twitter-text-parser`
+package implements those rules; this module is the one place the helpdesk asks them.
+
+A DM is not weighted: X takes up to 10,000 characters.
+"""
+
+from __future__ import annotations
+
+from twitter_text import parse_tweet
+
+TWEET_LIMIT = 280
+DM_LIMIT = 10_000
+# What a URL weighs once X has shortened it; the composer reserves it for the ticket link.
+URL_WEIGHT = 23
+
+
+def weighted_length(text: str) -> int:
+    """The length X counts against TWEET_LIMIT."""
+    if not text:
+        return 0
+    return parse_tweet(text).weightedLength
+
+
+def dm_length(text: str) -> int:
+    return len(text)
+
+
+def appended(body: str, link: str) -> str:
+    """`body` with `link` added the way the composer adds it: after one space."""
+    body = body.rstrip()
+    return f"{body} {link}" if body else link
+
+
+def link_weight(link: str) -> int:
+    """What appending `link` adds to a post's weighted length (the space included).
+
+    A link on a real domain weighs URL_WEIGHT; one X would not recognise as a link (a bare
+    IP address, "localhost" in development) weighs its own characters, as X would count it.
+    """
+    return weighted_length(appended("a", link)) - 1
