@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from celery import shared_task
+from django.core.mail import send_mail
+
+
+@shared_task
+def send_trigger_email(recipients: list[str], subject: str, body: str) -> None:
+    """Send a trigger's notification; from DEFAULT_FROM_EMAIL."""
+    send_mail(subject, body, None, recipients)
