@@ -318,16 +318,16 @@ class XClient:
         return job
 
     def activity_stream(self, *, backfill_minutes: int = 0, read_timeout: float = 60.0) -> Iterator[str]:
-        """The lines of `GET /2/activity/stream`, each one raw event as X sent it. Blank
-        keep-alive lines are skipped; a silence longer than `read_timeout` ends the stream
-        with XTransientError, as does a dropped connection: the caller reconnects."""
+        """The lines of `GET /2/activity/stream`, each one raw event as X sent it; a keep-alive
+        comes through as "" (so the caller can stop between events). A silence longer than
+        `read_timeout` ends the stream with XTransientError, as does a dropped connection:
+        the caller reconnects."""
         params = {"backfill_minutes": backfill_minutes} if backfill_minutes else None
         response = self._activity("GET", "/2/activity/stream", params=params, stream=True,
                                   timeout=(10.0, read_timeout))
         try:
             for line in response.iter_lines(decode_unicode=False):
-                if line and line.strip():
-                    yield line.decode("utf-8")
+                yield line.decode("utf-8").strip()
         except requests.RequestException as e:
             raise XTransientError(f"the activity stream broke ({type(e).__name__})") from e
         finally:
