@@ -175,7 +175,13 @@ class Ticket(models.Model):
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["group", "status"]),
             models.Index(fields=["channel", "status"]),
+            # The queue's sorts, with id as the tie-breaker the views add: the page is then
+            # read straight off the index and LIMIT stops after 50 rows (bench/pages.py).
+            models.Index(fields=["updated_at", "id"], name="ticket_updated_id_idx"),
+            models.Index(fields=["priority", "updated_at", "id"], name="ticket_priority_updated_idx"),
         ]
+        # Search's trigram indexes (subject, comment body, requester name, identities) are
+        # PostgreSQL-only and live in migration 0003_queue_indexes, not here.
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject}"
