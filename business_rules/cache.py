@@ -40,11 +40,14 @@ class VersionedCache(Generic[T]):
         self._checked_at = 0.0
         _caches.append(self)
 
-    def get(self) -> T:
+    def get(self, version: int | None = None) -> T:
+        """The compiled rules; pass `version` when it was read along with other data
+        (one round trip fewer), else it is read here."""
         now = time.monotonic()
-        if self._value is not None and self.max_age and now - self._checked_at < self.max_age:
+        if version is None and self._value is not None and self.max_age and now - self._checked_at < self.max_age:
             return self._value
-        version = RulesVersion.current(self.name)
+        if version is None:
+            version = RulesVersion.current(self.name)
         with self._lock:
             if self._value is None or version != self._version:
                 # Built after reading the version: at worst newer rules are cached under

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Subquery
 
 from tickets.comments import TicketFull, add_comment
 from tickets.lifecycle import update_ticket
@@ -37,7 +38,7 @@ from tickets.outbound import NoSenderForChannel, reply_to_requester
 from .actions import Apply, Effect, compile_action
 from .cache import VersionedCache
 from .conditions import Check, compile_condition
-from .models import Trigger, TriggerCondition, TriggerFiring
+from .models import RulesVersion, Trigger, TriggerCondition, TriggerFiring
 from .placeholders import placeholder_values, render
 from .state import FIELDS, TicketState
 from .tasks import send_trigger_email
@@ -92,7 +93,8 @@ def load_triggers(queryset=None) -> tuple[CompiledTrigger, ...]:
     return tuple(compiled)
 
 
-compiled_triggers = VersionedCache("triggers", load_triggers)
+TRIGGERS = "triggers"
+compiled_triggers = VersionedCache(TRIGGERS, load_triggers)
 
 
 @dataclass
@@ -133,11 +135,16 @@ def state_for_event(
     changes: dict[str, tuple[Any, Any]] | None,
     comment: Comment | None,
     actor: User | None,
-) -> TicketState:
+) -> tuple[TicketState, tuple[CompiledTrigger, ...]]:
+    """The ticket's state for this update, and the triggers to run on it."""
     # The ticket object an event carries may predate other changes in the same
-    # transaction (open_ticket, then add_comment on another instance): read it afresh.
-    fresh = Ticket.objects.get(pk=ticket.pk)
-    return TicketState(fresh, created=created, changes=changes, comment=comment, actor=actor)
+    # transaction (open_ticket, then add_comment on another instance): read it afresh,
+    # and the triggers' version with it, in one round trip.
+    version = RulesVersion.objects.filter(name=TRIGGERS).values("version")[:1]
+    fresh = Ticket.objects.annotate(triggers_version=Subquery(version)).get(pk=ticket.pk)
+    triggers = compiled_triggers.get(version=fresh.triggers_version or 0)
+    state = TicketState(fresh, created=created, changes=changes, comment=comment, actor=actor)
+    return state, triggers
 
 
 _running = threading.local()
@@ -162,10 +169,9 @@ def run_triggers(
     actor: User | None = None,
 ) -> Plan | None:
     """Evaluate the active triggers on this update and carry out what fired."""
-    triggers = compiled_triggers.get()
+    state, triggers = state_for_event(ticket, created=created, changes=changes, comment=comment, actor=actor)
     if not triggers:
         return None
-    state = state_for_event(ticket, created=created, changes=changes, comment=comment, actor=actor)
     plan = evaluate(state, triggers)
     if plan.fired:
         _suppressed().add(ticket.pk)

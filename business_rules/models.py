@@ -8,23 +8,30 @@ others that the cached copy is out of date (see `business_rules.cache`).
 
 from __future__ import annotations
 
+import secrets
+
 from django.db import models
-from django.db.models import F
 
 
 class RulesVersion(models.Model):
-    """One counter per rule family, bumped on every change to the family's rows."""
+    """One version stamp per rule family, replaced on every change to the family's rows.
+
+    A random stamp, not a counter: a counter bumped in a transaction that rolls back
+    would be bumped to the same number again by the next change, and a process that
+    cached rules during the rolled-back transaction would take them for current.
+    """
 
     name = models.CharField(max_length=20, primary_key=True)
-    version = models.PositiveBigIntegerField(default=0)
+    version = models.BigIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"{self.name} v{self.version}"
+        return f"{self.name} {self.version}"
 
     @classmethod
     def bump(cls, name: str) -> None:
-        if not cls.objects.filter(name=name).update(version=F("version") + 1):
-            cls.objects.get_or_create(name=name, defaults={"version": 1})
+        stamp = secrets.randbits(62) + 1
+        if not cls.objects.filter(name=name).update(version=stamp):
+            cls.objects.update_or_create(name=name, defaults={"version": stamp})
 
     @classmethod
     def current(cls, name: str) -> int:
