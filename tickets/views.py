@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
@@ -134,6 +134,10 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     except TicketFull as exc:
         form.add_error(None, str(exc))
         return _render_detail(request, ticket, reply_form=form, status=409)
+    except ValidationError as exc:
+        # The channel's sender refused the reply as asked (an X post over 280, ...); nothing was recorded.
+        form.add_error(None, exc)
+        return _render_detail(request, ticket, reply_form=form, status=400)
     then_status = form.cleaned_data["then_status"]
     if then_status:
         ticket.refresh_from_db()

@@ -258,3 +258,15 @@ def test_failed_delivery_shows_the_reason_and_a_retry_button(client, ticket, age
     client.post(reverse("twitter_channel:retry_outgoing", args=[outgoing.pk]))
     outgoing.refresh_from_db()
     assert outgoing.state == "queued" and outgoing.comment.delivery == Comment.Delivery.PENDING
+
+
+def test_ticket_page_refuses_an_over_long_x_reply_with_the_reason(client, ticket, agent):
+    client.force_login(agent)
+
+    response = client.post(reverse("tickets:reply", args=[ticket.pk]), {
+        "body": "a" * 281, "kind": "public", "then_status": "", "reply_option_mode": "tweet",
+        "reply_option_append_link": "0",
+    })
+
+    assert response.status_code == 400 and "Too long for X: 281 of 280" in response.content.decode()
+    assert OutgoingMessage.objects.count() == 0 and ticket.comments.count() == 1
