@@ -231,7 +231,10 @@ def print_report(results: list[Figures], *, runs: int, warmup: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         version = cursor.fetchone()[0]
-    print(f"\n{runs} timed requests per page after {warmup} warm-up; {os.cpu_count()} CPUs; PostgreSQL {version}")
+    # Other work on the machine inflates every figure; say how busy it was.
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n{runs} timed requests per page after {warmup} warm-up; {os.cpu_count()} CPUs, "
+          f"load average {load}; PostgreSQL {version}")
     print(HEADER)
     for f in results:
         print_line(f)
