@@ -7,13 +7,36 @@ are each loaded with one query, and only if some trigger asks for them.
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
-from tickets.models import Comment, Identity, Ticket, User
+from django.db import connection
+
+from tickets.models import Comment, Identity, Tag, Ticket, User
 
 # The ticket fields triggers read and write; names as in `tickets.lifecycle.TRACKED_FIELDS`.
 FIELDS = ("status", "priority", "group_id", "assignee_id", "channel", "x_account_id")
+
+
+# Plain SQL, written once from the models' metadata: these two reads run on every ticket
+# update, and building them through the ORM each time cost several times the evaluation.
+@cache
+def tags_sql() -> str:
+    through = Ticket.tags.through._meta
+    return (
+        f"SELECT t.{q('name')} FROM {q(Tag._meta.db_table)} t JOIN {q(through.db_table)} tt "
+        f"ON tt.{q('tag_id')} = t.{q('id')} WHERE tt.{q('ticket_id')} = %s"
+    )
+
+
+@cache
+def identities_sql() -> str:
+    columns = ", ".join(q(c) for c in ("kind", "value", "handle", "followers", "verified"))
+    return f"SELECT {columns} FROM {q(Identity._meta.db_table)} WHERE {q('requester_id')} = %s ORDER BY {q('id')}"
+
+
+def q(name: str) -> str:
+    return connection.ops.quote_name(name)
 
 
 class TicketState:
@@ -43,11 +66,18 @@ class TicketState:
 
     @cached_property
     def tags(self) -> set[str]:
-        return set(self.ticket.tags.values_list("name", flat=True))
+        with connection.cursor() as cursor:
+            cursor.execute(tags_sql(), [self.ticket.pk])
+            return {name for (name,) in cursor.fetchall()}
 
     @cached_property
     def identities(self) -> list[Identity]:
-        return list(Identity.objects.filter(requester_id=self.ticket.requester_id).order_by("pk"))
+        with connection.cursor() as cursor:
+            cursor.execute(identities_sql(), [self.ticket.requester_id])
+            return [
+                Identity(requester_id=self.ticket.requester_id, kind=k, value=v, handle=h, followers=f, verified=bool(ok))
+                for k, v, h, f, ok in cursor.fetchall()
+            ]
 
     @cached_property
     def handles(self) -> set[str]:
