@@ -14,9 +14,10 @@ from __future__ import annotations
 import html
 import logging
 import re
+import time
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from tickets.comments import TicketFull, add_comment
@@ -31,6 +32,8 @@ Kind = IncomingItem.Kind
 State = IncomingItem.State
 
 SUBJECT_LENGTH = 80
+# Items claimed and converted per transaction.
+BATCH_SIZE = 50
 LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+)+\s*")
 
 
@@ -39,6 +42,7 @@ class ConversionStats:
     converted: int = 0
     quarantined: int = 0
     deferred: int = 0
+    unfinished: bool = False
 
     def __iadd__(self, other: ConversionStats) -> ConversionStats:
         self.converted += other.converted
@@ -50,20 +54,43 @@ class ConversionStats:
 # --- driving -------------------------------------------------------------------------------
 
 
-def convert_pending(account_id: int | None = None, *, limit: int = 1000) -> ConversionStats:
-    """Convert up to `limit` stored items still in state new, oldest first."""
-    pending = IncomingItem.objects.filter(state=State.NEW)
-    if account_id is not None:
-        pending = pending.filter(account_id=account_id)
+def convert_pending(
+    account_id: int | None = None, *, limit: int | None = None, time_budget: float | None = None
+) -> ConversionStats:
+    """Convert stored items still in state new, oldest first, in small locked batches,
+    until none is left (or `limit` items / `time_budget` seconds have gone by).
+
+    Each batch is claimed with one `SELECT ... FOR UPDATE SKIP LOCKED` and converted in one
+    transaction (one savepoint per item): converters running in parallel take disjoint
+    batches, and a converter killed mid-batch leaves its batch in state new for the next."""
+    started = time.monotonic()
     stats = ConversionStats()
-    for pk in pending.order_by("id").values_list("pk", flat=True)[:limit]:
-        outcome = convert_item_by_id(pk)
-        if outcome == "deferred":
-            stats.deferred += 1
-        elif outcome == State.QUARANTINED:
-            stats.quarantined += 1
-        elif outcome is not None:
-            stats.converted += 1
+    deferred: set[int] = set()
+    while limit is None or stats.converted + stats.quarantined < limit:
+        if time_budget is not None and time.monotonic() - started > time_budget:
+            stats.unfinished = True
+            break
+        pending = IncomingItem.objects.filter(state=State.NEW).exclude(pk__in=deferred)
+        if account_id is not None:
+            pending = pending.filter(account_id=account_id)
+        ensure_requesters(pending.order_by("id")[:BATCH_SIZE])
+        with transaction.atomic():
+            batch = list(
+                pending.select_for_update(skip_locked=True, of=("self",))
+                .select_related("account", "account__default_group")
+                .order_by("id")[:BATCH_SIZE]
+            )
+            if not batch:
+                break
+            for item in batch:
+                outcome = _convert_locked(item)
+                if outcome == "deferred":
+                    deferred.add(item.pk)
+                    stats.deferred += 1
+                elif outcome == State.QUARANTINED:
+                    stats.quarantined += 1
+                else:
+                    stats.converted += 1
     return stats
 
 
@@ -80,24 +107,36 @@ def convert_item_by_id(pk: int) -> str | None:
         )
         if item is None:
             return None
-        if _older_item_pending(item):
-            # A reply must not overtake its parent: converted in parallel, it would find no
-            # ticket to join and open its own. It waits for the next round.
-            return "deferred"
-        try:
-            with transaction.atomic():
-                convert_item(item)
-        except Exception as exc:  # noqa: BLE001 — any failure quarantines this one item, never the batch
-            log.warning("X item %s (%s) quarantined: %s", item.pk, item.kind, exc)
-            quarantine(item, f"{type(exc).__name__}: {exc}")
-        item.attempts += 1
-        item.converted_at = timezone.now()
-        item.save()
-        return item.state
+        return _convert_locked(item)
+
+
+def _convert_locked(item: IncomingItem) -> str:
+    """Convert an item the caller holds locked, inside the caller's transaction."""
+    if _older_item_pending(item):
+        # A reply must not overtake its parent: converted in parallel, it would find no
+        # ticket to join and open its own. It waits for the next round.
+        return "deferred"
+    try:
+        with transaction.atomic():
+            convert_item(item)
+    except OperationalError as exc:
+        # A deadlock or lock timeout with a parallel converter says nothing about the item:
+        # it stays new and is converted in the next round.
+        log.info("X item %s deferred after a database conflict: %s", item.pk, exc)
+        return "deferred"
+    except Exception as exc:  # noqa: BLE001 — any failure quarantines this one item, never the batch
+        log.warning("X item %s (%s) quarantined: %s", item.pk, item.kind, exc)
+        quarantine(item, f"{type(exc).__name__}: {exc}")
+    item.attempts += 1
+    item.converted_at = timezone.now()
+    item.save(update_fields=["state", "state_reason", "ticket", "comment", "ignored_by_rule_id", "rule",
+                             "attempts", "converted_at"])
+    return item.state
 
 
 def _older_item_pending(item: IncomingItem) -> bool:
-    if not item.conversation_key:
+    # Only something that joins an existing thread or conversation can overtake its parent.
+    if not item.conversation_key or (item.conversation_key == item.x_id and not item.in_reply_to_id):
         return False
     return (
         IncomingItem.objects.filter(
@@ -269,6 +308,22 @@ def dm_conversation_ticket(item: IncomingItem) -> Ticket | None:
         .first()
     )
     return linked.ticket if linked else None
+
+
+def ensure_requesters(items) -> None:
+    """Create or refresh the requesters of a batch's authors before the batch is converted,
+    each in its own short transaction and in author-id order: inside the long batch
+    transactions of parallel converters, creating the same people in different orders
+    would deadlock."""
+    seen: set[str] = set()
+    for item in sorted(items, key=lambda i: i.author_x_id):
+        if item.author_x_id and item.author_x_id not in seen and item.kind in (Kind.MENTION, Kind.LIKE, Kind.DM):
+            seen.add(item.author_x_id)
+            try:
+                with transaction.atomic():
+                    requester_for(item)
+            except Exception:  # noqa: BLE001 — the item's own conversion meets it again and quarantines it
+                log.debug("Could not prepare the requester of X item %s", item.pk, exc_info=True)
 
 
 def requester_for(item: IncomingItem) -> Requester:

@@ -19,9 +19,9 @@ from django.utils import timezone
 from . import conversion, polling
 from .models import IncomingItem, StreamCursor, XAccount
 
-# Items one conversion task takes before handing over to a fresh task (keeps tasks short,
-# so a restarted worker redoes little and beat's other tasks are not starved).
-CONVERT_BATCH = 500
+# Seconds one conversion task runs before handing over to a fresh one, so polls and
+# beat's other tasks queued behind it are not starved during a burst.
+CONVERT_TIME_BUDGET = 5.0
 
 
 @shared_task
@@ -59,35 +59,22 @@ def poll_stream(account_id: int, stream: str) -> str:
 
 
 def enqueue_conversion(account_id: int, new_items: int) -> None:
-    """Split a big batch of new items over up to X_CONVERT_PARALLELISM tasks (by item id),
-    so every worker process helps with a burst."""
-    shards = max(1, min(settings.X_CONVERT_PARALLELISM, math.ceil(new_items / CONVERT_BATCH)))
-    for shard in range(shards):
-        convert_items.delay(account_id, shard, shards)
+    """One conversion task, or up to X_CONVERT_PARALLELISM for a burst, so every worker
+    process helps; they take disjoint batches (skip_locked)."""
+    tasks = max(1, min(settings.X_CONVERT_PARALLELISM, math.ceil(new_items / conversion.BATCH_SIZE)))
+    for _ in range(tasks):
+        convert_items.delay(account_id)
 
 
 @shared_task
-def convert_items(account_id: int | None = None, shard: int = 0, shards: int = 1) -> dict:
-    pending = IncomingItem.objects.filter(state=IncomingItem.State.NEW)
-    if account_id is not None:
-        pending = pending.filter(account_id=account_id)
-    if shards > 1:
-        pending = pending.annotate(shard=_mod("id", shards)).filter(shard=shard)
-    stats = conversion.ConversionStats()
-    ids = list(pending.order_by("id").values_list("id", flat=True)[:CONVERT_BATCH])
-    for pk in ids:
-        outcome = conversion.convert_item_by_id(pk)
-        if outcome == "deferred":
-            stats.deferred += 1
-        elif outcome == IncomingItem.State.QUARANTINED:
-            stats.quarantined += 1
-        elif outcome is not None:
-            stats.converted += 1
-    if len(ids) == CONVERT_BATCH:
-        convert_items.delay(account_id, shard, shards)
+def convert_items(account_id: int | None = None) -> dict:
+    stats = conversion.convert_pending(account_id, time_budget=CONVERT_TIME_BUDGET)
+    if stats.unfinished:
+        # Hand over to a fresh task: polls queued meanwhile get their turn first.
+        convert_items.delay(account_id)
     elif stats.deferred:
-        # Replies waiting for their parent in another shard: look again in a moment.
-        convert_items.apply_async((account_id, shard, shards), countdown=1)
+        # Replies waiting for a parent another converter holds: look again in a moment.
+        convert_items.apply_async((account_id,), countdown=1)
     return stats.__dict__
 
 
@@ -100,13 +87,6 @@ def sweep_unconverted() -> int:
     for account_id in accounts:
         convert_items.delay(account_id)
     return len(accounts)
-
-
-def _mod(field: str, n: int):
-    from django.db.models import F
-    from django.db.models.functions import Mod
-
-    return Mod(F(field), n)
 
 
 # The answering side's tasks (sending to X, bulk conversion), registered through this module.

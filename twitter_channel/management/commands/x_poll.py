@@ -28,7 +28,7 @@ class Command(BaseCommand):
         for acc in accounts.order_by("username"):
             for s in [stream] if stream else Stream.values:
                 self.stdout.write(str(polling.poll_stream(acc.pk, s)))
-            stats = conversion.convert_pending(acc.pk, limit=100_000)
+            stats = conversion.convert_pending(acc.pk)
             self.stdout.write(
                 f"{acc}: {stats.converted} item(s) converted, {stats.quarantined} quarantined"
                 + (f", {stats.deferred} waiting for their thread" if stats.deferred else "")

@@ -1,0 +1,103 @@
+"""Real Celery worker and beat processes for end-to-end tests and the intake benchmark.
+
+They run as subprocesses with their configuration in the environment, exactly as in
+production: PostgreSQL (the database the caller names), Redis as broker (a db number of
+its own, flushed first), X_API_BASE_URL pointing at a sandbox started by the caller.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parents[2]
+CELERY = str(Path(sys.executable).with_name("celery"))
+
+
+def database_url(settings_dict: dict) -> str:
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    user = settings_dict.get("USER") or "postgres"
+    return f"postgres://{user}@{host}:{port}/{settings_dict['NAME']}"
+
+
+class CeleryProcesses:
+    """Start/stop/kill a worker and a beat. Each runs in its own process group, so `kill()`
+    takes the prefork children down with the parent, as a crashed machine would."""
+
+    def __init__(self, *, db_url: str, broker_db: int, x_base_url: str, concurrency: int = 2,
+                 extra_env: dict[str, str] | None = None):
+        self.broker_url = f"redis://127.0.0.1:6379/{broker_db}"
+        self.tmp = tempfile.mkdtemp(prefix="x-e2e-")
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "CELERY_BROKER_URL": self.broker_url,
+            "REDIS_URL": self.broker_url,
+            "CELERY_TASK_ALWAYS_EAGER": "false",
+            "X_API_BASE_URL": x_base_url,
+            "DJANGO_SETTINGS_MODULE": "helpdesk.settings",
+            "LOG_LEVEL": "WARNING",
+            **(extra_env or {}),
+        }
+        self.concurrency = concurrency
+        self.worker: subprocess.Popen | None = None
+        self.beat: subprocess.Popen | None = None
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
+        log = open(Path(self.tmp) / f"{name}.log", "ab")  # noqa: SIM115 — kept open for the process' life
+        return subprocess.Popen([CELERY, "-A", "helpdesk", *args], cwd=ROOT, env=self.env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start(self) -> CeleryProcesses:
+        redis.Redis.from_url(self.broker_url).flushdb()
+        self.start_worker()
+        self.beat = self._spawn("beat", ["beat", "--loglevel", "WARNING", "--schedule",
+                                         str(Path(self.tmp) / "beat-schedule")])
+        return self
+
+    def start_worker(self) -> None:
+        self.worker = self._spawn("worker", ["worker", "--loglevel", "WARNING", "--pool", "prefork",
+                                             "--concurrency", str(self.concurrency), "--without-gossip",
+                                             "--without-mingle", "--without-heartbeat"])
+
+    def kill_worker(self) -> None:
+        """kill -9 the worker and its pool processes, mid-whatever."""
+        os.killpg(self.worker.pid, signal.SIGKILL)
+        self.worker.wait(10)
+
+    def stop(self) -> None:
+        for proc in (self.beat, self.worker):
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in (self.beat, self.worker):
+            if proc is not None:
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(5)
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace")[-4000:] for p in Path(self.tmp).glob("*.log"))
+
+
+def wait_for(check: Callable[[], object], timeout: float, interval: float = 0.1, what: str = "condition",
+             describe: Callable[[], str] | None = None):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}"
+                                 + (f"\n{describe()}" if describe else ""))
+        time.sleep(interval)
