@@ -165,7 +165,9 @@ class Ticket(models.Model):
     # Kept by add_comment() under a row lock; the comment cap is checked against it.
     comment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Indexed by ticket_updated_id_idx below: a lone updated_at index made the planner
+    # prefer it and sort 1,000 joined rows per queue page (24 ms) instead of reading 50 (1 ms).
+    updated_at = models.DateTimeField(auto_now=True)
     solved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
