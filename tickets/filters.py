@@ -1,17 +1,17 @@
 """Filtering, searching and sorting the queue, from the query string.
 
 Search looks in the subject, the comments and the requester (name, email address, X handle).
-The comment part is an EXISTS subquery, not a JOIN: a JOIN over a million comments multiplies
-rows and needs DISTINCT to undo it, while EXISTS stops at the first matching comment of each
-ticket and keeps the outer query's ORDER BY/LIMIT intact.
+Comments and requesters are matched through subqueries, not JOINs: a JOIN over a million
+comments multiplies rows and needs DISTINCT to undo it. See `search` for why they are IN
+subqueries rather than EXISTS (measured on PostgreSQL, 100k tickets / 1M comments).
 """
 
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Case, Exists, IntegerField, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 
-from .models import Channel, Comment, Group, Identity, Ticket, User
+from .models import Channel, Comment, Group, Identity, Requester, Ticket, User
 
 NO_ASSIGNEE = "none"
 
@@ -103,11 +103,18 @@ def search(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     if not text:
         return qs
     handle = text.removeprefix("@")
-    in_comments = Comment.objects.filter(ticket_id=OuterRef("pk"), body__icontains=text)
-    in_identities = Identity.objects.filter(requester_id=OuterRef("requester_id")).filter(
-        Q(value__icontains=text) | Q(kind=Identity.Kind.X, handle__icontains=handle)
-    )
-    matches = Q(subject__icontains=text) | Q(requester__name__icontains=text) | Exists(in_identities) | Exists(in_comments)
+    # Uncorrelated IN subqueries: PostgreSQL runs each once and probes a hash per ticket. The
+    # same test written as a correlated EXISTS sits under an OR, which PostgreSQL cannot turn
+    # into a semi-join, so it re-ran the comment lookup for every ticket walked (seconds at
+    # 1M comments). Either way no JOIN: a ticket with many matching comments is listed once.
+    in_comments = Comment.objects.filter(body__icontains=text).values("ticket_id")
+    requesters = Requester.objects.filter(
+        Q(name__icontains=text)
+        | Q(pk__in=Identity.objects.filter(
+            Q(value__icontains=text) | Q(kind=Identity.Kind.X, handle__icontains=handle)
+        ).values("requester_id"))
+    ).values("pk")
+    matches = Q(subject__icontains=text) | Q(requester_id__in=requesters) | Q(pk__in=in_comments)
     if text.isdigit() and len(text) < 18:  # a ticket number; longer would overflow bigint
         matches |= Q(pk=int(text))
     return qs.filter(matches)
