@@ -98,6 +98,11 @@ def apply_filters(qs: QuerySet[Ticket], params: dict) -> QuerySet[Ticket]:
     return qs
 
 
+# Trigram indexes need three characters; a shorter text would read every comment (seconds at
+# 1M comments) and match most of them anyway. Shorter searches look at subjects and people.
+MIN_COMMENT_SEARCH = 3
+
+
 def search(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     text = text.strip()
     if not text:
@@ -108,6 +113,8 @@ def search(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
     # into a semi-join, so it re-ran the comment lookup for every ticket walked (seconds at
     # 1M comments). Either way no JOIN: a ticket with many matching comments is listed once.
     in_comments = Comment.objects.filter(body__icontains=text).values("ticket_id")
+    if len(text) < MIN_COMMENT_SEARCH:
+        in_comments = in_comments.none()
     requesters = Requester.objects.filter(
         Q(name__icontains=text)
         | Q(pk__in=Identity.objects.filter(

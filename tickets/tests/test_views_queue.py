@@ -207,3 +207,12 @@ def test_queue_does_not_grow_queries_with_rows(client, agent, django_assert_max_
         client.get(queue_url("all", q="zz"))
         response = client.get(queue_url("all"))
     assert len(response.context["page"].object_list) == 30
+
+
+def test_search_shorter_than_three_characters_skips_comments(client, agent):
+    ticket = TicketFactory(subject="Help")
+    CommentFactory(ticket=ticket, body="ok")
+    TicketFactory(subject="ok computer")
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("all", q="ok"))) == ["ok computer"]
+    assert subjects(client.get(queue_url("all", q="Hel"))) == ["Help"]
