@@ -13,7 +13,9 @@ def post_reply(ticket: Ticket, *, body: str, author: User, public: bool, options
     A public reply goes through the channel's registered sender (X: a tweet or DM) so it is
     delivered; a channel with no sender yet (web, or X before the X app registers one) keeps
     the reply as a web comment the requester sees in the ticket. Both paths use add_comment
-    in the end, so the comment cap raises `TicketFull` either way.
+    in the end, so the comment cap raises `TicketFull` either way. A sender refuses a reply it
+    cannot deliver (too long for a post, no account to send from) by raising Django's
+    `ValidationError`, which the reply box shows to the agent.
     """
     if not public:
         return add_comment(ticket, body=body, author_user=author, is_public=False, channel=Channel.WEB)

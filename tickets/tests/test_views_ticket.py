@@ -91,6 +91,21 @@ def test_public_reply_on_x_ticket_goes_through_the_registered_sender(client, age
     assert ticket.comments.get().delivery == Comment.Delivery.PENDING
 
 
+def test_a_reply_the_sender_refuses_is_shown_and_not_stored(client, agent, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    def refusing_sender(ticket, body, author, **options):
+        raise ValidationError("Too long for X: 300 of 280 characters.")
+
+    monkeypatch.setitem(outbound._senders, Channel.X, refusing_sender)
+    ticket = TicketFactory(channel=Channel.X)
+    client.force_login(agent)
+    response = client.post(reverse("tickets:reply", args=[ticket.pk]), {"body": "x" * 300, "kind": "public"})
+    assert response.status_code == 400
+    assert "Too long for X: 300 of 280 characters." in response.content.decode()
+    assert not ticket.comments.exists()
+
+
 def test_public_reply_on_x_ticket_without_sender_is_kept_as_web_comment(client, agent, monkeypatch):
     monkeypatch.delitem(outbound._senders, Channel.X, raising=False)
     ticket = TicketFactory(channel=Channel.X)
