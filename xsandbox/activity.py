@@ -320,18 +320,21 @@ class Activity:
         if session is None:
             session = self._local.session = requests.Session()
             session.trust_env = False  # deliver straight to the URL, never through a proxy
+        started = time.monotonic()
         try:
             r = session.post(webhook.url, data=body, timeout=self.delivery_timeout, headers={
                 "content-type": "application/json", SIGNATURE_HEADER: sign(body, secret)})
-            self._record(event, webhook, r.status_code, outcome)
+            self._record(event, webhook, r.status_code, outcome, ms=(time.monotonic() - started) * 1000)
         except requests.RequestException as exc:
-            self._record(event, webhook, None, outcome, error=type(exc).__name__)
+            self._record(event, webhook, None, outcome, error=type(exc).__name__,
+                         ms=(time.monotonic() - started) * 1000)
 
-    def _record(self, event: LoggedEvent, webhook: Webhook, status: int | None, outcome: str, error: str = "") -> None:
+    def _record(self, event: LoggedEvent, webhook: Webhook, status: int | None, outcome: str, error: str = "",
+                ms: float | None = None) -> None:
         with self._lock:
             self.deliveries.append({"event_id": event.event_id, "event_type": event.event_type,
                                     "webhook_id": webhook.id, "status": status, "outcome": outcome, "error": error,
-                                    "at": time.time()})
+                                    "at": time.time(), "ms": ms})
 
     # ---- the stream --------------------------------------------------------------------
     def _to_streams(self, event: LoggedEvent) -> None:

@@ -95,9 +95,23 @@ def process_event(event_pk: int, *, client_factory=None) -> str | None:
         locked.items_stored = stored
         locked.save(update_fields=["account", "state", "processed_at", "items_stored"])
         XAccount.objects.filter(pk=account.pk).update(last_event_at=now)
-        if stored:
-            transaction.on_commit(lambda: _converted_soon(account.pk, stored))
+    if stored:
+        convert_now(account, rows)
     return State.PROCESSED
+
+
+def convert_now(account: XAccount, rows: list[IncomingItem]) -> None:
+    """Convert the event's items in this same task, with the very function the conversion
+    tasks use: one queue hop less between X's push and the ticket. An item that must wait for
+    an older one of its thread (deferred) is left to the conversion tasks, as after a poll."""
+    from ..conversion import convert_item_by_id
+
+    pending = IncomingItem.objects.filter(
+        account=account, state=IncomingItem.State.NEW, x_id__in=[r.x_id for r in rows]
+    ).order_by("id").values_list("pk", flat=True)
+    deferred = [pk for pk in pending if convert_item_by_id(pk) == "deferred"]
+    if deferred:
+        _converted_soon(account.pk, len(deferred))
 
 
 def rows_for(account: XAccount, envelope: Envelope, *, client_factory=None) -> list[IncomingItem]:

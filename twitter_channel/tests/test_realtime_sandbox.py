@@ -58,7 +58,7 @@ def webhook_account(account):
     return subscriptions.switch_intake_mode(account, Mode.WEBHOOK)
 
 
-def eventually(check, timeout: float = 8.0):
+def eventually(check, timeout: float = 15.0):  # generous: CI machines are shared
     deadline = time.monotonic() + timeout
     while True:
         result = check()
