@@ -213,6 +213,13 @@ CELERY_BEAT_SCHEDULE["x-sweep-activity-events"] = {
     "schedule": X_SWEEP_INTERVAL_SECONDS,
 }
 
+# Outgoing tweets and DMs (twitter_channel/sending.py).
+X_SEND_TIMEOUT_SECONDS = env.float("X_SEND_TIMEOUT_SECONDS", default=10.0)
+X_SEND_MAX_ATTEMPTS = env.int("X_SEND_MAX_ATTEMPTS", default=5)
+X_SEND_BACKOFF_SECONDS = env.float("X_SEND_BACKOFF_SECONDS", default=30.0)
+X_SEND_STALE_SECONDS = env.int("X_SEND_STALE_SECONDS", default=120)  # an attempt this old without an answer is "unknown"
+X_BULK_PROGRESS_EVERY = env.int("X_BULK_PROGRESS_EVERY", default=5)  # bulk convert saves progress every N items
+
 # --- Production hardening ------------------------------------------------------
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
