@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
 
@@ -34,6 +35,9 @@ State = IncomingItem.State
 SUBJECT_LENGTH = 80
 # Items claimed and converted per transaction.
 BATCH_SIZE = 50
+SAVED_FIELDS = ["state", "state_reason", "ticket", "comment", "ignored_by_rule_id", "rule", "attempts", "converted_at"]
+# The requesters ensure_requesters() prepared for the batch being converted (per thread).
+_prepared = threading.local()
 LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+)+\s*")
 
 
@@ -73,24 +77,28 @@ def convert_pending(
         pending = IncomingItem.objects.filter(state=State.NEW).exclude(pk__in=deferred)
         if account_id is not None:
             pending = pending.filter(account_id=account_id)
-        ensure_requesters(pending.order_by("id")[:BATCH_SIZE])
-        with transaction.atomic():
-            batch = list(
-                pending.select_for_update(skip_locked=True, of=("self",))
-                .select_related("account", "account__default_group")
-                .order_by("id")[:BATCH_SIZE]
-            )
-            if not batch:
-                break
-            for item in batch:
-                outcome = _convert_locked(item)
-                if outcome == "deferred":
-                    deferred.add(item.pk)
-                    stats.deferred += 1
-                elif outcome == State.QUARANTINED:
-                    stats.quarantined += 1
-                else:
-                    stats.converted += 1
+        _prepared.requesters = ensure_requesters(pending.order_by("id")[:BATCH_SIZE])
+        try:
+            with transaction.atomic():
+                batch = list(
+                    pending.select_for_update(skip_locked=True, of=("self",))
+                    .select_related("account", "account__default_group")
+                    .order_by("id")[:BATCH_SIZE]
+                )
+                if not batch:
+                    break
+                for item in batch:
+                    # Saved one by one: later items of the batch look up the tickets of earlier ones.
+                    outcome = _convert_locked(item)
+                    if outcome == "deferred":
+                        deferred.add(item.pk)
+                        stats.deferred += 1
+                    elif outcome == State.QUARANTINED:
+                        stats.quarantined += 1
+                    else:
+                        stats.converted += 1
+        finally:
+            _prepared.requesters = {}
     return stats
 
 
@@ -129,8 +137,7 @@ def _convert_locked(item: IncomingItem) -> str:
         quarantine(item, f"{type(exc).__name__}: {exc}")
     item.attempts += 1
     item.converted_at = timezone.now()
-    item.save(update_fields=["state", "state_reason", "ticket", "comment", "ignored_by_rule_id", "rule",
-                             "attempts", "converted_at"])
+    item.save(update_fields=SAVED_FIELDS)
     return item.state
 
 
@@ -310,20 +317,30 @@ def dm_conversation_ticket(item: IncomingItem) -> Ticket | None:
     return linked.ticket if linked else None
 
 
-def ensure_requesters(items) -> None:
-    """Create or refresh the requesters of a batch's authors before the batch is converted,
-    each in its own short transaction and in author-id order: inside the long batch
-    transactions of parallel converters, creating the same people in different orders
-    would deadlock."""
-    seen: set[str] = set()
-    for item in sorted(items, key=lambda i: i.author_x_id):
-        if item.author_x_id and item.author_x_id not in seen and item.kind in (Kind.MENTION, Kind.LIKE, Kind.DM):
-            seen.add(item.author_x_id)
-            try:
-                with transaction.atomic():
-                    requester_for(item)
-            except Exception:  # noqa: BLE001 — the item's own conversion meets it again and quarantines it
-                log.debug("Could not prepare the requester of X item %s", item.pk, exc_info=True)
+def ensure_requesters(items) -> dict[str, Requester]:
+    """The requesters of a batch's authors, created or refreshed before the batch is
+    converted, each in its own short transaction and in author-id order: inside the long
+    batch transactions of parallel converters, creating the same people in different
+    orders would deadlock. One query finds the authors already known."""
+    newest = {
+        i.author_x_id: i for i in items if i.author_x_id and i.kind in (Kind.MENTION, Kind.LIKE, Kind.DM)
+    }
+    known = {
+        identity.value: identity
+        for identity in Identity.objects.select_related("requester").filter(kind=Identity.Kind.X, value__in=newest)
+    }
+    prepared: dict[str, Requester] = {}
+    for author_id in sorted(newest):
+        item, identity = newest[author_id], known.get(author_id)
+        if identity is not None and not _profile_changes(identity, item):
+            prepared[author_id] = identity.requester
+            continue
+        try:
+            with transaction.atomic():
+                prepared[author_id] = requester_for(item)
+        except Exception:  # noqa: BLE001 — the item's own conversion meets it again and quarantines it
+            log.debug("Could not prepare the requester of X item %s", item.pk, exc_info=True)
+    return prepared
 
 
 def requester_for(item: IncomingItem) -> Requester:
@@ -331,6 +348,9 @@ def requester_for(item: IncomingItem) -> Requester:
     handle, name, avatar, followers and verified mark are kept up to date."""
     if not item.author_x_id:
         raise ValueError("item has no author id")
+    prepared = getattr(_prepared, "requesters", {}).get(item.author_x_id)
+    if prepared is not None:
+        return prepared
     identity = (
         Identity.objects.select_related("requester").filter(kind=Identity.Kind.X, value=item.author_x_id).first()
     )
@@ -345,10 +365,14 @@ def requester_for(item: IncomingItem) -> Requester:
         except IntegrityError:
             # Another converter created this identity a moment ago.
             identity = Identity.objects.select_related("requester").get(kind=Identity.Kind.X, value=item.author_x_id)
-    changed = {k: v for k, v in _profile(item).items() if v not in ("", None) and getattr(identity, k) != v}
+    changed = _profile_changes(identity, item)
     if changed:
         Identity.objects.filter(pk=identity.pk).update(updated_at=timezone.now(), **changed)
     return identity.requester
+
+
+def _profile_changes(identity: Identity, item: IncomingItem) -> dict:
+    return {k: v for k, v in _profile(item).items() if v not in ("", None) and getattr(identity, k) != v}
 
 
 def _profile(item: IncomingItem) -> dict:
