@@ -28,9 +28,31 @@ class ReplyForm(forms.Form):
         choices=[("", "(unchanged)"), *((v, label) for v, label in Ticket.Status.choices if v != Ticket.Status.NEW)],
     )
 
+    EMAIL = "email"
+
+    def __init__(self, *args, email_address: str | None = None, **kwargs):
+        """`email_address`: offer "Reply by email" to it (tickets not on the email channel,
+        whose requester has an address); the reply then leaves by email, not on the channel."""
+        super().__init__(*args, **kwargs)
+        if email_address:
+            self.fields["kind"].choices = [
+                *self.fields["kind"].choices,
+                (self.EMAIL, f"Reply by email (to {email_address})"),
+            ]
+
     @property
     def is_public(self) -> bool:
-        return self.cleaned_data["kind"] == "public"
+        return self.cleaned_data["kind"] in ("public", self.EMAIL)
+
+    @property
+    def by_email(self) -> bool:
+        return self.cleaned_data["kind"] == self.EMAIL
+
+
+class RequesterEmailForm(forms.Form):
+    """An agent adds the requester's address by hand (given on the phone, in a DM...)."""
+
+    email = forms.EmailField(label="Add an email address", max_length=254)
 
 
 class TicketPropertiesForm(forms.Form):

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
+
 from .comments import add_comment
+from .mail.outbound import NoEmailAddress, send_email_reply
 from .models import Channel, Comment, Ticket, User
 from .outbound import NoSenderForChannel, reply_to_requester
 
 
-def post_reply(ticket: Ticket, *, body: str, author: User, public: bool, options: dict | None = None) -> Comment:
+def post_reply(
+    ticket: Ticket,
+    *,
+    body: str,
+    author: User,
+    public: bool,
+    options: dict | None = None,
+    by_email: bool = False,
+) -> Comment:
     """An internal note, or a public reply sent to the requester on the ticket's channel.
 
     A public reply goes through the channel's registered sender (X: a tweet or DM) so it is
@@ -16,9 +27,19 @@ def post_reply(ticket: Ticket, *, body: str, author: User, public: bool, options
     in the end, so the comment cap raises `TicketFull` either way. A sender refuses a reply it
     cannot deliver (too long for a post, no account to send from) by raising Django's
     `ValidationError`, which the reply box shows to the agent.
+
+    `by_email` moves the conversation to email whatever the ticket's channel (an X requester
+    who gave their address): the reply goes to the requester's address, and their answer
+    threads back to this ticket through the reply-to address.
     """
     if not public:
         return add_comment(ticket, body=body, author_user=author, is_public=False, channel=Channel.WEB)
+    if by_email:
+        try:
+            return send_email_reply(ticket, body, author=author)
+        except NoEmailAddress as exc:
+            # The address was removed between showing the reply box and sending.
+            raise ValidationError(str(exc)) from exc
     try:
         return reply_to_requester(ticket, body, author=author, **(options or {}))
     except NoSenderForChannel:

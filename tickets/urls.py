@@ -12,5 +12,6 @@ urlpatterns = [
     path("tickets/<int:pk>/", views.detail, name="detail"),
     path("tickets/<int:pk>/reply/", views.reply, name="reply"),
     path("tickets/<int:pk>/update/", views.update, name="update"),
+    path("tickets/<int:pk>/requester-email/", views.requester_email, name="requester_email"),
     path("tickets/<int:pk>/delete/", views.delete, name="delete"),
 ]

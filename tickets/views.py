@@ -23,8 +23,9 @@ from . import bulk, panels
 from .access import can_delete_tickets, visible_tickets
 from .comments import TicketFull
 from .filters import QueueFilterForm, apply_filters, apply_sort
-from .forms import BulkActionForm, ReplyForm, TicketPropertiesForm
+from .forms import BulkActionForm, ReplyForm, RequesterEmailForm, TicketPropertiesForm
 from .lifecycle import update_ticket
+from .mail.addresses import AddressBelongsToAnotherRequester, email_address_for, set_requester_email
 from .models import Channel, Ticket
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import post_reply
@@ -88,8 +89,24 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, _visible_ticket(request, pk))
 
 
-def _render_detail(request, ticket, *, reply_form=None, properties_form=None, status=200) -> HttpResponse:
-    comments = ticket.comments.select_related("author_user", "author_requester").order_by("created_at", "id")
+def _email_reply_address(ticket: Ticket) -> str | None:
+    """Where "Reply by email" would write to, or None when the reply box should not offer it:
+    email tickets already answer by email through the channel's sender."""
+    if ticket.channel == Channel.EMAIL:
+        return None
+    return email_address_for(ticket)
+
+
+def _render_detail(
+    request, ticket, *, reply_form=None, properties_form=None, requester_email_form=None, status=200
+) -> HttpResponse:
+    # The inbound email (a reverse one-to-one, so a join) and the attachments (one query for
+    # the page) let each comment link its original message and files without a query apiece.
+    comments = (
+        ticket.comments.select_related("author_user", "author_requester", "inbound_email")
+        .prefetch_related("email_attachments")
+        .order_by("created_at", "id")
+    )
     paginator = Paginator(comments, settings.COMMENTS_PER_PAGE)
     # The newest page by default: agents answer the latest message, and the reply box sits
     # right under it. Older pages are one "Earlier messages" click away, so a ticket with
@@ -106,7 +123,8 @@ def _render_detail(request, ticket, *, reply_form=None, properties_form=None, st
             "identities": list(ticket.requester.identities.order_by("kind", "pk")),
             "previous_ticket": next((t for t in related if t.pk == ticket.follow_up_of_id), None),
             "follow_ups": [t for t in related if t.follow_up_of_id == ticket.pk],
-            "reply_form": reply_form or ReplyForm(),
+            "reply_form": reply_form or ReplyForm(email_address=_email_reply_address(ticket)),
+            "requester_email_form": requester_email_form or RequesterEmailForm(),
             "properties_form": properties_form or TicketPropertiesForm(user=request.user, ticket=ticket),
             "sidebar_panels": panels.panels_for(ticket, panels.SIDEBAR),
             "reply_panels": panels.panels_for(ticket, panels.REPLY),
@@ -120,7 +138,7 @@ def _render_detail(request, ticket, *, reply_form=None, properties_form=None, st
 @login_required
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _visible_ticket(request, pk)
-    form = ReplyForm(request.POST)
+    form = ReplyForm(request.POST, email_address=_email_reply_address(ticket))
     if not form.is_valid():
         return _render_detail(request, ticket, reply_form=form, status=400)
     try:
@@ -130,6 +148,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             author=request.user,
             public=form.is_public,
             options=panels.reply_options(request.POST),
+            by_email=form.by_email,
         )
     except TicketFull as exc:
         form.add_error(None, str(exc))
@@ -145,8 +164,33 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             update_ticket(ticket, status=then_status, actor=request.user)
         except ValueError as exc:
             messages.error(request, str(exc))
-    messages.success(request, "Internal note added." if not form.is_public else "Reply sent.")
+    if form.by_email:
+        messages.success(request, "Reply sent by email.")
+    else:
+        messages.success(request, "Internal note added." if not form.is_public else "Reply sent.")
     return _back_to(request, ticket)
+
+
+@require_POST
+@login_required
+def requester_email(request: HttpRequest, pk: int) -> HttpResponse:
+    """Any agent who sees the ticket may give its requester an email address, so that the
+    conversation can move to email."""
+    ticket = _visible_ticket(request, pk)
+    form = RequesterEmailForm(request.POST)
+    if form.is_valid():
+        try:
+            identity = set_requester_email(ticket.requester, form.cleaned_data["email"], actor=request.user)
+        except AddressBelongsToAnotherRequester as exc:
+            form.add_error(
+                "email", f"{exc.message} Nothing was changed: merging two requesters is for an admin to decide."
+            )
+        except ValidationError as exc:
+            form.add_error("email", exc)
+    if not form.is_valid():
+        return _render_detail(request, ticket, requester_email_form=form, status=400)
+    messages.success(request, f"{identity.value} is now an email address of {ticket.requester}.")
+    return redirect(ticket)
 
 
 @require_POST

@@ -46,7 +46,8 @@
     function update() {
       const checkedMode = [...field(counter.dataset.modeName)].find((el) => el.checked);
       const mode = checkedMode ? checkedMode.value : "tweet";
-      const internal = [...field("kind")].some((el) => el.checked && el.value === "internal");
+      // Only a public reply goes out on X: an internal note or a reply by email has no X limit.
+      const internal = [...field("kind")].some((el) => el.checked && el.value !== "public");
       const withLink = [...field(counter.dataset.linkName)].some((el) => el.type === "checkbox" && el.checked);
       const text = body.value.trim();
       let count;
