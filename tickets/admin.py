@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.urls import reverse
+from django.utils.html import format_html
 
+from .mail.models import EmailAttachment, InboundEmail
 from .models import Comment, Group, Identity, Requester, Tag, Ticket, User
 
 
@@ -99,3 +102,49 @@ class CommentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         # A comment created here would skip add_comment: no cap, no count, no status change.
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """What email brought in is a record: looked up here, never written by hand (it is made
+    by the intake, and its files sit on disk next to it)."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(InboundEmail)
+class InboundEmailAdmin(ReadOnlyAdmin):
+    list_display = ("received_at", "from_address", "subject", "outcome", "ticket", "message_id")
+    list_filter = ("outcome", "received_at")
+    search_fields = ("message_id", "from_address", "subject", "=ticket__id")
+    autocomplete_fields = ("ticket", "comment")
+    list_select_related = ("ticket",)
+    date_hierarchy = "received_at"
+    show_full_result_count = False
+    # The raw file's own link would point into MEDIA_URL, which is not served (requesters'
+    # files must not be public); the download goes through the permission-checked view.
+    fields = ("message_id", "from_address", "subject", "outcome", "ticket", "comment", "received_at", "original")
+
+    @admin.display(description="Raw message")
+    def original(self, obj: InboundEmail) -> str:
+        if obj.comment_id is None:
+            return "(kept on disk; no comment to download it from)"
+        return format_html('<a href="{}">Download .eml</a>', reverse("mail:original", args=[obj.comment_id]))
+
+
+@admin.register(EmailAttachment)
+class EmailAttachmentAdmin(ReadOnlyAdmin):
+    list_display = ("filename", "content_type", "size", "comment")
+    list_filter = ("content_type",)
+    search_fields = ("filename", "=comment__ticket__id")
+    autocomplete_fields = ("comment",)
+    list_select_related = ("comment",)
+    show_full_result_count = False
+    fields = ("filename", "content_type", "size", "comment", "download")
+
+    @admin.display(description="File")
+    def download(self, obj: EmailAttachment) -> str:
+        return format_html('<a href="{}">Download</a>', reverse("mail:attachment", args=[obj.pk]))

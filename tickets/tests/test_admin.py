@@ -1,13 +1,16 @@
 import pytest
 from django.contrib import admin
 
+from tickets.mail.inbound import ingest_email
+from tickets.mail.models import EmailAttachment, InboundEmail
+from tickets.mail.testing import build_email
 from tickets.models import Comment, Group, Identity, Requester, Tag, Ticket, User
 
 from .factories import AdminFactory, CommentFactory, TicketFactory, UserFactory, XIdentityFactory
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [User, Group, Requester, Identity, Tag, Ticket, Comment]
+MODELS = [User, Group, Requester, Identity, Tag, Ticket, Comment, InboundEmail, EmailAttachment]
 
 
 def test_only_admins_and_superusers_are_staff():
@@ -109,3 +112,34 @@ def test_requester_page_edits_identities_inline(client):
 def test_comments_cannot_be_added_in_the_admin(client):
     client.force_login(AdminFactory())
     assert client.get("/admin/tickets/comment/add/").status_code == 403
+
+
+def test_received_emails_and_attachments_are_looked_up_not_edited(client, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    comment = ingest_email(
+        build_email(sender="Ann <ann@example.com>", subject="Printer on fire", attachments=[("photo.png", "image/png", b"png")])
+    ).comment
+    ingest_email(build_email(sender="Bob <bob@example.com>", subject="Other matter"))
+    inbound, attachment = comment.inbound_email, comment.email_attachments.get()
+    client.force_login(AdminFactory())
+    found = client.get("/admin/tickets/inboundemail/", {"q": "ann@example.com"}).content.decode()
+    assert "Printer on fire" in found and "Other matter" not in found
+    by_outcome = client.get("/admin/tickets/inboundemail/", {"outcome": "new_ticket"}).content.decode()
+    assert "Printer on fire" in by_outcome and "Other matter" in by_outcome
+    assert "photo.png" in client.get("/admin/tickets/emailattachment/", {"q": "photo"}).content.decode()
+    # A record of what arrived: readable, never added or changed by hand.
+    for model, obj in (("inboundemail", inbound), ("emailattachment", attachment)):
+        assert client.get(f"/admin/tickets/{model}/add/").status_code == 403
+        page = client.get(f"/admin/tickets/{model}/{obj.pk}/change/")
+        assert page.status_code == 200 and not page.context["has_change_permission"]
+        assert "/media/" not in page.content.decode()  # files are downloaded through the checked views
+        assert client.post(f"/admin/tickets/{model}/{obj.pk}/change/", {}).status_code == 403
+    html = client.get(f"/admin/tickets/inboundemail/{inbound.pk}/change/").content.decode()
+    assert f'href="/email/original/{comment.pk}/"' in html
+    html = client.get(f"/admin/tickets/emailattachment/{attachment.pk}/change/").content.decode()
+    assert f'href="/email/attachments/{attachment.pk}/"' in html
+
+
+def test_agents_do_not_reach_the_email_records(client):
+    client.force_login(UserFactory())
+    assert client.get("/admin/tickets/inboundemail/").status_code == 302
