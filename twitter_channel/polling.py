@@ -76,6 +76,14 @@ def ensure_cursors(account: XAccount) -> None:
     )
 
 
+def resume_polling(account: XAccount) -> None:
+    """After a reconnect: poll every stream now, not when the paused schedule said."""
+    ensure_cursors(account)
+    StreamCursor.objects.filter(account=account).update(
+        next_poll_at=timezone.now(), claimed_at=None, consecutive_failures=0, last_error=""
+    )
+
+
 # --- one poll ----------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from . import conversion, polling
@@ -27,7 +27,9 @@ CONVERT_TIME_BUDGET = 5.0
 @shared_task
 def dispatch_polls() -> int:
     """Enqueue a poll for every stream whose time has come; returns how many."""
-    for account in XAccount.objects.filter(is_active=True, needs_reconnect=False):
+    # Accounts connected since the last tick (or by hand) get their three cursors.
+    lacking = XAccount.objects.filter(is_active=True, needs_reconnect=False).annotate(n=Count("cursors")).filter(n__lt=3)
+    for account in lacking:
         polling.ensure_cursors(account)
     claimed = claim_due_cursors()
     for account_id, stream in claimed:
@@ -55,7 +57,10 @@ def claim_due_cursors(now=None) -> list[tuple[int, str]]:
 
 @shared_task
 def poll_stream(account_id: int, stream: str) -> str:
-    return str(polling.poll_stream(account_id, stream))
+    try:
+        return str(polling.poll_stream(account_id, stream))
+    except XAccount.DoesNotExist:
+        return f"account {account_id} was removed"
 
 
 def enqueue_conversion(account_id: int, new_items: int) -> None:

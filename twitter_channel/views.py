@@ -117,7 +117,7 @@ def save_connected_account(me, tokens) -> XAccount:
         account.is_active = True
         account.last_error = ""
         account.save()
-        polling.ensure_cursors(account)
+        polling.resume_polling(account)
     return account
 
 

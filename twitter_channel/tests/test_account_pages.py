@@ -171,3 +171,19 @@ def x_oauth_scopes():
     from twitter_channel.views import SCOPES
 
     return SCOPES
+
+
+def test_reconnecting_clears_the_flag_and_polls_at_once(account):
+    from twitter_channel.types import OAuthTokens, XUser
+    from twitter_channel.views import save_connected_account
+
+    XAccount.objects.filter(pk=account.pk).update(needs_reconnect=True, last_error="reconnect it")
+    StreamCursor.objects.filter(account=account).update(next_poll_at=timezone.now() + timedelta(hours=1),
+                                                        last_error="401")
+    save_connected_account(XUser(id=BRAND_ID, username="AcmeHelp2", name="Acme"),
+                           OAuthTokens("new-access", "new-refresh", timezone.now() + timedelta(hours=2), ("dm.read",)))
+    account.refresh_from_db()
+    assert not account.needs_reconnect and account.last_error == "" and account.username == "AcmeHelp2"
+    assert account.access_token == "new-access" and account.refresh_token == "new-refresh"
+    assert not StreamCursor.objects.filter(account=account, next_poll_at__gt=timezone.now()).exists()
+    assert XAccount.objects.count() == 1

@@ -220,3 +220,9 @@ def test_claim_expires_so_a_poll_lost_with_its_worker_is_dispatched_again(accoun
     assert len(tasks.claim_due_cursors()) == 3
     assert tasks.claim_due_cursors(now=timezone.now() + timedelta(seconds=10)) == []
     assert len(tasks.claim_due_cursors(now=timezone.now() + timedelta(seconds=31))) == 3
+
+
+def test_poll_task_of_a_removed_account_does_nothing(account):
+    pk = account.pk
+    account.delete()
+    assert tasks.poll_stream(pk, "mentions") == f"account {pk} was removed"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from twitter_channel.models import XAccount
-from twitter_channel.polling import ensure_cursors
+from twitter_channel.polling import resume_polling
 
 
 class Command(BaseCommand):
@@ -42,7 +42,7 @@ class Command(BaseCommand):
                 "last_error": "",
             },
         )
-        ensure_cursors(account)
+        resume_polling(account)
         self.stdout.write(f"{'Added' if created else 'Updated'} {account} (id {account.pk}, X user {user_id}).")
 
     def _list(self, **_):
