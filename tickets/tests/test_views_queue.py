@@ -216,3 +216,39 @@ def test_search_shorter_than_three_characters_skips_comments(client, agent):
     client.force_login(agent)
     assert subjects(client.get(queue_url("all", q="ok"))) == ["ok computer"]
     assert subjects(client.get(queue_url("all", q="Hel"))) == ["Help"]
+
+
+def test_search_lists_a_ticket_once_when_several_places_match(client, agent):
+    grace = RequesterFactory(name="Grace Refund")
+    ticket = TicketFactory(subject="Refund please", requester=grace)
+    CommentFactory(ticket=ticket, body="refund, refund")
+    client.force_login(agent)
+    response = client.get(queue_url("all", q="refund"))
+    assert subjects(response) == ["Refund please"]
+    assert response.context["page"].paginator.count == 1
+
+
+def test_search_by_number_also_finds_the_text_elsewhere(client, agent):
+    numbered = TicketFactory(subject="Numbered")
+    mentioned = TicketFactory(subject=f"About ticket {numbered.pk}0")
+    client.force_login(agent)
+    assert sorted(subjects(client.get(queue_url("all", q=f"{numbered.pk}0")))) == [mentioned.subject]
+    assert subjects(client.get(queue_url("all", q=str(numbered.pk)))) == [mentioned.subject, "Numbered"]
+
+
+def test_search_stays_within_the_queue(client, agent):
+    TicketFactory(subject="printer open")
+    TicketFactory(subject="printer solved", status=Ticket.Status.SOLVED)
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("open", q="printer"))) == ["printer open"]
+
+
+def test_search_by_handle_ignores_email_identities_with_that_text_as_handle(client, agent):
+    # The X arm matches handles of X identities only; an email identity is found by its value.
+    grace = RequesterFactory(name="Grace")
+    Identity.objects.create(requester=grace, kind=Identity.Kind.EMAIL, value="grace@example.com")
+    TicketFactory(subject="Mail", requester=grace)
+    client.force_login(agent)
+    assert subjects(client.get(queue_url("all", q="@nobodyhere"))) == []
+    assert subjects(client.get(queue_url("all", q="grace@example"))) == ["Mail"]
+
