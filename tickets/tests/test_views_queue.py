@@ -252,3 +252,39 @@ def test_search_by_handle_ignores_email_identities_with_that_text_as_handle(clie
     assert subjects(client.get(queue_url("all", q="@nobodyhere"))) == []
     assert subjects(client.get(queue_url("all", q="grace@example"))) == ["Mail"]
 
+
+def test_every_page_keeps_the_sort_order_and_the_last_page_holds_the_rest(client, agent, settings):
+    settings.TICKETS_PER_PAGE = 2
+    created = [TicketFactory(subject=f"ticket {i}") for i in range(5)]
+    client.force_login(agent)
+    pages = [subjects(client.get(queue_url("all", sort="created", page=n))) for n in (1, 2, 3)]
+    assert pages == [["ticket 0", "ticket 1"], ["ticket 2", "ticket 3"], ["ticket 4"]]
+    # Past the end is the last page, as before the ids-first fetch.
+    assert subjects(client.get(queue_url("all", sort="created", page=99))) == ["ticket 4"]
+    assert [t.pk for t in client.get(queue_url("all", sort="-created")).context["page"].object_list] == [
+        created[4].pk, created[3].pk
+    ]
+
+
+def test_page_rows_come_with_requester_assignee_group_and_tags(client, agent, support_group, django_assert_num_queries):
+    from tickets.lifecycle import update_ticket
+
+    update_ticket(TicketFactory(assignee=agent, group=support_group), tags=["vip"])
+    client.force_login(agent)
+    ticket = client.get(queue_url("all")).context["page"].object_list[0]
+    with django_assert_num_queries(0):
+        assert (ticket.requester.name, ticket.assignee, ticket.group) == (ticket.requester.name, agent, support_group)
+        assert [t.name for t in ticket.tags.all()] == ["vip"]
+
+
+def test_bulk_assign_list_offers_exactly_the_bulk_forms_assignees(client, agent, admin_user):
+    import re
+
+    from tickets.forms import BulkActionForm
+
+    client.force_login(agent)
+    html = client.get(queue_url("all")).content.decode()
+    bulk_select = re.search(r'<select name="assignee" aria-label="Assignee">(.*?)</select>', html, re.S).group(1)
+    offered = re.findall(r'<option value="(\d*)">', bulk_select)
+    assert offered == [str(value) for value, _ in BulkActionForm().fields["assignee"].choices]
+    assert str(agent.pk) in offered and str(admin_user.pk) in offered
