@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args, db_url: str) -> int:
+    from django.conf import settings
     from django.db.models import Max, Min
 
     from tickets.models import Ticket
@@ -129,8 +130,13 @@ def run(args, db_url: str) -> int:
         ensure_cursors(account)
         authors = [sb.create_user(f"customer{i}")["id"] for i in range(200)]
 
+        # The worker runs as in production: DEBUG off (no per-query debug bookkeeping), with the
+        # secrets production demands; the encryption keys are this process's, so it can read the token.
+        production = {"DEBUG": "false", "SECRET_KEY": "x-intake-bench-secret-key-" + "0" * 40,
+                      "SECRET_ENCRYPTION_KEYS": ",".join(settings.SECRET_ENCRYPTION_KEYS),
+                      "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
         procs = CeleryProcesses(db_url=db_url, broker_db=BROKER_DB, x_base_url=sb.base_url,
-                                concurrency=args.concurrency).start()
+                                concurrency=args.concurrency, extra_env=production).start()
         memory = MemorySampler(procs.worker.pid)
         memory.start()
         try:
