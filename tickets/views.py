@@ -27,7 +27,7 @@ from .forms import BulkActionForm, ReplyForm, RequesterEmailForm, TicketProperti
 from .lifecycle import update_ticket
 from .mail.addresses import AddressBelongsToAnotherRequester, email_address_for, set_requester_email
 from .models import Channel, Ticket
-from .queue_page import queue_page
+from .queue_page import SEARCH_RESULTS_CAP, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import post_reply
 
@@ -59,7 +59,8 @@ def _render_queue(request: HttpRequest, tickets, *, title: str, **context) -> Ht
     filter_form = QueueFilterForm(request.GET)
     params = filter_form.cleaned()
     tickets = apply_sort(apply_filters(tickets, params), params.get("sort"))
-    page = queue_page(tickets, request.GET.get("page"), settings.TICKETS_PER_PAGE)
+    cap = SEARCH_RESULTS_CAP if "q" in params else None
+    page = queue_page(tickets, request.GET.get("page"), settings.TICKETS_PER_PAGE, cap=cap)
     return render(
         request,
         "tickets/queue.html",

@@ -288,3 +288,37 @@ def test_bulk_assign_list_offers_exactly_the_bulk_forms_assignees(client, agent,
     offered = re.findall(r'<option value="(\d*)">', bulk_select)
     assert offered == [str(value) for value, _ in BulkActionForm().fields["assignee"].choices]
     assert str(agent.pk) in offered and str(admin_user.pk) in offered
+
+
+def test_search_count_stops_at_the_cap_and_says_so(client, agent, settings, monkeypatch):
+    monkeypatch.setattr("tickets.views.SEARCH_RESULTS_CAP", 3)
+    settings.TICKETS_PER_PAGE = 2
+    for i in range(5):
+        TicketFactory(subject=f"printer {i}")
+    client.force_login(agent)
+    response = client.get(queue_url("all", q="printer"))
+    page = response.context["page"]
+    assert (page.paginator.count, page.paginator.num_pages, page.capped) == (3, 2, True)
+    assert "3+ tickets" in response.content.decode()
+    # The newest first, and the last page ends at the cap.
+    assert subjects(response) == ["printer 4", "printer 3"]
+    assert subjects(client.get(queue_url("all", q="printer", page=2))) == ["printer 2"]
+
+
+def test_search_under_the_cap_shows_the_exact_count(client, agent, monkeypatch):
+    monkeypatch.setattr("tickets.views.SEARCH_RESULTS_CAP", 3)
+    for i in range(3):
+        TicketFactory(subject=f"printer {i}")
+    client.force_login(agent)
+    response = client.get(queue_url("all", q="printer"))
+    assert (response.context["page"].paginator.count, response.context["page"].capped) == (3, False)
+    assert "3 tickets" in response.content.decode() and "3+ tickets" not in response.content.decode()
+
+
+def test_queue_without_search_counts_everything(client, agent, monkeypatch):
+    monkeypatch.setattr("tickets.views.SEARCH_RESULTS_CAP", 3)
+    for i in range(5):
+        TicketFactory(subject=f"printer {i}")
+    client.force_login(agent)
+    page = client.get(queue_url("all")).context["page"]
+    assert (page.paginator.count, page.capped) == (5, False)
