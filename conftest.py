@@ -13,3 +13,58 @@ celery_app.conf.task_eager_propagates = True
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- Browser tests ---------------------------------------------------------------------
+# Debian's chromium driven by Playwright's sync API (never a browser Playwright downloads).
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    # This machine has no internet: without these chromium keeps dialling Google's hosts.
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser():
+    """A headless chromium, closed after the test."""
+    import os
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+        # In CI a missing browser is a broken machine, not a reason to pass quietly.
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    # Playwright's sync API runs an asyncio loop in the test's thread, which makes Django
+    # refuse ORM calls there; the tests' ORM calls are plain synchronous ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def screenshot():
+    """`screenshot(page, name)` keeps a full-page PNG in test-artifacts/ (CI keeps them)."""
+    from pathlib import Path
+
+    from django.conf import settings
+
+    folder = Path(settings.BASE_DIR) / "test-artifacts"
+
+    def take(page, name: str) -> None:
+        folder.mkdir(exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+    return take

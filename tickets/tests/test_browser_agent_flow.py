@@ -6,60 +6,30 @@ calls here unless DJANGO_ALLOW_ASYNC_UNSAFE is set; the ORM calls in this test a
 synchronous ones, so the guard has nothing to protect.
 """
 
-import os
-import shutil
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from tickets.comments import add_comment
 from tickets.models import Ticket, User
 
 from .factories import RequesterFactory, TicketFactory, UserFactory
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def browser_page():
-    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
-        message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-        # In CI a missing browser is a broken machine, not a reason to pass quietly.
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(10_000)
-            yield page
-        finally:
-            browser.close()
+def browser_page(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(10_000)
+    return page
 
 
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"agent_flow_{name}.png"), full_page=True)
+@pytest.fixture
+def shot(screenshot):
+    return lambda page, name: screenshot(page, f"agent_flow_{name}")
 
 
-def test_agent_logs_in_adds_internal_note_and_solves_ticket(live_server, browser_page):
+def test_agent_logs_in_adds_internal_note_and_solves_ticket(live_server, browser_page, shot):
     page = browser_page
     UserFactory(username="alice", first_name="Alice", role=User.Role.AGENT)
     ticket = TicketFactory(subject="Printer is on fire", requester=RequesterFactory(name="Grace Hopper"))

@@ -12,24 +12,13 @@ are plain synchronous ones. Screenshots of each step go to test-artifacts/.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from tickets.models import Comment, Ticket, User
 from tickets.tests.factories import AdminFactory, UserFactory
 from twitter_channel import polling
 from twitter_channel.models import IncomingItem, XAccount
 from twitter_channel.reply_models import OutgoingMessage
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-ARTIFACTS = Path(settings.BASE_DIR) / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
@@ -38,33 +27,15 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-        # In CI a missing browser is a broken machine, not a reason to pass quietly.
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 def new_page(browser):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.set_default_timeout(15_000)
     return page
 
 
-def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"x_flow_{name}.png"), full_page=True)
+@pytest.fixture
+def shot(screenshot):
+    return lambda page, name: screenshot(page, f"x_flow_{name}")
 
 
 def log_in(page, base: str, username: str) -> None:
@@ -75,7 +46,7 @@ def log_in(page, base: str, username: str) -> None:
     page.wait_for_url(lambda url: "/login/" not in url)
 
 
-def test_admin_connects_converts_and_agent_replies_on_x(live_server, browser, sb, settings):
+def test_admin_connects_converts_and_agent_replies_on_x(live_server, browser, shot, sb, settings):
     settings.SITE_URL = live_server.url
     settings.X_OAUTH_AUTHORIZE_URL = f"{sb.base_url}/i/oauth2/authorize"
     brand = sb.create_user("AcmeHelp", name="Acme Help", brand=True)
