@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .events import ticket_changed
-from .lifecycle import apply_status, diff, open_follow_up, snapshot
-from .models import Comment, Requester, Ticket, User
+from .lifecycle import apply_status, clean_subject, diff, open_follow_up, snapshot
+from .models import Channel, Comment, Requester, Ticket, User
 
 
 class TicketFull(Exception):
@@ -90,6 +92,50 @@ def add_comment(
                 changes=changes,
                 comment=comment,
                 actor=author_user,
+            )
+        )
+    return comment
+
+
+def open_ticket_with_comment(
+    *,
+    requester: Requester,
+    subject: str,
+    body: str,
+    channel: str = Channel.WEB,
+    comment_channel: str | None = None,
+    external_source: str = "",
+    external_id: str | None = None,
+    notify: bool = True,
+    **fields: Any,
+) -> Comment:
+    """Open a ticket whose first comment is the requester's message, as `open_ticket` then
+    `add_comment` would, in two INSERTs and one `ticket_changed` (created, with the comment).
+
+    For intake at volume: nothing is read back and no row is locked, since nobody else can
+    see the new ticket yet. It does not look for the external id first: a message already
+    stored raises IntegrityError (unique constraint) and nothing is kept, so a caller that
+    has not looked the id up itself should use `add_comment`.
+    """
+    # No savepoint of its own: an IntegrityError undoes the ticket along with the comment
+    # through the enclosing atomic block, which the caller needs anyway to recover.
+    with transaction.atomic(savepoint=False):
+        ticket = Ticket.objects.create(
+            requester=requester, subject=clean_subject(subject), channel=channel, comment_count=1, **fields
+        )
+        comment = Comment.objects.create(
+            ticket=ticket,
+            body=body,
+            author_requester=requester,
+            is_public=True,
+            channel=comment_channel or channel,
+            external_source=external_source,
+            external_id=external_id,
+        )
+    if notify:
+        transaction.on_commit(
+            lambda: ticket_changed.send(
+                sender=Ticket, ticket=ticket, created=True, changes={}, comment=comment, actor=None
             )
         )
     return comment

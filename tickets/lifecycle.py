@@ -24,9 +24,9 @@ def open_ticket(
     notify: bool = True,
     **fields: Any,
 ) -> Ticket:
-    """Create a ticket. Its first comment is added separately with `add_comment`."""
-    subject = " ".join(subject.split())[:255] or "(no subject)"
-    ticket = Ticket.objects.create(requester=requester, subject=subject, channel=channel, **fields)
+    """Create a ticket. Its first comment is added separately with `add_comment`
+    (or both at once with `tickets.comments.open_ticket_with_comment`)."""
+    ticket = Ticket.objects.create(requester=requester, subject=clean_subject(subject), channel=channel, **fields)
     if notify:
         transaction.on_commit(
             lambda: ticket_changed.send(
@@ -34,6 +34,10 @@ def open_ticket(
             )
         )
     return ticket
+
+
+def clean_subject(subject: str) -> str:
+    return " ".join(subject.split())[:255] or "(no subject)"
 
 
 def open_follow_up(ticket: Ticket) -> Ticket:
