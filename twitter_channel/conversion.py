@@ -6,7 +6,7 @@ so an item is converted once even when two converters (or the sweeper) run at th
 and a killed worker leaves nothing half done. The comment's external id (tweet or DM event
 id) is unique as well, which also recognises the echo of a reply the helpdesk posted itself.
 
-Only `tickets.lifecycle.open_ticket` and `tickets.comments.add_comment` touch tickets.
+Only `tickets.comments.open_ticket_with_comment` and `add_comment` touch tickets.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
-from tickets.comments import TicketFull, add_comment
-from tickets.lifecycle import open_ticket
+from tickets.comments import TicketFull, add_comment, open_ticket_with_comment
 from tickets.models import Channel, Comment, Identity, Requester, Ticket
 
 from .models import IncomingItem, XAccount
@@ -36,7 +35,8 @@ SUBJECT_LENGTH = 80
 # Items claimed and converted per transaction.
 BATCH_SIZE = 50
 SAVED_FIELDS = ["state", "state_reason", "ticket", "comment", "ignored_by_rule_id", "rule", "attempts", "converted_at"]
-# The requesters ensure_requesters() prepared for the batch being converted (per thread).
+# What was looked up once for the batch being converted (per thread): `requesters`, the
+# requesters ensure_requesters() prepared; `comments`, see stored_comments().
 _prepared = threading.local()
 LEADING_MENTIONS = re.compile(r"^(?:\s*@\w+)+\s*")
 
@@ -87,6 +87,7 @@ def convert_pending(
                 )
                 if not batch:
                     break
+                _prepared.comments = stored_comments(batch)
                 for item in batch:
                     # Saved one by one: later items of the batch look up the tickets of earlier ones.
                     outcome = _convert_locked(item)
@@ -99,6 +100,7 @@ def convert_pending(
                         stats.converted += 1
         finally:
             _prepared.requesters = {}
+            _prepared.comments = {}
     return stats
 
 
@@ -125,8 +127,16 @@ def _convert_locked(item: IncomingItem) -> str:
         # ticket to join and open its own. It waits for the next round.
         return "deferred"
     try:
-        with transaction.atomic():
-            convert_item(item)
+        try:
+            with transaction.atomic():
+                convert_item(item)
+        except IntegrityError:
+            # Most likely a parallel converter stored this very tweet or DM (the same post
+            # fetched as a mention and as a like) after the batch looked its id up: look
+            # again, it now links to that comment. Anything else fails again and quarantines.
+            forget_stored_comment(item)
+            with transaction.atomic():
+                convert_item(item)
     except OperationalError as exc:
         # A deadlock or lock timeout with a parallel converter says nothing about the item:
         # it stays new and is converted in the next round.
@@ -138,6 +148,9 @@ def _convert_locked(item: IncomingItem) -> str:
     item.attempts += 1
     item.converted_at = timezone.now()
     item.save(update_fields=SAVED_FIELDS)
+    if item.comment is not None and item.comment.external_id:
+        # Later items of the batch with the same id (the like of a post just ticketed) link to it.
+        getattr(_prepared, "comments", {})[item.comment.external_source, item.comment.external_id] = item.comment
     return item.state
 
 
@@ -225,8 +238,9 @@ def _convert_mention(item: IncomingItem) -> None:
     ticket = thread_ticket(item)
     requester = requester_for(item)
     if ticket is None:
-        ticket = _open(item, requester, Channel.X)
-    _comment(item, ticket, requester, Comment.Source.TWEET, Channel.X)
+        _open(item, requester, Channel.X, Comment.Source.TWEET, Channel.X)
+    else:
+        _comment(item, ticket, requester, Comment.Source.TWEET, Channel.X)
 
 
 def _convert_like(item: IncomingItem) -> None:
@@ -242,8 +256,7 @@ def _convert_like(item: IncomingItem) -> None:
     if _ignored_by_noise_rule(item):
         return
     requester = requester_for(item)
-    ticket = _open(item, requester, Channel.X_LIKE)
-    _comment(item, ticket, requester, Comment.Source.TWEET, Channel.X)
+    _open(item, requester, Channel.X_LIKE, Comment.Source.TWEET, Channel.X)
 
 
 def _convert_dm(item: IncomingItem) -> None:
@@ -259,8 +272,11 @@ def _convert_dm(item: IncomingItem) -> None:
     if _ignored_by_noise_rule(item):
         return
     requester = requester_for(item)
-    ticket = dm_conversation_ticket(item) or _open(item, requester, Channel.X_DM)
-    _comment(item, ticket, requester, Comment.Source.DM, Channel.X_DM)
+    ticket = dm_conversation_ticket(item)
+    if ticket is None:
+        _open(item, requester, Channel.X_DM, Comment.Source.DM, Channel.X_DM)
+    else:
+        _comment(item, ticket, requester, Comment.Source.DM, Channel.X_DM)
 
 
 def _convert_own_tweet(item: IncomingItem) -> None:
@@ -315,6 +331,25 @@ def dm_conversation_ticket(item: IncomingItem) -> Ticket | None:
         .first()
     )
     return linked.ticket if linked else None
+
+
+def stored_comments(items) -> dict[tuple[str, str], Comment | None]:
+    """The comments already holding the batch's tweet and DM ids, in one query, keyed by
+    (source, id); None for an id looked up and not found. Spares each item its own lookup."""
+    ids = {item.x_id for item in items}
+    found: dict[tuple[str, str], Comment | None] = {
+        (source, x_id): None for x_id in ids for source in (Comment.Source.TWEET, Comment.Source.DM)
+    }
+    for comment in Comment.objects.filter(
+        external_source__in=(Comment.Source.TWEET, Comment.Source.DM), external_id__in=ids
+    ):
+        found[comment.external_source, comment.external_id] = comment
+    return found
+
+
+def forget_stored_comment(item: IncomingItem) -> None:
+    for source in (Comment.Source.TWEET, Comment.Source.DM):
+        getattr(_prepared, "comments", {}).pop((source, item.x_id), None)
 
 
 def ensure_requesters(items) -> dict[str, Requester]:
@@ -393,7 +428,11 @@ def _profile(item: IncomingItem) -> dict:
 def _link_existing(item: IncomingItem, source: str, *, state: str = State.TICKETED) -> bool:
     """An item whose tweet or DM is already a comment (posted by the helpdesk, or fetched
     through another stream or account) points at that comment instead of doubling it."""
-    comment = Comment.objects.filter(external_source=source, external_id=item.x_id).first()
+    known = getattr(_prepared, "comments", {})
+    if (source, item.x_id) in known:
+        comment = known[source, item.x_id]
+    else:
+        comment = Comment.objects.filter(external_source=source, external_id=item.x_id).first()
     if comment is None:
         return False
     item.state = state
@@ -426,15 +465,24 @@ def _ignored_by_noise_rule(item: IncomingItem) -> bool:
     return True
 
 
-def _open(item: IncomingItem, requester: Requester, channel: str) -> Ticket:
+def _open(item: IncomingItem, requester: Requester, channel: str, source: str, comment_channel: str) -> None:
+    """A new ticket with the item as its first comment. _link_existing() has just found no
+    comment with this id; should one appear meanwhile, IntegrityError (see _convert_locked)."""
     account: XAccount = item.account
-    return open_ticket(
+    comment = open_ticket_with_comment(
         requester=requester,
         subject=subject_for(item),
+        body=body_for(item),
         channel=channel,
+        comment_channel=comment_channel,
+        external_source=source,
+        external_id=item.x_id,
         x_account=account,
         group=account.default_group,
     )
+    _set(item, State.TICKETED, "")
+    item.ticket_id = comment.ticket_id
+    item.comment = comment
 
 
 def _comment(item: IncomingItem, ticket: Ticket, requester: Requester, source: str, channel: str) -> None:
