@@ -36,6 +36,7 @@ def add_comment(
     external_id: str | None = None,
     delivery: str = Comment.Delivery.NONE,
     notify: bool = True,
+    known_new: bool = False,
 ) -> Comment:
     """Add a comment, applying the status moves a reply implies.
 
@@ -43,8 +44,11 @@ def add_comment(
     lost: on a full or closed ticket it opens a linked follow-up and lands there (the
     returned comment's `ticket` says where). A message with an external id already stored
     is returned as it is, so a redelivered tweet or email never doubles.
+
+    `known_new`: the caller has just looked the external id up and found nothing, so the
+    lookup is skipped; a copy stored meanwhile still meets the unique constraint below.
     """
-    if external_id is not None:
+    if external_id is not None and not known_new:
         existing = Comment.objects.filter(external_source=external_source, external_id=external_id).first()
         if existing:
             return existing

@@ -493,6 +493,7 @@ def _comment(item: IncomingItem, ticket: Ticket, requester: Requester, source: s
         channel=channel,
         external_source=source,
         external_id=item.x_id,
+        known_new=True,  # _link_existing() looked it up
     )
     item.state = State.TICKETED
     item.state_reason = ""
@@ -507,7 +508,8 @@ def _own_comment(item: IncomingItem, ticket: Ticket | None, source: str, channel
         return
     try:
         comment = add_comment(
-            ticket, body=body_for(item), is_public=True, channel=channel, external_source=source, external_id=item.x_id
+            ticket, body=body_for(item), is_public=True, channel=channel, external_source=source,
+            external_id=item.x_id, known_new=True,  # _link_existing() looked it up
         )
     except TicketFull:
         _set(item, State.OWN, f"Ticket #{ticket.pk} is full; the brand's message was not added")
