@@ -9,7 +9,7 @@ item already on a ticket is reported, never doubled.
 Conversion (`conversion.py`) has no entry point that skips its capture and noise checks,
 so this module opens the ticket itself from conversion's public pieces (`thread_ticket`,
 `dm_conversation_ticket`, `requester_for`, `subject_for`, `body_for`) and the tickets app's
-`open_ticket` / `add_comment`.
+`open_ticket_with_comment` / `add_comment`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.comments import add_comment
-from tickets.lifecycle import open_ticket
+from tickets.comments import add_comment, open_ticket_with_comment
 from tickets.models import Channel, Comment, Ticket, User
 
 from . import conversion
@@ -108,16 +107,21 @@ def _convert(item: IncomingItem) -> Converted:
         ticket, channel = conversion.dm_conversation_ticket(item), Channel.X_DM
     else:
         ticket, channel = conversion.thread_ticket(item), Channel.X
-    outcome = Outcome.ADDED
     if ticket is None:
-        outcome = Outcome.CREATED
-        ticket = open_ticket(
+        # The existing comment was looked up above, inside the caller's transaction.
+        comment = open_ticket_with_comment(
             requester=requester,
             subject=conversion.subject_for(item),
+            body=conversion.body_for(item),
             channel=Channel.X_LIKE if item.kind == Kind.LIKE else channel,
+            comment_channel=channel,
+            external_source=source,
+            external_id=item.x_id,
             x_account=item.account,
             group=item.account.default_group,
         )
+        _record(item, comment)
+        return Converted(Outcome.CREATED, comment.ticket_id)
     comment = add_comment(
         ticket,
         body=conversion.body_for(item),
@@ -127,6 +131,7 @@ def _convert(item: IncomingItem) -> Converted:
         external_id=item.x_id,
     )
     _record(item, comment)
+    outcome = Outcome.ADDED
     if comment.ticket_id != ticket.pk:
         outcome = Outcome.CREATED  # add_comment carried it on to a follow-up of a closed ticket
     return Converted(outcome, comment.ticket_id)

@@ -22,8 +22,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils.text import get_valid_filename
 
-from ..comments import TicketFull, add_comment
-from ..lifecycle import open_ticket
+from ..comments import TicketFull, add_comment, open_ticket_with_comment
 from ..models import Channel, Comment, Ticket
 from .addresses import requester_for_address
 from .models import EmailAttachment, InboundEmail
@@ -94,17 +93,28 @@ def _route(parsed: ParsedEmail) -> IngestResult:
         )
     requester = requester_for_address(parsed.from_address, parsed.from_name)
     outcome = InboundEmail.Outcome.THREADED
+    body = parsed.reply_text or ("(attachments only)" if parsed.attachments else "(empty message)")
     if ticket is None:
-        ticket = open_ticket(requester=requester, subject=parsed.subject, channel=Channel.EMAIL)
+        # One "created" event that carries the first message, so a trigger on "ticket is
+        # created" sees its text, as it does for tickets born on X.
+        comment = open_ticket_with_comment(
+            requester=requester,
+            subject=parsed.subject,
+            body=body,
+            channel=Channel.EMAIL,
+            external_source=Comment.Source.EMAIL,
+            external_id=parsed.message_id,
+        )
         outcome = InboundEmail.Outcome.NEW_TICKET
-    comment = add_comment(
-        ticket,
-        body=parsed.reply_text or ("(attachments only)" if parsed.attachments else "(empty message)"),
-        author_requester=requester,
-        channel=Channel.EMAIL,
-        external_source=Comment.Source.EMAIL,
-        external_id=parsed.message_id,
-    )
+    else:
+        comment = add_comment(
+            ticket,
+            body=body,
+            author_requester=requester,
+            channel=Channel.EMAIL,
+            external_source=Comment.Source.EMAIL,
+            external_id=parsed.message_id,
+        )
     _save_attachments(comment, parsed.attachments)
     # add_comment moves a message for a closed or full ticket onto a follow-up.
     return IngestResult(outcome, comment.ticket, comment)
