@@ -23,6 +23,16 @@ def ok(body: dict, status: int = 200) -> Response:
     return problems.json_response(body, status)
 
 
+def page_meta(count: int, next_token: str | None, previous_token: str | None, **ids: str) -> dict:
+    """X's `meta` of a list page: tokens only when there is a page that way."""
+    meta: dict = {"result_count": count, **ids}
+    if next_token:
+        meta["next_token"] = next_token
+    if previous_token:
+        meta["previous_token"] = previous_token
+    return meta
+
+
 def invalid(*errors: dict) -> Response:
     return problems.json_response(problems.invalid_request(list(errors)), 400)
 
@@ -133,12 +143,7 @@ async def mentions(ctx: Ctx) -> Response:
     if not keys:
         return ok({"meta": {"result_count": 0}})
     body = _tweets_body(ctx, [store.tweets[str(k)] for k in keys])
-    meta: dict = {"result_count": len(keys), "newest_id": str(keys[0]), "oldest_id": str(keys[-1])}
-    if next_token:
-        meta["next_token"] = next_token
-    if page.previous_token:
-        meta["previous_token"] = page.previous_token
-    body["meta"] = meta
+    body["meta"] = page_meta(len(keys), next_token, page.previous_token, newest_id=str(keys[0]), oldest_id=str(keys[-1]))
     return ok(body)
 
 
@@ -159,12 +164,7 @@ async def liked_tweets(ctx: Ctx) -> Response:
     if not keys:
         return ok({"meta": {"result_count": 0}})
     body = _tweets_body(ctx, [store.tweets[by_seq[k].tweet_id] for k in keys])
-    meta: dict = {"result_count": len(keys)}
-    if next_token:
-        meta["next_token"] = next_token
-    if page.previous_token:
-        meta["previous_token"] = page.previous_token
-    body["meta"] = meta
+    body["meta"] = page_meta(len(keys), next_token, page.previous_token)
     return ok(body)
 
 
@@ -279,12 +279,7 @@ async def _dm_events(ctx: Ctx, conversation_id: str | None) -> Response:
     includes = ser.includes_for_dm_events(events, ctx.selection)
     if includes:
         body["includes"] = includes
-    meta: dict = {"result_count": len(page_keys)}
-    if next_token:
-        meta["next_token"] = next_token
-    if page.previous_token:
-        meta["previous_token"] = page.previous_token
-    body["meta"] = meta
+    body["meta"] = page_meta(len(page_keys), next_token, page.previous_token)
     return ok(body)
 
 
