@@ -1,9 +1,9 @@
 """The X Activity API in the sandbox: webhooks, subscriptions, events, delivery and faults.
 
-When a post mentions a user, a user likes a post or a DM arrives, X emits an event to every
-subscription that matches (`event_type`, `filter.user_id`, `filter.direction`). Subscriptions
-naming a webhook get a signed POST to its URL; the others go out on the app's
-`GET /2/activity/stream`. Every event is logged with its time, so the stream's
+When a post mentions a user or replies to one of their posts, a user likes a post or a DM
+arrives, X emits an event to every subscription that matches (`event_type`, `filter.user_id`,
+`filter.direction`). Subscriptions naming a webhook get a signed POST to its URL; the others go
+out on the app's `GET /2/activity/stream`. Every event is logged with its time, so the stream's
 `backfill_minutes` and `POST /2/webhooks/replay` can send it again.
 
 Shapes follow X's spec 2.167: the envelope `{"data": {"event_type", "event_uuid", "filter",
@@ -47,7 +47,7 @@ DEFAULT_CONSUMER_SECRET = "xsandbox-consumer-secret"
 DEFAULT_APP_BEARER_TOKEN = "xsandbox-app-bearer-token"
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 # X spec 2.167, CreateActivitySubscriptionRequest.event_type.
-EVENT_TYPES = (
+SPEC_EVENT_TYPES = (
     "profile.update.bio", "profile.update.profile_picture", "profile.update.banner_picture",
     "profile.update.screenname", "profile.update.geo", "profile.update.url", "profile.update.verified_badge",
     "profile.update.affiliate_badge", "profile.update.handle", "news.new", "follow.follow", "follow.unfollow",
@@ -55,6 +55,11 @@ EVENT_TYPES = (
     "dm.indicate_typing", "dm.read", "post.create", "post.delete", "post.mention.create", "like.create",
     "mute.mute", "mute.unmute", "block.block", "block.unblock",
 )
+# Documented by X (its Activity API docs; shared/x-api/README.md "Real time") and delivered by
+# subscriptions, yet absent from the spec's enum: the sandbox accepts them as X's docs say.
+# `Activity.refused_event_types` makes it refuse them instead, as a spec-strict X would.
+DOCUMENTED_EVENT_TYPES = ("post.reply.create",)
+EVENT_TYPES = SPEC_EVENT_TYPES + DOCUMENTED_EVENT_TYPES
 FAULT_KINDS = ("drop", "duplicate", "out_of_order", "bad_signature", "stream_disconnect")
 MAX_STREAMS = 2  # X: two connections per app
 REPLAY_WINDOW_SECONDS = 24 * 3600
@@ -119,6 +124,7 @@ class Activity:
         self.ids = SnowflakeIds()
         self.consumer_secret = DEFAULT_CONSUMER_SECRET
         self.app_bearer_token = DEFAULT_APP_BEARER_TOKEN
+        self.refused_event_types: set[str] = set()
         self.keepalive_seconds = 20.0
         self.delivery_timeout = 10.0
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="xsandbox-webhook")
@@ -142,7 +148,8 @@ class Activity:
             deliveries = list(self.deliveries)
         return {
             "config": {"consumer_secret": self.consumer_secret, "app_bearer_token": self.app_bearer_token,
-                       "keepalive_seconds": self.keepalive_seconds, "delivery_timeout": self.delivery_timeout},
+                       "keepalive_seconds": self.keepalive_seconds, "delivery_timeout": self.delivery_timeout,
+                       "refused_event_types": sorted(self.refused_event_types)},
             "webhooks": [w.view() for w in self.webhooks.values()],
             "subscriptions": [s.view() for s in self.subscriptions.values()],
             "events": len(self.events),
@@ -179,6 +186,7 @@ class Activity:
             self.clear()
             self.consumer_secret = DEFAULT_CONSUMER_SECRET
             self.app_bearer_token = DEFAULT_APP_BEARER_TOKEN
+            self.refused_event_types = set()
 
         sb.reset = reset_with_activity
 
@@ -186,9 +194,14 @@ class Activity:
         if ("post", tweet.id) in self.emitted:
             return
         self.emitted.add(("post", tweet.id))
-        for sub in self._matching("post.mention.create", tweet.mention_ids):
-            self.emit(sub, self._post_payload(tweet), self._post_includes([tweet]))
-        for sub in self._matching("post.create", [tweet.author_id]):
+        # A reply to a user's post is both in their mentions (store.create_tweet) and, for
+        # post.reply.create, a reply to them: X sends it once per matching subscription. As for
+        # mentions, a user answering their own post is not a reply *to* them.
+        answered = [tweet.in_reply_to_user_id] if tweet.in_reply_to_user_id not in (None, tweet.author_id) else []
+        subs = (self._matching("post.mention.create", tweet.mention_ids)
+                + self._matching("post.reply.create", answered)
+                + self._matching("post.create", [tweet.author_id]))
+        for sub in subs:
             self.emit(sub, self._post_payload(tweet), self._post_includes([tweet]))
 
     def on_like(self, like: Like) -> None:

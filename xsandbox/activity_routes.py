@@ -165,14 +165,15 @@ async def create_subscription(request: Request) -> Response:
     if unknown:
         return _invalid(f"$: unknown properties {sorted(unknown)}")
     event_type, event_filter = body.get("event_type"), body.get("filter")
-    if event_type not in EVENT_TYPES:
+    act = _activity(request)
+    accepted = [t for t in EVENT_TYPES if t not in act.refused_event_types]
+    if event_type not in accepted:
         return problems.json_response(problems.invalid_request(
-            [problems.bad_value("event_type", str(event_type), list(EVENT_TYPES))]), 400)
+            [problems.bad_value("event_type", str(event_type), accepted)]), 400)
     if not isinstance(event_filter, dict) or set(event_filter) - {"user_id", "direction", "keyword"}:
         return _invalid("$.filter: must be an object with user_id, direction or keyword")
     user_id = event_filter.get("user_id")
     direction = event_filter.get("direction") or ""
-    act = _activity(request)
     if not isinstance(user_id, str) or user_id not in act.sb.store.users:
         return _invalid(f"$.filter.user_id: unknown user {user_id!r}")
     if direction not in ("", "inbound", "outbound"):
@@ -312,6 +313,8 @@ async def control_config(request: Request) -> Response:
         for name in ("keepalive_seconds", "delivery_timeout"):
             if name in data:
                 setattr(act, name, float(data[name]))
+        if isinstance(data.get("refused_event_types"), list):
+            act.refused_event_types = {str(t) for t in data["refused_event_types"]}
     return JSONResponse(act.describe()["config"])
 
 

@@ -52,7 +52,7 @@ and raises ``SandboxError`` (with ``.status`` and ``.body``) on a non-2xx answer
     ``tweepy_client(token, **kwargs) -> tweepy.Client``  a real tweepy client whose requests go to the sandbox
 
 Activity API (real time): ``activity_state()``, ``activity_events()``, ``configure_activity(consumer_secret=,
-app_bearer_token=, keepalive_seconds=, delivery_timeout=)``, ``add_activity_fault(kind, count=1, delay_seconds=None)``
+app_bearer_token=, keepalive_seconds=, delivery_timeout=, refused_event_types=)``, ``add_activity_fault(kind, count=1, delay_seconds=None)``
 (drop | duplicate | out_of_order | bad_signature | stream_disconnect), ``clear_activity_faults()``,
 ``disconnect_streams()``; see ``xsandbox/activity.py``.
 
@@ -225,10 +225,14 @@ class SandboxClient:
         return self.http.get(f"{self.base_url}/sandbox/api/activity/events", timeout=30).json()["events"]
 
     def configure_activity(self, consumer_secret: str | None = None, app_bearer_token: str | None = None,
-                           keepalive_seconds: float | None = None, delivery_timeout: float | None = None) -> dict:
+                           keepalive_seconds: float | None = None, delivery_timeout: float | None = None,
+                           refused_event_types: list[str] | None = None) -> dict:
+        """refused_event_types: subscription event types answered with X's 400 (e.g.
+        ``["post.reply.create"]``, absent from X's spec enum though documented); [] accepts all again."""
         return self._call_activity("POST", "/config", self._clean(
             consumer_secret=consumer_secret, app_bearer_token=app_bearer_token,
-            keepalive_seconds=keepalive_seconds, delivery_timeout=delivery_timeout))
+            keepalive_seconds=keepalive_seconds, delivery_timeout=delivery_timeout,
+            refused_event_types=refused_event_types))
 
     def add_activity_fault(self, kind: str, count: int = 1, delay_seconds: float | None = None) -> dict:
         """kind: drop | duplicate | out_of_order | bad_signature | stream_disconnect."""

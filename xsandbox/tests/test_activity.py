@@ -94,11 +94,30 @@ def test_subscription_is_created_listed_and_deleted(x, app, brand, webhook):
 
 
 def test_subscription_request_is_validated_as_x_does(x, brand, sandbox, webhook):
-    assert subscribe(x, "post.reply.create", brand["id"]).status_code == 400  # not in the spec's enum
+    assert subscribe(x, "post.nonsense", brand["id"]).status_code == 400
     assert subscribe(x, "post.mention.create", "123").status_code == 400
     assert subscribe(x, "like.create", brand["id"], filter={"direction": "sideways"}).status_code == 400
     assert subscribe(x, "post.mention.create", brand["id"], webhook_id="42").status_code == 400
     assert subscribe(x, "post.mention.create", brand["id"], extra_field=1).status_code == 400
+
+
+def test_reply_events_are_accepted_though_absent_from_the_spec_enum(x, brand):
+    r = subscribe(x, "post.reply.create", brand["id"])
+
+    assert r.status_code == 200, r.text
+    assert r.json()["data"]["subscription"]["event_type"] == "post.reply.create"
+
+
+def test_sandbox_can_refuse_reply_events_as_a_spec_strict_x_would(x, sandbox, brand):
+    sandbox.configure_activity(refused_event_types=["post.reply.create"])
+
+    r = subscribe(x, "post.reply.create", brand["id"])
+
+    assert r.status_code == 400
+    assert r.json()["errors"][0]["parameters"] == {"event_type": ["post.reply.create"]}
+    assert subscribe(x, "post.mention.create", brand["id"]).status_code == 200
+    sandbox.reset()
+    assert sandbox.activity_state()["config"]["refused_event_types"] == []
 
 
 def test_subscription_needs_the_scope_of_its_event_type(x, sandbox, brand):
@@ -144,6 +163,49 @@ def test_reply_event_includes_the_post_it_answers(x, sandbox, brand, alice, webh
     by_post = {b["data"]["payload"]["id"]: b["data"] for b in bodies}
     assert by_post[reply["id"]]["payload"]["referenced_tweets"] == [{"type": "replied_to", "id": root["id"]}]
     assert [t["id"] for t in by_post[reply["id"]]["includes"]["tweets"]] == [root["id"]]
+
+
+def test_reply_to_the_users_post_is_delivered_as_post_reply_create(x, sandbox, brand, alice, webhook, receiver):
+    subscribe(x, "post.reply.create", brand["id"], webhook_id=webhook["id"])
+    sandbox.create_user("bob")
+    ours = sandbox.post_tweet("AcmeSupport", "We are open on Sunday")
+    theirs = sandbox.post_tweet("alice", "a post by alice")
+    # Not replies to the brand's posts: a plain mention, a reply to alice, the brand answering
+    # alice and the brand answering itself.
+    sandbox.post_tweet("alice", "@AcmeSupport hello")
+    sandbox.post_tweet("bob", "@alice agreed", in_reply_to_tweet_id=theirs["id"])
+    sandbox.post_tweet("AcmeSupport", "@alice thanks", in_reply_to_tweet_id=theirs["id"])
+    sandbox.post_tweet("AcmeSupport", "and Monday too", in_reply_to_tweet_id=ours["id"])
+
+    reply = sandbox.post_tweet("alice", "great, see you then", in_reply_to_tweet_id=ours["id"])
+
+    [body] = receiver.wait_for(1)
+    time.sleep(0.2)
+    assert len(receiver.deliveries) == 1
+    data = body["data"]
+    assert (data["event_type"], data["filter"]) == ("post.reply.create", {"user_id": brand["id"]})
+    post = data["payload"]
+    assert (post["id"], post["author_id"], post["in_reply_to_user_id"]) == (reply["id"], alice["id"], brand["id"])
+    assert post["referenced_tweets"] == [{"type": "replied_to", "id": ours["id"]}]
+    assert [t["id"] for t in data["includes"]["tweets"]] == [ours["id"]]
+    assert {u["username"] for u in data["includes"]["users"]} >= {"alice", "AcmeSupport"}
+
+
+def test_reply_to_the_brand_comes_as_mention_and_as_reply_with_one_payload(x, sandbox, brand, alice, webhook,
+                                                                            receiver):
+    subscribe(x, "post.mention.create", brand["id"], webhook_id=webhook["id"])
+    subscribe(x, "post.reply.create", brand["id"], webhook_id=webhook["id"])
+    ours = sandbox.post_tweet("AcmeSupport", "Any questions about the sale?")
+
+    reply = sandbox.post_tweet("alice", "yes, when does it end?", in_reply_to_tweet_id=ours["id"])
+
+    bodies = receiver.wait_for(2)
+    by_type = {b["data"]["event_type"]: b["data"] for b in bodies}
+    assert set(by_type) == {"post.mention.create", "post.reply.create"}
+    mention, as_reply = by_type["post.mention.create"], by_type["post.reply.create"]
+    assert mention["payload"]["id"] == reply["id"]
+    assert (as_reply["payload"], as_reply["includes"]) == (mention["payload"], mention["includes"])
+    assert as_reply["event_uuid"] != mention["event_uuid"]
 
 
 def test_likes_are_delivered_by_direction(x, sandbox, brand, alice, webhook, receiver):
