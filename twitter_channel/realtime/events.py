@@ -9,7 +9,9 @@ it does not pin down, and what we assume:
 - the `dm.received` payload: a DM event as `GET /2/dm_events` returns it (`DmEvent`), with
   `event_type` defaulting to MessageCreate when absent.
 `post.reply.create` (named in X's docs, not in the spec's subscription enum) is read as a
-Post like a mention; X also delivers replies to the brand as mentions, which the store dedupes.
+Post like a mention; X also delivers replies to the brand as mentions, which the store dedupes
+(one `IncomingItem` per kind and post id). Its subscription is optional for that reason: if X
+refuses it, replies to the brand's posts still arrive as mentions.
 Payloads are parsed in both vocabularies by the adapter's own parsers (`x_parsing`).
 """
 
@@ -24,15 +26,21 @@ from ..models import Stream
 from ..types import ReferencedTweet, XDMEvent, XTweet, XUser
 from ..x_parsing import ParseError, parse_dm_event, parse_tweet, parse_user
 
-MENTION_EVENTS = ("post.mention.create", "post.reply.create")
+MENTION_EVENT = "post.mention.create"
+REPLY_EVENT = "post.reply.create"
+MENTION_EVENTS = (MENTION_EVENT, REPLY_EVENT)
 LIKE_EVENT = "like.create"
 DM_EVENT = "dm.received"
 # What the helpdesk subscribes to per stream: (event_type, direction).
 SUBSCRIPTIONS = {
-    Stream.MENTIONS: [("post.mention.create", "")],
+    Stream.MENTIONS: [(MENTION_EVENT, ""), (REPLY_EVENT, "")],
     Stream.LIKES: [(LIKE_EVENT, "outbound")],  # likes *by* the brand turn into tickets
     Stream.DMS: [(DM_EVENT, "")],
 }
+# Subscriptions real time does without when X refuses them (400). X's spec 2.167 leaves
+# post.reply.create out of its subscription enum although X's docs list it; and X puts every
+# reply in the mentions of the account it answers, so the mention subscription brings replies too.
+OPTIONAL_SUBSCRIPTIONS = {(REPLY_EVENT, "")}
 
 
 class Ignored(Exception):

@@ -1,7 +1,8 @@
 """Holding an account's Activity API subscriptions with X, and switching its intake mode.
 
 Real time means: the app's webhook is registered (webhook mode) and X holds one subscription
-per event type the helpdesk takes (`events.SUBSCRIPTIONS`) filtered on the account's user id;
+per event type the helpdesk takes (`events.SUBSCRIPTIONS`, less any optional one X refused)
+filtered on the account's user id;
 in stream mode the subscriptions name no webhook and their events arrive on the app's
 `GET /2/activity/stream`. Polling keeps running in every mode (slower in real time) and is
 what the account falls back on whenever X refuses any of this.
@@ -18,9 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ..models import XAccount
-from ..types import XError, XNotFound
+from ..types import XBadRequest, XError, XNotFound
 from .activity_types import Webhook
-from .events import SUBSCRIPTIONS
+from .events import OPTIONAL_SUBSCRIPTIONS, REPLY_EVENT, SUBSCRIPTIONS
 from .models import ActivitySubscription
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ def ensure_webhook(app) -> Webhook:
 
 def switch_intake_mode(account: XAccount, mode: str, *, app=None, user_client=None) -> XAccount:
     """Subscribe (or unsubscribe) the account and record its new mode. On any X error the
-    subscriptions made so far are removed again and the account stays as it was."""
+    subscriptions made so far are removed again and the account stays as it was, except for a
+    400 on an optional subscription (`events.OPTIONAL_SUBSCRIPTIONS`): real time goes on without it."""
     if mode not in Mode.values:
         raise ValueError(f"unknown intake mode {mode!r}")
     if mode == Mode.POLLING:
@@ -74,9 +76,16 @@ def switch_intake_mode(account: XAccount, mode: str, *, app=None, user_client=No
     try:
         for entries in SUBSCRIPTIONS.values():
             for event_type, direction in entries:
-                sub = user_client.create_activity_subscription(
-                    event_type, account.user_id, direction=direction, webhook_id=webhook_id, tag=f"helpdesk:{account.pk}"
-                )
+                try:
+                    sub = user_client.create_activity_subscription(
+                        event_type, account.user_id, direction=direction, webhook_id=webhook_id,
+                        tag=f"helpdesk:{account.pk}",
+                    )
+                except XBadRequest as exc:
+                    if (event_type, direction) not in OPTIONAL_SUBSCRIPTIONS:
+                        raise
+                    _log_refused_optional(account, event_type, exc)
+                    continue
                 made.append(ActivitySubscription(account=account, subscription_id=sub.id, event_type=event_type,
                                                  direction=direction, webhook_id=webhook_id))
     except XError:
@@ -110,6 +119,13 @@ def replay_window(from_time: datetime, to_time: datetime, *, app=None) -> str:
     event ids make redelivered events that we already hold harmless."""
     app = app or app_client()
     return app.replay_webhook(ensure_webhook(app).id, from_time, to_time)
+
+
+def _log_refused_optional(account: XAccount, event_type: str, exc: XBadRequest) -> None:
+    consequence = ("replies to its posts arrive as mentions instead (X puts a reply in the mentions "
+                   "of the account it answers)" if event_type == REPLY_EVENT else "real time goes on without it")
+    log.warning("X refused the optional %s subscription for %s (%s); %s", event_type, account,
+                exc.detail or type(exc).__name__, consequence)
 
 
 def _delete_at_x(app, subscription_id: str) -> None:

@@ -35,6 +35,11 @@ def mention_event(post: dict, *, users: list[dict] = (), posts: list[dict] = (),
     return event("post.mention.create", post, users=users, posts=posts, **kw)
 
 
+def reply_event(post: dict, *, users: list[dict] = (), posts: list[dict] = (), **kw) -> dict:
+    """`post.reply.create`: a reply to one of the brand's posts (X sends it as a mention too)."""
+    return event("post.reply.create", post, users=users, posts=posts, **kw)
+
+
 def like_event(post: dict, *, users: list[dict] = (), direction: str = "outbound", include_post: bool = True,
                **kw) -> dict:
     payload = {"id": str(next(_event_ids)), "liked_tweet_id": post["id"], "tweet_author_id": post["author_id"],

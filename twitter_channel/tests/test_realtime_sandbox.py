@@ -71,6 +71,11 @@ def poll(account, stream="mentions"):
     return polling.poll_stream(account.pk, stream)
 
 
+def subscribed(sb) -> set[tuple[str, str]]:
+    """(event_type, direction) of every subscription the sandbox holds."""
+    return {(s["event_type"], s["filter"].get("direction", "")) for s in sb.activity_state()["subscriptions"]}
+
+
 # --- subscribing ------------------------------------------------------------------------------------
 
 
@@ -78,11 +83,39 @@ def test_switching_to_webhook_registers_the_webhook_and_subscribes(sb, webhook_a
     state = sb.activity_state()
 
     assert [(w["url"], w["valid"]) for w in state["webhooks"]] == [(settings.X_WEBHOOK_URL, True)]
-    subs = {(s["event_type"], s["filter"].get("direction", "")) for s in state["subscriptions"]}
-    assert subs == {("post.mention.create", ""), ("like.create", "outbound"), ("dm.received", "")}
+    assert subscribed(sb) == {("post.mention.create", ""), ("post.reply.create", ""), ("like.create", "outbound"),
+                              ("dm.received", "")}
     assert {s["webhook_id"] for s in state["subscriptions"]} == {state["webhooks"][0]["id"]}
-    assert ActivitySubscription.objects.filter(account=webhook_account).count() == 3
+    assert ActivitySubscription.objects.filter(account=webhook_account).count() == 4
     assert webhook_account.intake_mode == Mode.WEBHOOK and webhook_account.realtime_since is not None
+
+
+def test_x_refusing_reply_events_leaves_real_time_on_without_them(sb, account, caplog):
+    # X's spec 2.167 leaves post.reply.create out of its subscription enum: an X that follows
+    # it answers 400. Replies to the brand still come, as mentions.
+    sb.configure_activity(refused_event_types=["post.reply.create"])
+
+    account = subscriptions.switch_intake_mode(account, Mode.WEBHOOK)
+
+    assert account.intake_mode == Mode.WEBHOOK
+    assert subscribed(sb) == {("post.mention.create", ""), ("like.create", "outbound"), ("dm.received", "")}
+    assert sorted(ActivitySubscription.objects.values_list("event_type", flat=True)) == [
+        "dm.received", "like.create", "post.mention.create"]
+    assert "post.reply.create" in caplog.text and "arrive as mentions" in caplog.text
+    ours = sb.post_tweet("AcmeSupport", "Our sale ends Sunday")
+    reply = sb.post_tweet("alice", "can I still order on Monday?", in_reply_to_tweet_id=ours["id"])
+    assert eventually(lambda: IncomingItem.objects.filter(x_id=reply["id"], kind="mention").exists())
+
+
+def test_x_refusing_a_required_subscription_rolls_all_of_them_back(sb, account):
+    sb.configure_activity(refused_event_types=["dm.received"])
+
+    with pytest.raises(XBadRequest):
+        subscriptions.switch_intake_mode(account, Mode.WEBHOOK)
+
+    account.refresh_from_db()
+    assert account.intake_mode == Mode.POLLING
+    assert sb.activity_state()["subscriptions"] == [] and not ActivitySubscription.objects.exists()
 
 
 def test_switching_back_to_polling_removes_the_subscriptions_at_x(sb, webhook_account):
@@ -122,7 +155,7 @@ def test_admin_switches_the_mode_on_the_account_page(sb, account, client):
                            follow=True)
 
     assert b"Real time by webhook" in response.content
-    assert len(sb.activity_state()["subscriptions"]) == 3
+    assert len(sb.activity_state()["subscriptions"]) == 4
 
 
 # --- pushed events --------------------------------------------------------------------------------
@@ -162,6 +195,22 @@ def test_item_polled_first_is_not_stored_again_by_push(sb, webhook_account):
 
     assert eventually(lambda: ActivityEvent.objects.filter(state="processed").exists())
     assert IncomingItem.objects.count() == 1 and Ticket.objects.count() == 1
+
+
+def test_reply_to_the_brand_pushed_as_mention_and_as_reply_is_one_comment_on_the_thread(sb, webhook_account):
+    root = sb.post_tweet("alice", "@AcmeSupport my parcel is lost")
+    assert eventually(lambda: Ticket.objects.count() == 1)
+    answer = sb.post_tweet("AcmeSupport", "@alice sorry, looking into it", in_reply_to_tweet_id=root["id"])
+
+    follow_up = sb.post_tweet("alice", "thanks, any news?", in_reply_to_tweet_id=answer["id"])
+
+    assert eventually(lambda: ActivityEvent.objects.filter(state="processed").count() == 3)
+    pushed = {(e["event_type"], e["body"]["data"]["payload"]["id"]) for e in sb.activity_events()}
+    assert {("post.mention.create", follow_up["id"]), ("post.reply.create", follow_up["id"])} <= pushed
+    assert IncomingItem.objects.filter(x_id=follow_up["id"]).count() == 1
+    ticket = Ticket.objects.get()
+    assert eventually(lambda: ticket.comments.count() == 2)
+    assert [c.external_id for c in ticket.comments.order_by("pk")] == [root["id"], follow_up["id"]]
 
 
 def test_dropped_webhook_is_caught_by_reconciliation_and_counted(sb, webhook_account):
@@ -239,7 +288,7 @@ def consumer(sb, account):
 
 def test_stream_subscriptions_name_no_webhook(sb, consumer):
     subs = sb.activity_state()["subscriptions"]
-    assert len(subs) == 3 and all("webhook_id" not in s for s in subs)
+    assert len(subs) == 4 and all("webhook_id" not in s for s in subs)
 
 
 def test_stream_events_become_tickets(sb, consumer):

@@ -15,7 +15,7 @@ from tickets.models import Channel, Comment, Ticket
 from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
 
 from .intake_helpers import BRAND_ID, dm, tweet, user
-from .realtime_helpers import deliver, dm_event, like_event, mention_event
+from .realtime_helpers import deliver, dm_event, like_event, mention_event, reply_event
 
 SECRET = "test-consumer-secret"
 ALICE = user("111", "alice", "Alice A")
@@ -161,6 +161,22 @@ def test_same_post_in_two_events_is_one_item(push, account):
 
     assert ActivityEvent.objects.count() == 2
     assert IncomingItem.objects.count() == 1 and Ticket.objects.count() == 1
+
+
+def test_reply_to_the_brand_pushed_as_mention_and_as_reply_is_one_comment_on_the_thread(push, account):
+    root = tweet("@AcmeHelp my parcel is lost", ALICE["id"])
+    push(mention_event(root, users=[ALICE]))
+    answer = tweet("@alice sorry, looking into it", BRAND_ID, reply_to=root["id"], conversation_id=root["id"],
+                   mentions=("alice",))
+    follow_up = tweet("@AcmeHelp thanks, any news?", ALICE["id"], reply_to=answer["id"], conversation_id=root["id"])
+
+    push(mention_event(follow_up, users=[ALICE, BRAND], posts=[answer]))
+    push(reply_event(follow_up, users=[ALICE, BRAND], posts=[answer]))
+
+    assert ActivityEvent.objects.filter(state="processed").count() == 3
+    assert list(IncomingItem.objects.filter(x_id=follow_up["id"]).values_list("kind", flat=True)) == ["mention"]
+    ticket = Ticket.objects.get()
+    assert [c.external_id for c in ticket.comments.order_by("pk")] == [root["id"], follow_up["id"]]
 
 
 def test_reply_delivered_before_its_parent_lands_on_the_parent_ticket(push, account):
