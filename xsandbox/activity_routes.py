@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -31,6 +32,7 @@ from .activity import (
     stream_line,
 )
 from .endpoints import bearer
+from .store import Token
 
 APP_ONLY = problems.blank_problem(
     403, "Unsupported Authentication",
@@ -43,18 +45,29 @@ def _activity(request: Request) -> Activity:
     return request.app.state.sandbox.activity
 
 
-def _auth(request: Request, *, user_allowed: bool = False):
-    """("app", None), ("user", token), or an error Response."""
-    act = _activity(request)
-    raw = bearer(request)
-    if raw and raw == act.app_bearer_token:
-        return "app", None
-    token = act.sb.store.valid_token(raw) if raw else None
-    if token is None:
-        return problems.problem_response(problems.UNAUTHORIZED)
-    if not user_allowed:
-        return problems.problem_response(APP_ONLY)
-    return "user", token
+Auth = tuple[str, Token | None]  # ("app", None) or ("user", token)
+Handler = Callable[[Request, Auth], Awaitable[Response]]
+
+
+def x_activity_route(handler: Handler, *, user_allowed: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """The pipeline of every Activity API route, in X's order: bearer token (401), then
+    app-only (403), then the handler with who is calling."""
+
+    async def endpoint(request: Request) -> Response:
+        act = _activity(request)
+        raw = bearer(request)
+        if raw and raw == act.app_bearer_token:
+            auth: Auth = ("app", None)
+        else:
+            token = act.sb.store.valid_token(raw) if raw else None
+            if token is None:
+                return problems.problem_response(problems.UNAUTHORIZED)
+            if not user_allowed:
+                return problems.problem_response(APP_ONLY)
+            auth = ("user", token)
+        return await handler(request, auth)
+
+    return endpoint
 
 
 def _invalid(message: str) -> Response:
@@ -76,18 +89,12 @@ def _ok(body: dict, status: int = 200) -> Response:
 
 
 # ---- webhooks -------------------------------------------------------------------------------
-async def list_webhooks(request: Request) -> Response:
-    auth = _auth(request)
-    if isinstance(auth, Response):
-        return auth
+async def list_webhooks(request: Request, auth: Auth) -> Response:
     hooks = [w.view() for w in _activity(request).webhooks.values()]
     return _ok({"data": hooks, "meta": {"result_count": len(hooks)}} if hooks else {"meta": {"result_count": 0}})
 
 
-async def create_webhook(request: Request) -> Response:
-    auth = _auth(request)
-    if isinstance(auth, Response):
-        return auth
+async def create_webhook(request: Request, auth: Auth) -> Response:
     body = await _body(request)
     if isinstance(body, Response):
         return body
@@ -105,10 +112,7 @@ async def create_webhook(request: Request) -> Response:
     return _ok({"data": hook.view()})
 
 
-async def validate_webhook(request: Request) -> Response:
-    auth = _auth(request, user_allowed=True)
-    if isinstance(auth, Response):
-        return auth
+async def validate_webhook(request: Request, auth: Auth) -> Response:
     act = _activity(request)
     hook = act.webhooks.get(request.path_params["webhook_id"])
     if hook is None:
@@ -117,10 +121,7 @@ async def validate_webhook(request: Request) -> Response:
     return _ok({"data": {"valid": hook.valid}})
 
 
-async def delete_webhook(request: Request) -> Response:
-    auth = _auth(request, user_allowed=True)
-    if isinstance(auth, Response):
-        return auth
+async def delete_webhook(request: Request, auth: Auth) -> Response:
     act = _activity(request)
     hook = act.webhooks.pop(request.path_params["webhook_id"], None)
     if hook is None:
@@ -130,10 +131,7 @@ async def delete_webhook(request: Request) -> Response:
     return _ok({"data": {"deleted": True}})
 
 
-async def replay(request: Request) -> Response:
-    auth = _auth(request)
-    if isinstance(auth, Response):
-        return auth
+async def replay(request: Request, auth: Auth) -> Response:
     body = await _body(request)
     if isinstance(body, Response):
         return body
@@ -154,10 +152,7 @@ async def replay(request: Request) -> Response:
 SCOPE_FOR = {"dm": "dm.read", "chat": "dm.read", "like": "like.read", "mute": "mute.read", "block": "block.read"}
 
 
-async def create_subscription(request: Request) -> Response:
-    auth = _auth(request, user_allowed=True)
-    if isinstance(auth, Response):
-        return auth
+async def create_subscription(request: Request, auth: Auth) -> Response:
     body = await _body(request)
     if isinstance(body, Response):
         return body
@@ -195,29 +190,20 @@ async def create_subscription(request: Request) -> Response:
     return _ok({"data": {"subscription": sub.view()}})
 
 
-async def list_subscriptions(request: Request) -> Response:
-    auth = _auth(request, user_allowed=True)
-    if isinstance(auth, Response):
-        return auth
+async def list_subscriptions(request: Request, auth: Auth) -> Response:
     kind, token = auth
     subs = [s for s in _activity(request).subscriptions.values() if kind == "app" or s.user_id == token.user_id]
     return _ok({"data": [s.view() for s in subs]})
 
 
-async def delete_subscription(request: Request) -> Response:
-    auth = _auth(request)
-    if isinstance(auth, Response):
-        return auth
+async def delete_subscription(request: Request, auth: Auth) -> Response:
     sub = _activity(request).subscriptions.pop(request.path_params["subscription_id"], None)
     if sub is None:
         return problems.problem_response(NOT_FOUND)
     return _ok({"data": {"deleted": True}})
 
 
-async def delete_subscriptions(request: Request) -> Response:
-    auth = _auth(request)
-    if isinstance(auth, Response):
-        return auth
+async def delete_subscriptions(request: Request, auth: Auth) -> Response:
     act = _activity(request)
     ids = [i for i in (request.query_params.get("ids") or "").split(",") if i]
     if not 1 <= len(ids) <= 100:
@@ -234,10 +220,7 @@ async def delete_subscriptions(request: Request) -> Response:
     return _ok(body)
 
 
-async def update_subscription(request: Request) -> Response:
-    auth = _auth(request)
-    if isinstance(auth, Response):
-        return auth
+async def update_subscription(request: Request, auth: Auth) -> Response:
     body = await _body(request)
     if isinstance(body, Response):
         return body
@@ -256,10 +239,7 @@ async def update_subscription(request: Request) -> Response:
 
 
 # ---- the stream ------------------------------------------------------------------------------
-async def stream(request: Request) -> Response:
-    auth = _auth(request)
-    if isinstance(auth, Response):
-        return auth
+async def stream(request: Request, auth: Auth) -> Response:
     act = _activity(request)
     raw = request.query_params.get("backfill_minutes", "0")
     if not raw.isdigit() or not 0 <= int(raw) <= 5:
@@ -338,19 +318,26 @@ async def control_disconnect_streams(request: Request) -> Response:
     return JSONResponse({"closed": closed})
 
 
+# X's routes: (method, path, handler, whether a user's OAuth 2.0 token is accepted besides the app's).
+X_ROUTES: list[tuple[str, str, Handler, bool]] = [
+    ("GET", "/2/webhooks", list_webhooks, False),
+    ("POST", "/2/webhooks", create_webhook, False),
+    ("POST", "/2/webhooks/replay", replay, False),
+    ("PUT", "/2/webhooks/{webhook_id}", validate_webhook, True),
+    ("DELETE", "/2/webhooks/{webhook_id}", delete_webhook, True),
+    ("POST", "/2/activity/subscriptions", create_subscription, True),
+    ("GET", "/2/activity/subscriptions", list_subscriptions, True),
+    ("DELETE", "/2/activity/subscriptions", delete_subscriptions, False),
+    ("DELETE", "/2/activity/subscriptions/{subscription_id}", delete_subscription, False),
+    ("PUT", "/2/activity/subscriptions/{subscription_id}", update_subscription, False),
+    ("GET", "/2/activity/stream", stream, False),
+]
+
+
 def routes() -> list[Route]:
     return [
-        Route("/2/webhooks", list_webhooks, methods=["GET"]),
-        Route("/2/webhooks", create_webhook, methods=["POST"]),
-        Route("/2/webhooks/replay", replay, methods=["POST"]),
-        Route("/2/webhooks/{webhook_id}", validate_webhook, methods=["PUT"]),
-        Route("/2/webhooks/{webhook_id}", delete_webhook, methods=["DELETE"]),
-        Route("/2/activity/subscriptions", create_subscription, methods=["POST"]),
-        Route("/2/activity/subscriptions", list_subscriptions, methods=["GET"]),
-        Route("/2/activity/subscriptions", delete_subscriptions, methods=["DELETE"]),
-        Route("/2/activity/subscriptions/{subscription_id}", delete_subscription, methods=["DELETE"]),
-        Route("/2/activity/subscriptions/{subscription_id}", update_subscription, methods=["PUT"]),
-        Route("/2/activity/stream", stream, methods=["GET"]),
+        *(Route(path, x_activity_route(handler, user_allowed=user_allowed), methods=[method])
+          for method, path, handler, user_allowed in X_ROUTES),
         Route("/sandbox/api/activity", control_state, methods=["GET"]),
         Route("/sandbox/api/activity/events", control_events, methods=["GET"]),
         Route("/sandbox/api/activity/config", control_config, methods=["GET", "POST"]),
