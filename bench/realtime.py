@@ -128,7 +128,11 @@ def main(argv: list[str] | None = None) -> int:
         wait_http(sandbox_url + "/sandbox/api/config")
         wait_http(web_url + "/x/webhook/?crc_token=up")
         time.sleep(3)  # the worker connects to the broker
-        return run(args, sandbox_url)
+        from bench.cpu import CpuMeter
+
+        meter = CpuMeter({"sandbox": procs[0].pid, "web": procs[1].pid, "worker": procs[2].pid},
+                         by_name={"postgres": "postgres", "redis": "redis-server"})
+        return run(args, sandbox_url, meter)
     finally:
         for proc in procs:
             proc.terminate()
@@ -139,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                 proc.kill()
 
 
-def run(args, sandbox_url: str) -> int:
+def run(args, sandbox_url: str, meter) -> int:
     from twitter_channel import polling
     from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
     from twitter_channel.realtime import subscriptions
@@ -205,6 +209,8 @@ def run(args, sandbox_url: str) -> int:
     local = threading.local()
     from concurrent.futures import ThreadPoolExecutor
 
+    cpu_start = meter.snapshot()
+
     with ThreadPoolExecutor(max_workers=args.posters) as pool:
         for n in range(total):
             due = start + n / args.rate
@@ -213,6 +219,7 @@ def run(args, sandbox_url: str) -> int:
                 time.sleep(delay)
             pool.submit(post_one, n, due)
     posting = time.monotonic() - start
+    cpu_posting = meter.since(cpu_start)
     kept_rate = posting <= args.seconds * (1 + RATE_SLACK)
     print(f"  load: posted {len(ids)} mentions in {posting:.1f} s ({len(ids) / posting:.1f}/s), "
           f"{len(errors)} posting errors; posts sent late p95 {pct(late, 0.95) * 1000:.0f} ms "
@@ -225,6 +232,7 @@ def run(args, sandbox_url: str) -> int:
             break
         time.sleep(0.5)
     drained = time.monotonic() - start - posting
+    cpu_all = meter.since(cpu_start)
     deliveries = sb.activity_state()["deliveries"][before_deliveries:]
     answered = [d for d in deliveries if d["status"] == 200]
     ms = [d["ms"] for d in answered if d.get("ms") is not None]
@@ -236,6 +244,10 @@ def run(args, sandbox_url: str) -> int:
           f"{pct(ms, 0.5):.1f} ms p95 {pct(ms, 0.95):.1f} ms max {max(ms):.1f} ms")
     print(f"  load: {events} events stored, {items} items, {tickets} tickets; lost {lost}; "
           f"queue drained {drained:.1f} s after the last post")
+    print("  load: CPU ms per event while posting / until drained: " + ", ".join(
+        f"{label} {cpu_posting[label] * 1000 / total:.1f}/{cpu_all[label] * 1000 / total:.1f}" for label in cpu_all))
+    print(f"  load: CPU busy while posting {sum(cpu_posting.values()) / posting * 100:.0f}% of one core "
+          f"({os.cpu_count()} cores)")
     ok &= kept_rate and lost == 0 and len(answered) == len(ids) and not errors
     print(f"bench realtime: {'OK' if ok else 'TARGET MISSED'} (ran {args.seconds:.0f} s at {args.rate:.0f}/s)")
     return 0 if ok else 1

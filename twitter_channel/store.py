@@ -103,9 +103,15 @@ def store_items(rows: Iterable[IncomingItem]) -> int:
     """Insert the rows that are not stored yet; returns how many were new.
 
     Call it inside the transaction that also advances the stream's cursor."""
+    return len(insert_new_items(rows))
+
+
+def insert_new_items(rows: Iterable[IncomingItem]) -> list[IncomingItem]:
+    """Insert the rows of one account that are not stored yet (the first of any repeated
+    kind and id); returns those rows, in the order given."""
     rows = list(rows)
     if not rows:
-        return 0
+        return []
     account_id = rows[0].account_id
     keys = {(r.kind, r.x_id) for r in rows}
     existing = set(
@@ -118,7 +124,7 @@ def store_items(rows: Iterable[IncomingItem]) -> int:
             fresh[key] = row
     # ignore_conflicts: a concurrent poll may have inserted some of these since the check.
     IncomingItem.objects.bulk_create(fresh.values(), batch_size=BATCH_SIZE, ignore_conflicts=True)
-    return len(fresh)
+    return list(fresh.values())
 
 
 def _author_fields(user: XUser | None) -> dict:

@@ -1,23 +1,27 @@
 """Events pushed by X, from raw body to stored items: the push path's half of the intake.
 
 `record_event` is all the webhook (and the stream consumer) do while X waits: keep the raw
-event once, keyed on its event id, and hand it to Celery. `process_event` then turns it into
-`IncomingItem` rows through the very functions polling uses (`store.item_from_tweet`,
-`item_from_dm`, `store_items`) and asks for the same conversion, so an item seen by push and
-by poll is stored once and makes the same ticket whichever path saw it first.
+event once, keyed on its event id, and hand it to Celery. `process_pending` then turns events,
+in batches, into `IncomingItem` rows through the very functions polling uses
+(`store.item_from_tweet`, `item_from_dm`, `insert_new_items`) and runs the same conversion, so
+an item seen by push and by poll is stored once and makes the same ticket whichever path saw
+it first.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..models import IncomingItem, Stream, XAccount
-from ..store import item_from_dm, item_from_malformed, item_from_tweet, store_items
-from ..types import Malformed, XDMEvent, XError
+from ..store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
+from ..types import Malformed, XDMEvent, XError, XNotFound
 from ..x_parsing import ParseError
 from .events import DM_EVENT, LIKE_EVENT, Envelope, Ignored, Intake, intake_of, parse_envelope
 from .models import ActivityEvent
@@ -25,6 +29,10 @@ from .models import ActivityEvent
 log = logging.getLogger(__name__)
 
 State = ActivityEvent.State
+# Events claimed and stored per transaction.
+EVENT_BATCH_SIZE = 100
+# An event whose X lookup keeps failing this long is kept as failed instead of retried forever.
+GIVE_UP_AFTER = timedelta(days=1)
 
 
 def record_event(body: str, source: str) -> ActivityEvent | None:
@@ -60,58 +68,117 @@ def _process_soon(event_pk: int) -> None:
     process_activity_event.delay(event_pk)
 
 
-def process_event(event_pk: int, *, client_factory=None) -> str | None:
-    """Store the items of one recorded event; returns the event's new state, or None when it
-    was processed already (or another worker holds it)."""
-    event = ActivityEvent.objects.filter(pk=event_pk, state=State.NEW).first()
-    if event is None:
-        return None
-    try:
-        envelope = parse_envelope(event.body)
-    except ParseError as exc:
-        return _finish(event_pk, State.FAILED, f"Could not parse: {exc}")
-    account = XAccount.objects.filter(user_id=envelope.for_user_id).first() if envelope.for_user_id else None
-    if account is None or not account.is_active:
-        return _finish(event_pk, State.IGNORED, f"No connected account for X user {envelope.for_user_id or '?'}")
-    try:
-        rows = rows_for(account, envelope, client_factory=client_factory)
-    except Ignored as exc:
-        return _finish(event_pk, State.IGNORED, str(exc), account=account)
-    except XError as exc:
-        # Looking up a liked post failed: leave the event new; the sweeper tries again.
-        log.warning("Event %s of %s waits: %s", event.event_id, account, exc.detail or type(exc).__name__)
-        ActivityEvent.objects.filter(pk=event_pk).update(detail=f"X lookup failed: {exc.detail or exc}"[:2000])
-        return State.NEW
-
-    with transaction.atomic():
-        locked = ActivityEvent.objects.select_for_update(skip_locked=True).filter(pk=event_pk, state=State.NEW).first()
-        if locked is None:
-            return None
-        stored = store_items(rows)
-        now = timezone.now()
-        locked.account = account
-        locked.state = State.PROCESSED
-        locked.processed_at = now
-        locked.items_stored = stored
-        locked.save(update_fields=["account", "state", "processed_at", "items_stored"])
-        XAccount.objects.filter(pk=account.pk).update(last_event_at=now)
-    if stored:
-        convert_now(account, rows)
-    return State.PROCESSED
+@dataclass
+class EventStats:
+    processed: int = 0
+    ignored: int = 0
+    failed: int = 0
+    waiting: int = 0  # a lookup at X failed: left new for the sweeper
+    items_stored: int = 0
+    unfinished: bool = False  # the time budget ran out with events left
 
 
-def convert_now(account: XAccount, rows: list[IncomingItem]) -> None:
-    """Convert the event's items in this same task, with the very function the conversion
-    tasks use: one queue hop less between X's push and the ticket. An item that must wait for
-    an older one of its thread (deferred) is left to the conversion tasks, as after a poll."""
-    from ..conversion import convert_item_by_id
+def process_pending(*, time_budget: float | None = None, client_factory=None) -> EventStats:
+    """Turn recorded events still new into stored items, oldest first, then convert them.
 
-    pending = IncomingItem.objects.filter(
-        account=account, state=IncomingItem.State.NEW, x_id__in=[r.x_id for r in rows]
-    ).order_by("id").values_list("pk", flat=True)
-    deferred = [pk for pk in pending if convert_item_by_id(pk) == "deferred"]
-    if deferred:
-        _converted_soon(account.pk, len(deferred))
+    Events are claimed in batches with one `SELECT ... FOR UPDATE SKIP LOCKED`, so workers
+    running in parallel take disjoint batches, and a batch's items, event states and the
+    accounts' last event times are written in that one transaction: a worker killed mid-batch
+    leaves its events new for the next. One event that cannot be understood is kept as failed
+    with the reason and never holds up the rest of its batch."""
+    started = time.monotonic()
+    stats = EventStats()
+    waiting: set[int] = set()
+    while True:
+        if time_budget is not None and time.monotonic() - started > time_budget:
+            stats.unfinished = True
+            break
+        with transaction.atomic():
+            batch = list(
+                ActivityEvent.objects.select_for_update(skip_locked=True)
+                .filter(state=State.NEW)
+                .exclude(pk__in=waiting)
+                .order_by("id")[:EVENT_BATCH_SIZE]
+            )
+            if not batch:
+                break
+            stored_for = _store_batch(batch, stats, client_factory)
+        waiting.update(event.pk for event in batch if event.state == State.NEW)
+        for account_id in stored_for:
+            _convert(account_id)
+    return stats
+
+
+def _store_batch(batch: list[ActivityEvent], stats: EventStats, client_factory) -> set[int]:
+    """Store the items of a locked batch of events; returns the accounts that got new items."""
+    now = timezone.now()
+    envelopes: dict[int, Envelope] = {}
+    for event in batch:
+        try:
+            envelopes[event.pk] = parse_envelope(event.body)
+        except ParseError as exc:
+            _mark(event, State.FAILED, f"Could not parse: {exc}", now)
+    user_ids = {envelope.for_user_id for envelope in envelopes.values() if envelope.for_user_id}
+    accounts = {a.user_id: a for a in XAccount.objects.filter(user_id__in=user_ids, is_active=True)}
+    rows_of: dict[int, list[IncomingItem]] = {}
+    for event in batch:
+        envelope = envelopes.get(event.pk)
+        if envelope is None:
+            continue
+        account = accounts.get(envelope.for_user_id)
+        if account is None:
+            _mark(event, State.IGNORED, f"No connected account for X user {envelope.for_user_id or '?'}", now)
+            continue
+        event.account = account
+        try:
+            rows_of[event.pk] = rows_for(account, envelope, client_factory=client_factory)
+        except Ignored as exc:
+            _mark(event, State.IGNORED, str(exc), now)
+        except XError as exc:
+            detail = f"X lookup failed: {exc.detail or exc}"
+            if event.received_at < now - GIVE_UP_AFTER:
+                _mark(event, State.FAILED, f"{detail} (still failing after {GIVE_UP_AFTER}, given up)", now)
+                continue
+            # Looking up a liked post failed: the event stays new; the sweeper tries again.
+            log.warning("Event %s of %s waits: %s", event.event_id, account, exc.detail or type(exc).__name__)
+            event.detail = detail[:2000]
+            stats.waiting += 1
+        except Exception as exc:  # noqa: BLE001 — one event we cannot read must not stop the batch behind it
+            log.exception("Event %s of %s could not be processed", event.event_id, account)
+            _mark(event, State.FAILED, f"Could not process: {type(exc).__name__}: {exc}", now)
+
+    by_account: dict[int, list[IncomingItem]] = {}
+    for rows in rows_of.values():
+        for row in rows:
+            by_account.setdefault(row.account_id, []).append(row)
+    fresh = {id(row) for rows in by_account.values() for row in insert_new_items(rows)}
+    for event in batch:
+        if event.pk in rows_of:
+            event.items_stored = sum(id(row) in fresh for row in rows_of[event.pk])
+            _mark(event, State.PROCESSED, "", now)
+    for event in batch:
+        stats.processed += event.state == State.PROCESSED
+        stats.ignored += event.state == State.IGNORED
+        stats.failed += event.state == State.FAILED
+    stats.items_stored += len(fresh)
+    ActivityEvent.objects.bulk_update(batch, ["state", "detail", "processed_at", "account", "items_stored"])
+    XAccount.objects.filter(pk__in={event.account_id for event in batch if event.pk in rows_of}).update(
+        last_event_at=now
+    )
+    return {account_id for account_id, rows in by_account.items() if any(id(row) in fresh for row in rows)}
+
+
+def _mark(event: ActivityEvent, state: str, detail: str, now) -> None:
+    event.state, event.detail, event.processed_at = state, detail[:2000], now
+
+
+def _convert(account_id: int) -> None:
+    """Convert the account's new items in this same task, with the conversion task itself:
+    one queue hop less between X's push and the ticket. It hands what it could not finish
+    (a time budget spent, a reply waiting for its parent) to conversion tasks, as after a poll."""
+    from ..tasks import convert_items
+
+    convert_items(account_id)
 
 
 def rows_for(account: XAccount, envelope: Envelope, *, client_factory=None) -> list[IncomingItem]:
@@ -166,21 +233,11 @@ def _with_liked_post(account: XAccount, intake: Intake, client_factory) -> Intak
     from ..polling import client_for
 
     client = (client_factory or client_for)(account)
-    page = client.get_tweets([intake.liked_tweet_id])
+    try:
+        page = client.get_tweets([intake.liked_tweet_id])
+    except XNotFound:
+        intake.item = None  # deleted since the like: nothing to ticket, and nothing to wait for
+        return intake
     intake.item = next((t for t in page.items if t.id == intake.liked_tweet_id), None)
     intake.users = {**page.users, **intake.users}
     return intake
-
-
-def _finish(event_pk: int, state: str, detail: str, *, account: XAccount | None = None) -> str:
-    updates = {"state": state, "detail": detail[:2000], "processed_at": timezone.now()}
-    if account is not None:
-        updates["account"] = account
-    ActivityEvent.objects.filter(pk=event_pk, state=State.NEW).update(**updates)
-    return state
-
-
-def _converted_soon(account_id: int, new_items: int) -> None:
-    from ..tasks import enqueue_conversion
-
-    enqueue_conversion(account_id, new_items)

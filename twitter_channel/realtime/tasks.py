@@ -13,10 +13,23 @@ from ..models import XAccount
 from . import intake, subscriptions
 from .models import ActivityEvent
 
+# Seconds one processing task runs before handing over to a fresh one.
+PROCESS_TIME_BUDGET = 5.0
+
 
 @shared_task
-def process_activity_event(event_pk: int) -> str | None:
-    return intake.process_event(event_pk)
+def process_activity_event(event_pk: int | None = None) -> dict | None:
+    """Process the recorded events still new, `event_pk`'s among them, in batches.
+
+    One task is queued per recorded event; during a burst the first of them takes the events
+    queued behind it in its batches, and the later tasks find theirs done in one query."""
+    if event_pk is not None and not ActivityEvent.objects.filter(pk=event_pk, state=ActivityEvent.State.NEW).exists():
+        return None
+    stats = intake.process_pending(time_budget=PROCESS_TIME_BUDGET)
+    if stats.unfinished:
+        # Hand over to a fresh task, so polls and beat's tasks queued meanwhile get their turn.
+        process_activity_event.delay()
+    return stats.__dict__
 
 
 @shared_task
@@ -24,14 +37,10 @@ def sweep_activity_events() -> int:
     """Process events recorded but still new after a grace period (their task was lost, or a
     liked post's lookup failed): the push path's counterpart of `sweep_unconverted`."""
     cutoff = timezone.now() - timedelta(seconds=settings.X_SWEEP_GRACE_SECONDS)
-    pending = list(
-        ActivityEvent.objects.filter(state=ActivityEvent.State.NEW, received_at__lte=cutoff)
-        .order_by("id")
-        .values_list("pk", flat=True)[:1000]
-    )
-    for pk in pending:
-        process_activity_event.delay(pk)
-    return len(pending)
+    stale = ActivityEvent.objects.filter(state=ActivityEvent.State.NEW, received_at__lte=cutoff).count()
+    if stale:
+        process_activity_event.delay()
+    return stale
 
 
 @shared_task
