@@ -4,13 +4,15 @@ their control API (`/sandbox/api/activity/*`). State and delivery live in `activ
 Authentication as in X's spec: webhooks, replay, the stream and subscription deletion take
 the app's bearer token (`Activity.app_bearer_token`); creating and listing subscriptions also
 accept a user's OAuth 2.0 token holding the scope of the event type (dm.read for dm.*,
-like.read for like.*, tweet.read otherwise).
+like.read for like.*, tweet.read otherwise). Every route has X's rate-limit window and headers
+(`ratelimits.ACTIVITY_LIMITS`), counted per app for the app's token and per user for a user's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
@@ -32,6 +34,7 @@ from .activity import (
     stream_line,
 )
 from .endpoints import bearer
+from .ratelimits import APP_KEY
 from .store import Token
 
 APP_ONLY = problems.blank_problem(
@@ -49,23 +52,30 @@ Auth = tuple[str, Token | None]  # ("app", None) or ("user", token)
 Handler = Callable[[Request, Auth], Awaitable[Response]]
 
 
-def x_activity_route(handler: Handler, *, user_allowed: bool = False) -> Callable[[Request], Awaitable[Response]]:
-    """The pipeline of every Activity API route, in X's order: bearer token (401), then
-    app-only (403), then the handler with who is calling."""
+def x_activity_route(key: str, handler: Handler, *,
+                     user_allowed: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """The pipeline of every Activity API route, in X's order (as `endpoints.x_route`): bearer
+    token (401), rate-limit window of `key` (429, headers from here on: per app for the app's
+    token, per user for a user's), app-only (403), then the handler with who is calling."""
 
     async def endpoint(request: Request) -> Response:
         act = _activity(request)
         raw = bearer(request)
-        if raw and raw == act.app_bearer_token:
-            auth: Auth = ("app", None)
-        else:
+        token = None
+        if not (raw and raw == act.app_bearer_token):
             token = act.sb.store.valid_token(raw) if raw else None
             if token is None:
                 return problems.problem_response(problems.UNAUTHORIZED)
-            if not user_allowed:
-                return problems.problem_response(APP_ONLY)
-            auth = ("user", token)
-        return await handler(request, auth)
+        verdict = act.sb.limiter.hit(key, APP_KEY if token is None else token.user_id)
+        headers = verdict.headers()
+        if not verdict.allowed:
+            return problems.problem_response(problems.TOO_MANY_REQUESTS, headers)
+        if token is not None and not user_allowed:
+            return problems.problem_response(APP_ONLY, headers)
+        auth: Auth = ("app", None) if token is None else ("user", token)
+        response = await handler(request, auth)
+        response.headers.update(headers)
+        return response
 
     return endpoint
 
@@ -334,9 +344,15 @@ X_ROUTES: list[tuple[str, str, Handler, bool]] = [
 ]
 
 
+def endpoint_key(method: str, path: str) -> str:
+    """X's route template, as rate limits name it: "PUT /2/webhooks/:webhook_id"."""
+    return f"{method} " + re.sub(r"\{(\w+)\}", r":\1", path)
+
+
 def routes() -> list[Route]:
     return [
-        *(Route(path, x_activity_route(handler, user_allowed=user_allowed), methods=[method])
+        *(Route(path, x_activity_route(endpoint_key(method, path), handler, user_allowed=user_allowed),
+                methods=[method])
           for method, path, handler, user_allowed in X_ROUTES),
         Route("/sandbox/api/activity", control_state, methods=["GET"]),
         Route("/sandbox/api/activity/events", control_events, methods=["GET"]),

@@ -1,4 +1,4 @@
-"""Per-endpoint, per-user 15-minute rate-limit windows with X's headers.
+"""Per-endpoint, per-user (or per-app) 15-minute rate-limit windows with X's headers.
 
 A window opens at a user's first request to an endpoint and closes 15 minutes
 later (X's behaviour), measured on the sandbox clock so tests can jump past a reset.
@@ -28,6 +28,28 @@ X_LIMITS: dict[str, int] = {
     "POST /2/tweets": 100,
     "DELETE /2/tweets/:id": 50,
 }
+# The X Activity API's limits, per app per 15 minutes (a user's token, where a route takes one,
+# counts against that user instead). X publishes only the stream's: 450 requests and 2 open
+# connections per app (shared/x-api/README.md "Limits"; the connections are counted in
+# activity.MAX_STREAMS). For webhooks, subscriptions and replay X publishes none: the sandbox's
+# own choice is the enterprise Account Activity API's table for the same operations under their
+# older paths (docs.x.com "Rate limits: Enterprise"): webhooks 15, subscriptions 500 (listing
+# 50), replay 5.
+ACTIVITY_LIMITS: dict[str, int] = {
+    "GET /2/activity/stream": 450,
+    "GET /2/webhooks": 15,
+    "POST /2/webhooks": 15,
+    "PUT /2/webhooks/:webhook_id": 15,
+    "DELETE /2/webhooks/:webhook_id": 15,
+    "POST /2/webhooks/replay": 5,
+    "POST /2/activity/subscriptions": 500,
+    "GET /2/activity/subscriptions": 50,
+    "DELETE /2/activity/subscriptions": 500,
+    "DELETE /2/activity/subscriptions/:subscription_id": 500,
+    "PUT /2/activity/subscriptions/:subscription_id": 500,
+}
+APP_KEY = "app"  # the window key of requests made with the app's bearer token
+LIMITS = {**X_LIMITS, **ACTIVITY_LIMITS}
 TIGHT_LIMIT = 3
 PROFILES = ("x", "tight", "unlimited")
 
@@ -78,7 +100,7 @@ class RateLimiter:
             return UNLIMITED
         if self.profile == "tight":
             return TIGHT_LIMIT
-        return X_LIMITS.get(bucket, 900)
+        return LIMITS.get(bucket, 900)
 
     def set_limit(self, endpoint: str, limit: int) -> None:
         self.overrides[bucket_of(endpoint)] = limit
@@ -102,7 +124,7 @@ class RateLimiter:
 
     def describe(self) -> dict:
         now = self.clock.now()
-        names = sorted(set(X_LIMITS) | set(self.overrides))
+        names = sorted(set(LIMITS) | set(self.overrides))
         return {
             "profile": self.profile,
             "limits": {name: self.limit_for(name) for name in names},
