@@ -42,6 +42,14 @@ APP_ONLY = problems.blank_problem(
     "Authenticating with OAuth 2.0 User Context is forbidden for this endpoint. "
     "Supported authentication types are [OAuth 2.0 Application-Only].")
 NOT_FOUND = problems.blank_problem(404, "Not Found Error", "Sorry, that page does not exist")
+# X's answer to a stream connection over the app's limit (spec 2.159 ConnectionExceptionProblem,
+# body as X sends it): a 429 whose rate-limit headers still show requests left.
+TOO_MANY_CONNECTIONS = {
+    "title": "ConnectionException",
+    "detail": "This stream is currently at the maximum allowed connection limit.",
+    "connection_issue": "TooManyConnections",
+    "type": "https://api.twitter.com/2/problems/streaming-connection",
+}
 
 
 def _activity(request: Request) -> Activity:
@@ -256,8 +264,7 @@ async def stream(request: Request, auth: Auth) -> Response:
         return problems.json_response(problems.invalid_request([problems.bad_value(
             "backfill_minutes", raw, message=f"The `backfill_minutes` query parameter value [{raw}] is not between 0 and 5")]), 400)
     if len(act.streams) >= MAX_STREAMS:
-        return problems.problem_response(problems.blank_problem(
-            429, "TooManyConnections", "This stream has reached its maximum number of connections."))
+        return problems.json_response(TOO_MANY_CONNECTIONS, 429, media_type=problems.PROBLEM_TYPE)
     queue: asyncio.Queue = asyncio.Queue()
     # Registered before the backlog is read: nothing emitted in between is lost or sent twice.
     act.streams.add(queue)

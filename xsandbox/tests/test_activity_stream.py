@@ -117,3 +117,21 @@ def test_disconnect_route_closes_open_streams(sandbox, subscribed):
             next_event(lines)
     finally:
         response.close()
+
+
+def test_a_third_connection_is_refused_as_x_does_with_requests_left(sandbox, subscribed):
+    first, _ = open_stream(sandbox)
+    second, _ = open_stream(sandbox)
+    try:
+        r = requests.get(sandbox.base_url + "/2/activity/stream", headers=APP, timeout=5)
+    finally:
+        first.close()
+        second.close()
+
+    assert r.status_code == 429
+    assert r.json() == {"title": "ConnectionException",
+                        "detail": "This stream is currently at the maximum allowed connection limit.",
+                        "connection_issue": "TooManyConnections",
+                        "type": "https://api.twitter.com/2/problems/streaming-connection"}
+    # The connect counted, but the budget is not what ran out.
+    assert (r.headers["x-rate-limit-limit"], r.headers["x-rate-limit-remaining"]) == ("450", "447")
