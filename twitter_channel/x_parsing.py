@@ -340,6 +340,13 @@ def is_rate_limit_body(body: Any) -> bool:
     return any(isinstance(e, dict) and e.get("code") == 88 for e in body.get("errors") or [])
 
 
+def is_connection_limit_body(body: Any) -> bool:
+    """X's ConnectionException problem for a stream at its connection limit:
+    `{"title": "ConnectionException", "connection_issue": "TooManyConnections",
+    "type": "https://api.twitter.com/2/problems/streaming-connection", ...}`."""
+    return isinstance(body, dict) and body.get("connection_issue") == "TooManyConnections"
+
+
 def error_from_response(response: Any) -> XError:
     """The project's error for a failed X response (requests.Response), classified by what
     the caller should do next. v2 problems are read from the body itself: tweepy only fills
@@ -350,6 +357,11 @@ def error_from_response(response: Any) -> XError:
     except ValueError:
         body = response.text
     detail = problem_text(body) or f"HTTP {status}"
+    if status == 429 and is_connection_limit_body(body):
+        # A stream refusing one connection too many: X answers 429 with requests left in the
+        # window, so waiting for its reset (up to 15 minutes) would idle the stream for nothing;
+        # the other connection may be on its way out. Back off and try again.
+        return XTransientError(detail, status=status)
     if status == 429 or is_rate_limit_body(body):
         limit = parse_rate_limit(response.headers)
         return XRateLimited(detail, reset_at=limit.reset_at if limit else None, status=status)

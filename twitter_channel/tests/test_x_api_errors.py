@@ -84,6 +84,19 @@ def test_429_with_plain_text_body_from_the_examples(fake_x, client, base_url):
     assert caught.value.detail == "Rate limit exceeded"
 
 
+def test_stream_at_its_connection_limit_is_transient_though_429(fake_x, base_url):
+    # X's body and headers for one stream connection too many (tweepy issue 1962): requests
+    # are left in the window, so this is no budget to wait out.
+    fake_x.get(f"{base_url}/2/activity/stream", status=429, headers=rate_headers(limit=450, remaining=447), json={
+        "title": "ConnectionException", "detail": "This stream is currently at the maximum allowed connection limit.",
+        "connection_issue": "TooManyConnections", "type": "https://api.twitter.com/2/problems/streaming-connection"})
+
+    with pytest.raises(XTransientError) as caught:
+        next(XClient("app-token", base_url=base_url).activity_stream())
+
+    assert not isinstance(caught.value, XRateLimited) and caught.value.status == 429
+
+
 def test_usage_capped_problem_is_rate_limited(fake_x, client, base_url):
     fake_x.get(f"{base_url}/2/dm_events", status=429, json={
         "title": "UsageCapExceeded", "type": "https://api.twitter.com/2/problems/usage-capped",

@@ -5,10 +5,12 @@ ways X refuses (duplicate, bad token, rate limit)."""
 from __future__ import annotations
 
 import pytest
+import requests
 
 from twitter_channel import x_api
 from twitter_channel.types import XAuthError, XDuplicateContent, XNotFound, XRateLimited, XTransientError
 from twitter_channel.x_api import POST, TWEET, XClient, vocabulary_for
+from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN
 from xsandbox.testing import running_sandbox
 
 # tweepy 4.17 reports the unknown `post.fields` parameter through the deprecated
@@ -184,6 +186,48 @@ def test_rate_limited_with_the_reset_time_from_the_headers(sb, client, brand):
     assert caught.value.reset_at is not None
     assert client.last_rate_limit.remaining == 0
     assert caught.value.reset_at == client.last_rate_limit.reset_at
+
+
+@pytest.fixture
+def app_client(sb):
+    return XClient(DEFAULT_APP_BEARER_TOKEN, base_url=sb.base_url)
+
+
+def test_spent_budget_on_subscriptions_is_rate_limited_with_the_reset_time(sb, client, brand):
+    sb.set_rate_limit("POST /2/activity/subscriptions", 1)
+    client.create_activity_subscription("post.mention.create", brand["id"])
+
+    with pytest.raises(XRateLimited) as caught:
+        client.create_activity_subscription("dm.received", brand["id"])
+
+    assert caught.value.reset_at is not None and caught.value.reset_at == client.last_rate_limit.reset_at
+    assert client.last_rate_limit.remaining == 0
+
+
+def test_spent_budget_on_the_stream_is_rate_limited_with_the_reset_time(sb, app_client):
+    sb.set_rate_limit("GET /2/activity/stream", 0)
+
+    with pytest.raises(XRateLimited) as caught:
+        next(app_client.activity_stream())
+
+    assert caught.value.reset_at is not None and app_client.last_rate_limit.remaining == 0
+
+
+def test_stream_at_its_connection_limit_is_transient_not_a_spent_budget(sb, app_client):
+    # X's 429 for a third connection still shows requests left: waiting for the window's reset
+    # (up to 15 minutes) would idle the stream for nothing, so the consumer backs off instead.
+    held = [requests.get(sb.base_url + "/2/activity/stream", timeout=5, stream=True,
+                         headers={"Authorization": f"Bearer {DEFAULT_APP_BEARER_TOKEN}"}) for _ in range(2)]
+    try:
+        with pytest.raises(XTransientError) as caught:
+            next(app_client.activity_stream())
+    finally:
+        for response in held:
+            response.close()
+
+    assert not isinstance(caught.value, XRateLimited) and caught.value.status == 429
+    assert "maximum allowed connection limit" in caught.value.detail
+    assert app_client.last_rate_limit.remaining > 0
 
 
 def test_sandbox_5xx_and_broken_json_are_transient(sb, client, brand):
