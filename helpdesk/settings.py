@@ -212,6 +212,14 @@ CELERY_BEAT_SCHEDULE["x-sweep-activity-events"] = {
     "task": "twitter_channel.realtime.tasks.sweep_activity_events",
     "schedule": X_SWEEP_INTERVAL_SECONDS,
 }
+# How often the webhook is challenged as X would (realtime/watch.py); after it fails, or after
+# several silent intervals, X is asked to replay what it may have lost. 0 switches this off.
+X_WEBHOOK_WATCH_SECONDS = env.float("X_WEBHOOK_WATCH_SECONDS", default=60.0)
+if X_WEBHOOK_WATCH_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["x-watch-webhook"] = {
+        "task": "twitter_channel.realtime.tasks.watch_webhook",
+        "schedule": X_WEBHOOK_WATCH_SECONDS,
+    }
 
 # Outgoing tweets and DMs (twitter_channel/sending.py).
 X_SEND_TIMEOUT_SECONDS = env.float("X_SEND_TIMEOUT_SECONDS", default=10.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import IncomingItem, StreamCursor, XAccount
+from .models import ActivityEvent, IncomingItem, StreamCursor, WebhookHealth, XAccount
 
 
 class StreamCursorInline(admin.TabularInline):
@@ -37,3 +37,26 @@ class IncomingItemAdmin(admin.ModelAdmin):
     raw_id_fields = ("ticket", "comment")
     list_select_related = ("account", "ticket")
     readonly_fields = ("raw",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows the intake writes; admins look, the intake alone changes them."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ActivityEvent)
+class ActivityEventAdmin(ReadOnlyAdmin):
+    list_display = ("event_id", "event_type", "source", "state", "account", "items_stored", "received_at")
+    list_filter = ("state", "source", "event_type", "account")
+    search_fields = ("event_id", "for_user_id", "detail")
+    list_select_related = ("account",)
+
+
+@admin.register(WebhookHealth)
+class WebhookHealthAdmin(ReadOnlyAdmin):
+    list_display = ("url", "checked_at", "last_ok_at", "down_since", "last_error", "replay_job")

@@ -95,5 +95,10 @@ def sweep_unconverted() -> int:
 
 
 # The answering side's tasks (sending to X, bulk conversion), registered through this module.
-from .realtime.tasks import process_activity_event, sweep_activity_events, unsubscribe_account  # noqa: E402, F401
+from .realtime.tasks import (  # noqa: E402, F401
+    process_activity_event,
+    sweep_activity_events,
+    unsubscribe_account,
+    watch_webhook,
+)
 from .send_tasks import bulk_convert_items, send_outgoing  # noqa: E402, F401

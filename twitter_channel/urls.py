@@ -15,6 +15,7 @@ urlpatterns = [
     path("quarantine/", views.quarantine_list, name="quarantine"),
     path("quarantine/<int:pk>/retry/", views.retry_item, name="retry_item"),
     path("quarantine/retry-all/", views.retry_all, name="retry_all"),
+    path("quarantine/events/<int:pk>/retry/", views.retry_event, name="retry_event"),
     # The incoming stream and answering on X (stream_views.py, reply_views.py).
     path("incoming/", stream_views.stream, name="stream"),
     path("incoming/account/<int:account_id>/", stream_views.stream, name="account_stream"),

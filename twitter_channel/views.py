@@ -22,7 +22,9 @@ from django.views.decorators.http import require_POST
 
 from . import conversion, polling, x_oauth
 from .forms import XAccountSettingsForm
-from .models import IncomingItem, Stream, StreamCursor, XAccount
+from .models import ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
+from .realtime import watch
+from .realtime.tasks import process_activity_event
 from .types import XError
 
 log = logging.getLogger(__name__)
@@ -130,8 +132,9 @@ def account_settings(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Settings of {account} saved.")
         return redirect("twitter_channel:accounts")
     cursors = StreamCursor.objects.filter(account=account).order_by("stream")
+    webhook = watch.current_health() if account.intake_mode == XAccount.IntakeMode.WEBHOOK else None
     return render(request, "twitter_channel/account_settings.html",
-                  {"account": account, "form": form, "cursors": cursors})
+                  {"account": account, "form": form, "cursors": cursors, "webhook": webhook})
 
 
 @admin_only
@@ -159,7 +162,20 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 def quarantine_list(request: HttpRequest) -> HttpResponse:
     items = IncomingItem.objects.filter(state=IncomingItem.State.QUARANTINED).select_related("account")
     page = Paginator(items.order_by("-fetched_at", "-pk"), 50).get_page(request.GET.get("page"))
-    return render(request, "twitter_channel/quarantine.html", {"page": page})
+    # Pushed events whose envelope could not be read never became items: they are listed too.
+    failed_events = ActivityEvent.objects.filter(state=ActivityEvent.State.FAILED).order_by("-received_at", "-pk")
+    return render(request, "twitter_channel/quarantine.html",
+                  {"page": page, "failed_events": failed_events[:50], "failed_event_count": failed_events.count()})
+
+
+@admin_only
+@require_POST
+def retry_event(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(ActivityEvent, pk=pk, state=ActivityEvent.State.FAILED)
+    ActivityEvent.objects.filter(pk=event.pk).update(state=ActivityEvent.State.NEW, detail="", processed_at=None)
+    transaction.on_commit(lambda: process_activity_event.delay(event.pk))
+    messages.info(request, f"Event {event.event_id} is processed again; if it still fails it comes back here.")
+    return redirect("twitter_channel:quarantine")
 
 
 @admin_only

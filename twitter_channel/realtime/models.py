@@ -69,5 +69,26 @@ class ActivitySubscription(models.Model):
         return f"{self.account} {self.event_type}"
 
 
+class WebhookHealth(models.Model):
+    """Whether our webhook answers as X would check it, and what was replayed after it did not
+    (`watch.watch_webhook`). One row per webhook URL."""
+
+    url = models.URLField(max_length=500, unique=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    last_ok_at = models.DateTimeField(null=True, blank=True)
+    # Set while the webhook fails its check: from the last good answer, when X may have started losing events.
+    down_since = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    replayed_from = models.DateTimeField(null=True, blank=True)
+    replayed_to = models.DateTimeField(null=True, blank=True)
+    replay_job = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook health"
+
+    def __str__(self) -> str:
+        return self.url
+
+
 # The disconnect receiver is connected when the models load (the app's ready() is not ours).
 from . import receivers  # noqa: E402, F401

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..models import XAccount
-from . import intake, subscriptions
+from . import intake, subscriptions, watch
 from .models import ActivityEvent
 
 # Seconds one processing task runs before handing over to a fresh one.
@@ -49,3 +49,8 @@ def unsubscribe_account(account_id: int) -> int:
     removed = subscriptions.remove_subscriptions(account_id)
     XAccount.objects.filter(pk=account_id).update(intake_mode=XAccount.IntakeMode.POLLING, realtime_since=None)
     return removed
+
+
+@shared_task
+def watch_webhook() -> str:
+    return watch.watch_webhook()

@@ -3,6 +3,7 @@ quarantine with retry."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 from tickets.models import Ticket, User
 from tickets.tests.factories import AdminFactory, GroupFactory, UserFactory
 from twitter_channel import polling, x_oauth
-from twitter_channel.models import IncomingItem, StreamCursor, XAccount
+from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, XAccount
 
 from .intake_helpers import BRAND_ID
 
@@ -32,7 +33,13 @@ def quarantined(account):
                                        state="quarantined", state_reason="Could not parse: post has no author_id")
 
 
-def pages(account, item):
+@pytest.fixture
+def failed_event(db):
+    return ActivityEvent.objects.create(event_id="malformed:123", source="webhook", body='{"hello": "world"}',
+                                        state="failed", detail="Could not parse: event has no event_uuid")
+
+
+def pages(account, item, event):
     return [
         ("get", reverse("twitter_channel:accounts")),
         ("post", reverse("twitter_channel:connect")),
@@ -42,20 +49,21 @@ def pages(account, item):
         ("get", reverse("twitter_channel:quarantine")),
         ("post", reverse("twitter_channel:retry_item", args=[item.pk])),
         ("post", reverse("twitter_channel:retry_all")),
+        ("post", reverse("twitter_channel:retry_event", args=[event.pk])),
     ]
 
 
 @pytest.mark.parametrize("role", [User.Role.AGENT, User.Role.RESTRICTED])
-def test_agents_get_404_on_every_x_page(client, account, quarantined, role):
+def test_agents_get_404_on_every_x_page(client, account, quarantined, failed_event, role):
     client.force_login(UserFactory(role=role))
-    for method, url in pages(account, quarantined):
+    for method, url in pages(account, quarantined, failed_event):
         assert getattr(client, method)(url).status_code == 404, url
     account.refresh_from_db()
     assert account.is_active and account.access_token == "secret-access-123"
 
 
-def test_anonymous_is_sent_to_login_from_every_x_page(client, account, quarantined):
-    for method, url in pages(account, quarantined):
+def test_anonymous_is_sent_to_login_from_every_x_page(client, account, quarantined, failed_event):
+    for method, url in pages(account, quarantined, failed_event):
         response = getattr(client, method)(url)
         assert response.status_code == 302 and response.url.startswith(reverse("login")), url
 
@@ -187,3 +195,36 @@ def test_reconnecting_clears_the_flag_and_polls_at_once(account):
     assert account.access_token == "new-access" and account.refresh_token == "new-refresh"
     assert not StreamCursor.objects.filter(account=account, next_poll_at__gt=timezone.now()).exists()
     assert XAccount.objects.count() == 1
+
+
+def test_pushed_events_that_could_not_be_read_are_shown_with_the_quarantine(client, failed_event):
+    client.force_login(AdminFactory())
+
+    body = client.get(reverse("twitter_channel:quarantine")).content.decode()
+
+    assert "Pushed events that could not be read (1)" in body
+    assert "Could not parse: event has no event_uuid" in body and "{&quot;hello&quot;: &quot;world&quot;}" in body
+
+
+def test_retrying_an_event_that_still_cannot_be_read_brings_it_back(client, failed_event,
+                                                                    django_capture_on_commit_callbacks):
+    client.force_login(AdminFactory())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("twitter_channel:retry_event", args=[failed_event.pk]), follow=True)
+
+    failed_event.refresh_from_db()
+    assert failed_event.state == "failed" and "event_uuid" in failed_event.detail
+    assert "processed again" in response.content.decode()
+
+
+def test_retrying_an_event_after_a_fix_processes_it(client, account, failed_event, django_capture_on_commit_callbacks):
+    client.force_login(AdminFactory())
+    ActivityEvent.objects.filter(pk=failed_event.pk).update(
+        body=json.dumps({"data": {"event_type": "follow.follow", "event_uuid": "9", "filter": {"user_id": BRAND_ID}}}))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("twitter_channel:retry_event", args=[failed_event.pk]))
+
+    failed_event.refresh_from_db()
+    assert (failed_event.state, failed_event.account) == ("ignored", account)

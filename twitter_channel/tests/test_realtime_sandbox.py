@@ -16,7 +16,7 @@ from tickets.models import Channel, Ticket
 from tickets.tests.factories import AdminFactory
 from twitter_channel import polling, x_api
 from twitter_channel.models import ActivityEvent, ActivitySubscription, IncomingItem, XAccount
-from twitter_channel.realtime import subscriptions
+from twitter_channel.realtime import subscriptions, watch
 from twitter_channel.realtime.stream_consumer import StreamConsumer
 from twitter_channel.types import XBadRequest
 from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN, DEFAULT_CONSUMER_SECRET
@@ -267,6 +267,21 @@ def test_replay_recovers_events_dropped_during_an_outage(sb, webhook_account):
 
     assert eventually(lambda: IncomingItem.objects.filter(x_id=lost["id"]).exists())
     assert eventually(lambda: Ticket.objects.count() == 1)
+
+
+def test_an_outage_of_our_webhook_is_noticed_and_replayed_without_anyone_asking(sb, webhook_account, settings):
+    assert watch.watch_webhook() == "ok"
+    settings.X_WEBHOOK_CONSUMER_SECRET = ""  # our webhook now answers 503: a broken deploy
+    lost = sb.post_tweet("alice", "@AcmeSupport anyone there?")
+    assert eventually(lambda: [d["status"] for d in sb.activity_state()["deliveries"]] == [503])
+    assert watch.watch_webhook() == "down"
+
+    settings.X_WEBHOOK_CONSUMER_SECRET = DEFAULT_CONSUMER_SECRET  # fixed
+    assert watch.watch_webhook() == "replayed"
+
+    assert eventually(lambda: Ticket.objects.filter(x_items__x_id=lost["id"]).exists())
+    assert eventually(lambda: [(d["outcome"], d["status"]) for d in sb.activity_state()["deliveries"]] == [
+        ("delivered", 503), ("replayed", 200)])
 
 
 # --- the stream ------------------------------------------------------------------------------------
