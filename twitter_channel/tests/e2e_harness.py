@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -88,6 +91,49 @@ class CeleryProcesses:
 
     def logs(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in Path(self.tmp).glob("*.log"))
+
+
+class WebProcess:
+    """The helpdesk's web server as in production (gunicorn, threaded workers) in a subprocess,
+    on a free port, for X to deliver webhooks to over real HTTP."""
+
+    def __init__(self, env: dict[str, str], *, workers: int = 2, threads: int = 4):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env, self.workers, self.threads = env, workers, threads
+        self.proc: subprocess.Popen | None = None
+        self.log = Path(tempfile.mkdtemp(prefix="x-e2e-web-")) / "web.log"
+
+    def start(self, ready_path: str = "/health/") -> WebProcess:
+        log = open(self.log, "ab")  # noqa: SIM115 — kept open for the process' life
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "helpdesk.wsgi:application", "--bind",
+             f"127.0.0.1:{self.port}", "--workers", str(self.workers), "--worker-class", "gthread", "--threads",
+             str(self.threads), "--log-level", "warning"],
+            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+        def answers() -> bool:
+            try:
+                urllib.request.urlopen(self.url + ready_path, timeout=1)  # noqa: S310 — our own loopback server
+            except urllib.error.HTTPError:
+                return True  # it answers, whatever it thinks of its health
+            except OSError:
+                return False
+            return True
+
+        wait_for(answers, 30, what="the web server", describe=lambda: self.log.read_text(errors="replace")[-3000:])
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
 
 
 def wait_for(check: Callable[[], object], timeout: float, interval: float = 0.1, what: str = "condition",
