@@ -33,6 +33,7 @@ from .types import Page, PostedTweet, RateLimit, SentDM, XError, XNotFound, XTra
 from .x_oauth import authorization_url, exchange_code, refresh, revoke
 from .x_parsing import (
     ParseError,
+    decode_json,
     error_from_response,
     parse_dm_event,
     parse_page,
@@ -370,7 +371,7 @@ class XClient:
 
     def _json(self, response: requests.Response) -> dict:
         try:
-            body = response.json()
+            body = decode_json(response.content)
         except ValueError as e:
             raise XTransientError(f"X answered {response.status_code} with a body that is not JSON",
                                   status=response.status_code) from e
@@ -429,6 +430,6 @@ def _body_of(error: XError) -> Any:
     if response is None:
         return None
     try:
-        return response.json()
+        return decode_json(response.content)
     except ValueError:
         return None

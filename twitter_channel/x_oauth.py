@@ -20,7 +20,7 @@ import requests
 from django.conf import settings
 
 from .types import OAuthTokens, XAuthError, XError, XTransientError
-from .x_parsing import error_from_response, problem_text
+from .x_parsing import decode_json, error_from_response, problem_text
 
 DEFAULT_AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 TIMEOUT = 10.0
@@ -114,7 +114,7 @@ def _post(url: str, form: dict[str, str]) -> dict[str, Any]:
     if response.status_code >= 400:
         raise _oauth_error(response)
     try:
-        body = response.json()
+        body = decode_json(response.content)
     except ValueError:
         body = {}
     return body if isinstance(body, dict) else {}
@@ -125,7 +125,7 @@ def _oauth_error(response: requests.Response) -> XError:
     # (RFC 6749 §5.2): a refused code, verifier or refresh token means "connect again",
     # not "fix the request".
     try:
-        body = response.json()
+        body = decode_json(response.content)
     except ValueError:
         body = None
     if response.status_code in (400, 401) and isinstance(body, dict) and "error" in body:

@@ -7,10 +7,13 @@ switches vocabulary between two polls never loses a field.
 
 Every item of a page is parsed on its own: one odd item becomes a `Malformed` entry with its
 raw dict and the reason, and the rest of the page still goes through.
+
+Every JSON body from X, polled or pushed, is decoded by `decode_json`, which drops U+0000.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -44,6 +47,37 @@ DM_EVENT_TYPES = ("MessageCreate", "ParticipantsJoin", "ParticipantsLeave")
 
 class ParseError(ValueError):
     """A payload that does not have the shape the helpdesk relies on."""
+
+
+# --- decoding -----------------------------------------------------------------------------
+
+# X sends a NUL in a post, a name or a DM as the valid JSON escape "\u0000", but PostgreSQL
+# stores U+0000 in no text column and rejects the escape in jsonb: one such item would fail
+# the insert of its whole page or batch on every retry and block everything behind it.
+# Strict JSON has no other way to carry a NUL (a raw control character is a syntax error),
+# so a body without this escape needs no walk.
+_NUL_ESCAPE = "\\u0000"
+
+
+def decode_json(raw: str | bytes) -> Any:
+    """X's JSON text as Python, with U+0000 removed from every string, keys included.
+
+    Raises ValueError (json.JSONDecodeError, UnicodeDecodeError) for a body that is not JSON."""
+    # Bytes are decoded as json.loads decodes them (UTF-8, or UTF-16/32 by their byte pattern),
+    # so the escape is looked for in the very text that is parsed.
+    text = raw.decode(json.detect_encoding(raw), "surrogatepass") if isinstance(raw, bytes) else raw
+    body = json.loads(text)
+    return _without_nul(body) if _NUL_ESCAPE in text else body
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    return value
 
 
 # --- scalar helpers ---------------------------------------------------------------------
@@ -353,7 +387,7 @@ def error_from_response(response: Any) -> XError:
     `api_codes` from v1.1-style bodies."""
     status = response.status_code
     try:
-        body = response.json()
+        body = decode_json(response.content)
     except ValueError:
         body = response.text
     detail = problem_text(body) or f"HTTP {status}"

@@ -18,13 +18,12 @@ Payloads are parsed in both vocabularies by the adapter's own parsers (`x_parsin
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import Stream
 from ..types import ReferencedTweet, XDMEvent, XTweet, XUser
-from ..x_parsing import ParseError, parse_dm_event, parse_tweet, parse_user
+from ..x_parsing import ParseError, decode_json, parse_dm_event, parse_tweet, parse_user
 
 MENTION_EVENT = "post.mention.create"
 REPLY_EVENT = "post.reply.create"
@@ -72,7 +71,7 @@ class Intake:
 def parse_envelope(body: str | bytes | dict) -> Envelope:
     if isinstance(body, str | bytes):
         try:
-            body = json.loads(body)
+            body = decode_json(body)
         except ValueError as e:
             raise ParseError(f"event is not JSON: {e}") from e
     if not isinstance(body, dict):
