@@ -47,6 +47,12 @@ def record_event(body: str, source: str) -> ActivityEvent | None:
     except ParseError as exc:
         event_id = "malformed:" + hashlib.sha1(body.encode()).hexdigest()
         fields = {"state": State.FAILED, "detail": f"Could not parse: {exc}"[:2000]}
+        if "\x00" in body:
+            # A raw NUL is never JSON (X escapes it as \u0000) and PostgreSQL stores it in no
+            # text column: the body is kept with each NUL written out, still not JSON, so a
+            # retry fails the same way instead of the insert failing on every redelivery.
+            body = body.replace("\x00", "\\x00")
+            fields["detail"] = (fields["detail"] + " (its NUL characters are kept as \\x00)")[:2000]
     try:
         # A savepoint: a racing duplicate's IntegrityError must not break an outer transaction.
         with transaction.atomic():

@@ -103,9 +103,12 @@ def test_polled_dm_with_nul_is_stored_and_ticketed_without_it(fake_x, account):
 
 
 @pytest.fixture
-def push(client, settings, django_capture_on_commit_callbacks):
+def consumer_secret(settings):
     settings.X_WEBHOOK_CONSUMER_SECRET = SECRET
 
+
+@pytest.fixture
+def push(client, consumer_secret, django_capture_on_commit_callbacks):
     def send(body: dict):
         raw = json.dumps(body).encode()
         assert b"\\u0000" in raw
@@ -150,3 +153,18 @@ def test_event_with_nul_does_not_hold_up_its_batch(account):
 
     assert (stats.processed, stats.failed, stats.items_stored) == (2, 0, 2)
     assert set(IncomingItem.objects.values_list("text", flat=True)) == {"@AcmeHelp broken", "@AcmeHelp fine"}
+
+
+def test_body_with_a_raw_nul_byte_is_kept_failed_with_a_clear_reason(client, consumer_secret, account):
+    # Not X's JSON (a raw control character is a syntax error), but a signed delivery all the
+    # same: it must be kept and shown, and a redelivery of it must not be kept twice.
+    raw = json.dumps(mention_event(tweet("@AcmeHelp hi", ALICE["id"]))).encode().replace(b"hi", b"h\x00i")
+
+    answers = [deliver(client, raw), deliver(client, raw)]
+
+    assert [answer.status_code for answer in answers] == [200, 200]
+    event = ActivityEvent.objects.get()
+    assert event.state == ActivityEvent.State.FAILED
+    assert "not JSON" in event.detail and "NUL" in event.detail
+    assert event.body == raw.decode().replace("\x00", "\\x00")
+    assert not IncomingItem.objects.exists()
