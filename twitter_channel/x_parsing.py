@@ -335,7 +335,8 @@ def problem_text(body: Any) -> str:
                     if isinstance(err.get(key), str) and err[key]:
                         return err[key]
     if isinstance(body, str):
-        return body.strip()[:500]
+        # A body that is not JSON did not go through decode_json: its NULs are dropped here.
+        return body.replace("\x00", "").strip()[:500]
     return ""
 
 

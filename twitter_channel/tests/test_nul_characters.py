@@ -168,3 +168,15 @@ def test_body_with_a_raw_nul_byte_is_kept_failed_with_a_clear_reason(client, con
     assert "not JSON" in event.detail and "NUL" in event.detail
     assert event.body == raw.decode().replace("\x00", "\\x00")
     assert not IncomingItem.objects.exists()
+
+
+def test_error_body_with_a_nul_is_recorded_as_the_polls_failure(fake_x, account):
+    # Not JSON (a proxy's page, say): its text is the error a person reads on the account page.
+    base_url = unique_base_url()
+    fake_x.get(f"{base_url}/2/users/{BRAND_ID}/mentions", status=503, body=b"Service\x00 Unavailable")
+
+    result = polling.poll_stream(account.pk, "mentions",
+                                 client_factory=lambda a: XClient(a.access_token, base_url=base_url))
+
+    assert result.outcome == "failed"
+    assert "Service Unavailable" in StreamCursor.objects.get(account=account, stream="mentions").last_error
