@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -51,32 +52,37 @@ class ParseError(ValueError):
 
 # --- decoding -----------------------------------------------------------------------------
 
-# X sends a NUL in a post, a name or a DM as the valid JSON escape "\u0000", but PostgreSQL
-# stores U+0000 in no text column and rejects the escape in jsonb: one such item would fail
-# the insert of its whole page or batch on every retry and block everything behind it.
-# Strict JSON has no other way to carry a NUL (a raw control character is a syntax error),
-# so a body without this escape needs no walk.
-_NUL_ESCAPE = "\\u0000"
+# X sends a NUL in a post, a name or a DM as the valid JSON escape "\u0000", and a lone half
+# of a surrogate pair as "\ud800"; PostgreSQL stores neither in a text column nor in jsonb:
+# one such item would fail the insert of its whole page or batch on every retry and block
+# everything behind it. Strict JSON has no other way to carry them (a raw control character is
+# a syntax error; a surrogate arrives as an escape, or as bytes only "surrogatepass" decodes),
+# so a body without any of these needs no walk.
+_UNSTORABLE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|[\ud800-\udfff]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def decode_json(raw: str | bytes) -> Any:
-    """X's JSON text as Python, with U+0000 removed from every string, keys included.
+    """X's JSON text as Python, every string storable: U+0000 removed and a lone surrogate
+    replaced by U+FFFD, keys included.
 
     Raises ValueError (json.JSONDecodeError, UnicodeDecodeError) for a body that is not JSON."""
     # Bytes are decoded as json.loads decodes them (UTF-8, or UTF-16/32 by their byte pattern),
-    # so the escape is looked for in the very text that is parsed.
+    # so the escapes are looked for in the very text that is parsed.
     text = raw.decode(json.detect_encoding(raw), "surrogatepass") if isinstance(raw, bytes) else raw
     body = json.loads(text)
-    return _without_nul(body) if _NUL_ESCAPE in text else body
+    return _storable(body) if _UNSTORABLE.search(text) else body
 
 
-def _without_nul(value: Any) -> Any:
+def _storable(value: Any) -> Any:
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        # A valid pair was already joined into one character by json.loads: what is left of
+        # U+D800..U+DFFF is a lone half, which UTF-8 cannot encode.
+        return _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", ""))
     if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+        return {_storable(key): _storable(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_without_nul(item) for item in value]
+        return [_storable(item) for item in value]
     return value
 
 

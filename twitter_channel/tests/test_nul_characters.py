@@ -48,6 +48,13 @@ def test_decoding_without_nul_is_plain_json():
     assert decode_json(text) == json.loads(text)
 
 
+def test_decoding_replaces_a_lone_surrogate_and_keeps_a_pair():
+    text = '{"text": "half \\ud83d of an emoji", "whole": "\\ud83d\\ude00"}'
+
+    assert decode_json(text) == {"text": "half \ufffd of an emoji", "whole": "\U0001F600"}
+    assert decode_json(text.encode()) == decode_json(text)
+
+
 # --- polling ----------------------------------------------------------------------------------
 
 
@@ -153,6 +160,18 @@ def test_event_with_nul_does_not_hold_up_its_batch(account):
 
     assert (stats.processed, stats.failed, stats.items_stored) == (2, 0, 2)
     assert set(IncomingItem.objects.values_list("text", flat=True)) == {"@AcmeHelp broken", "@AcmeHelp fine"}
+
+
+def test_pushed_mention_with_a_lone_surrogate_is_ticketed_with_a_replacement_character(
+        client, consumer_secret, account, django_capture_on_commit_callbacks):
+    post = tweet("@AcmeHelp broken emoji PLACEHOLDER here", ALICE["id"])
+    body = json.dumps(mention_event(post, users=[ALICE])).replace("PLACEHOLDER", "\\ud83d")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deliver(client, body.encode())
+
+    assert response.status_code == 200
+    assert IncomingItem.objects.get().comment.body == "@AcmeHelp broken emoji \ufffd here"
 
 
 def test_body_with_a_raw_nul_byte_is_kept_failed_with_a_clear_reason(client, consumer_secret, account):
