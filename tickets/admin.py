@@ -105,8 +105,8 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """What email brought in is a record: looked up here, never written by hand (it is made
-    by the intake, and its files sit on disk next to it)."""
+    """What an intake brought in is a record: looked up here, never written by hand (received
+    email with its files on disk, events X pushed)."""
 
     def has_add_permission(self, request) -> bool:
         return False

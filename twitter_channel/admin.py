@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from tickets.admin import ReadOnlyAdmin
+
 from .models import ActivityEvent, IncomingItem, StreamCursor, WebhookHealth, XAccount
 
 
@@ -37,16 +39,6 @@ class IncomingItemAdmin(admin.ModelAdmin):
     raw_id_fields = ("ticket", "comment")
     list_select_related = ("account", "ticket")
     readonly_fields = ("raw",)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the intake writes; admins look, the intake alone changes them."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ActivityEvent)

@@ -228,3 +228,13 @@ def test_retrying_an_event_after_a_fix_processes_it(client, account, failed_even
 
     failed_event.refresh_from_db()
     assert (failed_event.state, failed_event.account) == ("ignored", account)
+
+
+def test_pushed_events_and_webhook_health_are_read_only_in_django_admin(client, failed_event):
+    client.force_login(AdminFactory())
+
+    for model in ("activityevent", "webhookhealth"):
+        assert client.get(reverse(f"admin:twitter_channel_{model}_changelist")).status_code == 200
+        assert client.get(reverse(f"admin:twitter_channel_{model}_add")).status_code == 403
+    page = client.get(reverse("admin:twitter_channel_activityevent_change", args=[failed_event.pk]))
+    assert page.status_code == 200 and "Save" not in page.content.decode()
