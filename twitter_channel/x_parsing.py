@@ -8,7 +8,8 @@ switches vocabulary between two polls never loses a field.
 Every item of a page is parsed on its own: one odd item becomes a `Malformed` entry with its
 raw dict and the reason, and the rest of the page still goes through.
 
-Every JSON body from X, polled or pushed, is decoded by `decode_json`, which drops U+0000.
+Every JSON body from X, polled or pushed, is decoded by `decode_json`, which makes every
+string storable in PostgreSQL (no U+0000, no lone surrogate).
 """
 
 from __future__ import annotations
