@@ -27,6 +27,7 @@ from .models import ActivitySubscription
 log = logging.getLogger(__name__)
 
 Mode = XAccount.IntakeMode
+TAG_PREFIX = "helpdesk:"  # the tag of every subscription the helpdesk makes: "helpdesk:<account pk>"
 
 
 class RealtimeUnavailable(Exception):
@@ -71,6 +72,7 @@ def switch_intake_mode(account: XAccount, mode: str, *, app=None, user_client=No
     app = app or app_client()
     webhook_id = ensure_webhook(app).id if mode == Mode.WEBHOOK else ""
     remove_subscriptions(account.pk, app=app)  # switching webhook <-> stream: start clean
+    remove_orphans(account, app=app)
     user_client = user_client or _user_client(account)
     made: list[ActivitySubscription] = []
     try:
@@ -79,7 +81,7 @@ def switch_intake_mode(account: XAccount, mode: str, *, app=None, user_client=No
                 try:
                     sub = user_client.create_activity_subscription(
                         event_type, account.user_id, direction=direction, webhook_id=webhook_id,
-                        tag=f"helpdesk:{account.pk}",
+                        tag=f"{TAG_PREFIX}{account.pk}",
                     )
                 except XBadRequest as exc:
                     if (event_type, direction) not in OPTIONAL_SUBSCRIPTIONS:
@@ -112,6 +114,20 @@ def remove_subscriptions(account_id: int, *, app=None) -> int:
         _delete_at_x(app, row.subscription_id)
     ActivitySubscription.objects.filter(pk__in=[r.pk for r in rows]).delete()
     return len(rows)
+
+
+def remove_orphans(account: XAccount, *, app) -> int:
+    """Delete the subscriptions X holds for the account under our tag that we have no row for
+    (a crash between X's answer and our commit, an older database restored): each would go on
+    delivering, and billing, events nobody here asked for. Others' subscriptions are left alone."""
+    ours = set(ActivitySubscription.objects.filter(account=account).values_list("subscription_id", flat=True))
+    orphans = [sub for sub in app.list_activity_subscriptions()
+               if sub.user_id == account.user_id and sub.tag.startswith(TAG_PREFIX) and sub.id not in ours]
+    for sub in orphans:
+        _delete_at_x(app, sub.id)
+    if orphans:
+        log.warning("Removed %d subscription(s) X held for %s that the helpdesk had no record of", len(orphans), account)
+    return len(orphans)
 
 
 def replay_window(from_time: datetime, to_time: datetime, *, app=None) -> str:

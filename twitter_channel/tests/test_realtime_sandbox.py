@@ -107,6 +107,18 @@ def test_x_refusing_reply_events_leaves_real_time_on_without_them(sb, account, c
     assert eventually(lambda: IncomingItem.objects.filter(x_id=reply["id"], kind="mention").exists())
 
 
+def test_switching_removes_subscriptions_x_holds_that_the_helpdesk_lost_track_of(sb, account):
+    user_client = polling.client_for(account)
+    lost = user_client.create_activity_subscription("dm.received", account.user_id, tag=f"helpdesk:{account.pk}")
+    theirs = user_client.create_activity_subscription("follow.follow", account.user_id, tag="another-tool")
+
+    subscriptions.switch_intake_mode(account, Mode.WEBHOOK)
+
+    held = {s["subscription_id"] for s in sb.activity_state()["subscriptions"]}
+    assert lost.id not in held and theirs.id in held
+    assert held - {theirs.id} == set(ActivitySubscription.objects.values_list("subscription_id", flat=True))
+
+
 def test_x_refusing_a_required_subscription_rolls_all_of_them_back(sb, account):
     sb.configure_activity(refused_event_types=["dm.received"])
 
