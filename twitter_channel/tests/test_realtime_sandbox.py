@@ -4,11 +4,16 @@ polling reconciles what push missed."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -21,6 +26,8 @@ from twitter_channel.realtime.stream_consumer import StreamConsumer
 from twitter_channel.types import XBadRequest
 from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN, DEFAULT_CONSUMER_SECRET
 from xsandbox.testing import running_sandbox
+
+from .e2e_harness import ROOT, database_url
 
 Mode = XAccount.IntakeMode
 
@@ -337,3 +344,23 @@ def test_stream_consumer_reconnects_and_backfills_what_the_drop_lost(sb, consume
     assert consumer.stats.last_backfill >= 1
     assert eventually(lambda: Ticket.objects.count() == 2)
     assert IncomingItem.objects.count() == 2
+
+
+def test_the_stream_process_stops_at_once_on_sigterm_while_the_stream_is_quiet(sb, account):
+    sb.configure_activity(keepalive_seconds=60)  # nothing arrives to wake a blocked read
+    subscriptions.switch_intake_mode(account, Mode.STREAM)
+    env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict), "X_API_BASE_URL": sb.base_url,
+           "X_APP_BEARER_TOKEN": DEFAULT_APP_BEARER_TOKEN}
+    proc = subprocess.Popen([sys.executable, "manage.py", "x_stream"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert eventually(lambda: sb.activity_state()["open_streams"] == 1)
+
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=5)
+    finally:
+        proc.kill()
+
+    assert proc.returncode == 0, output
+    assert "x_stream: 1 connection(s)" in output
+

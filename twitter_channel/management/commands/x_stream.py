@@ -11,6 +11,10 @@ from django.core.management.base import BaseCommand
 from twitter_channel.realtime.stream_consumer import StreamConsumer
 
 
+class Stopped(Exception):
+    """SIGTERM or SIGINT arrived."""
+
+
 class Command(BaseCommand):
     help = "Consume GET /2/activity/stream for the accounts in stream mode, reconnecting with backfill."
 
@@ -27,9 +31,15 @@ class Command(BaseCommand):
 
         def stop(signum, frame):
             consumer.stop.set()
+            # Python retries a read interrupted by a signal (PEP 475) unless the handler raises:
+            # without this, a quiet stream would hold the process until X's next keep-alive.
+            raise Stopped
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        stats = consumer.run(exit_when_idle=exit_when_idle, max_seconds=max_seconds)
+        try:
+            stats = consumer.run(exit_when_idle=exit_when_idle, max_seconds=max_seconds)
+        except Stopped:
+            stats = consumer.stats  # an event being recorded just then was rolled back; backfill brings it again
         self.stdout.write(f"x_stream: {stats.connections} connection(s), {stats.drops} drop(s), "
                           f"{stats.recorded} new event(s) of {stats.lines} line(s)")
