@@ -10,7 +10,8 @@ webhook mode through the real adapter (the sandbox checks the webhook's CRC), th
 
 1. latency: posts mentions, likes by the brand and DMs one at a time (every 150 ms) and
    measures, per kind, from the moment the sandbox accepted the post to the item's
-   `converted_at` (the ticket written). Target: p95 <= 2 s.
+   `converted_at` (the ticket written); first in webhook mode, then in stream mode with
+   `manage.py x_stream` running as its own process. Target: p95 <= 2 s.
 2. load: posts mentions at `--rate` per second for `--seconds` (`--posters` threads, each
    post sent at its due time, as many X users posting at once), each delivered by the
    sandbox as a signed webhook POST; checks that the posts kept to the rate (the last one
@@ -72,6 +73,8 @@ def parse_args(argv):
     p.add_argument("--posters", type=int, default=32,
                    help="threads posting in the load phase (default 32): a post's answer time must not pace the rate")
     p.add_argument("--drain-timeout", type=float, default=600.0)
+    p.add_argument("--no-stream", dest="stream", action="store_false",
+                   help="skip the latency phase in stream mode (manage.py x_stream)")
     return p.parse_args(argv)
 
 
@@ -159,30 +162,21 @@ def run(args, sandbox_url: str, meter) -> int:
     subscriptions.switch_intake_mode(account, XAccount.IntakeMode.WEBHOOK)
     print(f"bench realtime: account in webhook mode, {len(sb.activity_state()['subscriptions'])} subscriptions")
 
-    # --- 1. latency per kind ------------------------------------------------------------------
-    posted: dict[str, list[tuple[str, float]]] = {"mention": [], "like": [], "dm": []}
-    for i in range(args.samples):
-        who = customers[i % len(customers)]["username"]
-        t = sb.post_tweet(who, f"@AcmeSupport latency sample {i}")
-        posted["mention"].append((t["id"], time.time()))
-        time.sleep(0.05)
-        plain = sb.post_tweet(who, f"a post worth a like {i}")
-        sb.like("AcmeSupport", plain["id"])
-        posted["like"].append((plain["id"], time.time()))
-        time.sleep(0.05)
-        dm = sb.send_dm(who, f"DM latency sample {i}", recipient="AcmeSupport")
-        posted["dm"].append((dm["id"], time.time()))
-        time.sleep(0.05)
-    ok = True
-    for kind, rows in posted.items():
-        ids = [x_id for x_id, _ in rows]
-        converted = _wait_converted(IncomingItem, account, kind, ids, timeout=60)
-        latencies = [converted[x_id] - t0 for x_id, t0 in rows if x_id in converted]
-        missing = len(ids) - len(latencies)
-        p95 = pct(latencies, 0.95) if latencies else float("inf")
-        ok &= p95 <= LATENCY_TARGET_S and not missing
-        print(f"  latency {kind:8s} n={len(latencies):3d}  p50 {pct(latencies, 0.5):6.3f} s  p95 {p95:6.3f} s  "
-              f"max {max(latencies):6.3f} s  missing {missing}  (target p95 <= {LATENCY_TARGET_S} s)")
+    # --- 1. latency per kind, by webhook and by stream ----------------------------------------
+    ok = measure_latency(sb, account, customers, args.samples, "webhook")
+    if args.stream:
+        subscriptions.switch_intake_mode(account, XAccount.IntakeMode.STREAM)
+        consumer = subprocess.Popen([sys.executable, "manage.py", "x_stream"], cwd=ROOT,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while sb.activity_state()["open_streams"] < 1 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            ok &= measure_latency(sb, account, customers, args.samples, "stream")
+        finally:
+            consumer.terminate()
+            consumer.wait(timeout=10)
+        subscriptions.switch_intake_mode(account, XAccount.IntakeMode.WEBHOOK)
 
     # --- 2. sustained load through the webhook ---------------------------------------------------
     before_events = ActivityEvent.objects.count()
@@ -259,6 +253,38 @@ def run(args, sandbox_url: str, meter) -> int:
     ok &= kept_rate and lost == 0 and len(answered) == len(ids) and not errors
     print(f"bench realtime: {'OK' if ok else 'TARGET MISSED'} (ran {args.seconds:.0f} s at {args.rate:.0f}/s)")
     return 0 if ok else 1
+
+
+def measure_latency(sb, account, customers, samples: int, mode: str) -> bool:
+    """Post mentions, likes by the brand and DMs one at a time and time each from the moment the
+    sandbox accepted it to its ticket (`converted_at`)."""
+    from twitter_channel.models import IncomingItem
+
+    posted: dict[str, list[tuple[str, float]]] = {"mention": [], "like": [], "dm": []}
+    for i in range(samples):
+        who = customers[i % len(customers)]["username"]
+        t = sb.post_tweet(who, f"@AcmeSupport {mode} latency sample {i}")
+        posted["mention"].append((t["id"], time.time()))
+        time.sleep(0.05)
+        plain = sb.post_tweet(who, f"a post worth a like ({mode}) {i}")
+        sb.like("AcmeSupport", plain["id"])
+        posted["like"].append((plain["id"], time.time()))
+        time.sleep(0.05)
+        dm = sb.send_dm(who, f"DM {mode} latency sample {i}", recipient="AcmeSupport")
+        posted["dm"].append((dm["id"], time.time()))
+        time.sleep(0.05)
+    ok = True
+    for kind, rows in posted.items():
+        ids = [x_id for x_id, _ in rows]
+        converted = _wait_converted(IncomingItem, account, kind, ids, timeout=60)
+        latencies = [converted[x_id] - t0 for x_id, t0 in rows if x_id in converted]
+        missing = len(ids) - len(latencies)
+        p95 = pct(latencies, 0.95) if latencies else float("inf")
+        ok &= p95 <= LATENCY_TARGET_S and not missing
+        print(f"  latency {mode:7s} {kind:8s} n={len(latencies):3d}  p50 {pct(latencies, 0.5):6.3f} s  "
+              f"p95 {p95:6.3f} s  max {max(latencies, default=float('inf')):6.3f} s  missing {missing}  "
+              f"(target p95 <= {LATENCY_TARGET_S} s)")
+    return ok
 
 
 def _client(local, base_url):
