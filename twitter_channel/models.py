@@ -49,8 +49,6 @@ class XAccount(models.Model):
     intake_mode = models.CharField(max_length=10, choices=IntakeMode.choices, default=IntakeMode.POLLING)
     realtime_since = models.DateTimeField(null=True, blank=True)
     last_event_at = models.DateTimeField(null=True, blank=True)
-    # Items a reconciliation poll stored first while the account was in real time: what push missed.
-    push_missed_by_poll = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = "X account"
@@ -171,6 +169,9 @@ class IncomingItem(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     fetched_at = models.DateTimeField(default=timezone.now)
     converted_at = models.DateTimeField(null=True, blank=True)
+    # Real time: when a reconciliation poll stored this item before push brought it; cleared
+    # if push brings it after all (`realtime.reconcile`).
+    polled_before_push_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -185,6 +186,8 @@ class IncomingItem(models.Model):
             models.Index(fields=["account", "conversation_key"]),
             # The converter takes new items oldest first.
             models.Index(fields=["id"], condition=Q(state="new"), name="item_pending_idx"),
+            models.Index(fields=["account", "polled_before_push_at"], condition=Q(polled_before_push_at__isnull=False),
+                         name="item_polled_before_push_idx"),
         ]
 
     def __str__(self) -> str:

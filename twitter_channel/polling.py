@@ -142,9 +142,8 @@ def _walk_and_store(account: XAccount, stream: str, client) -> PollResult:
         rows.reverse()
         result.pages = len(pages)
         result.fetched = len(rows)
-        unseen = reconcile.unseen_before_store(account, rows)  # real time: what push should have brought
+        reconcile.stamp_unseen(account, rows)  # real time: what push should have brought
         result.stored = store_items(rows)
-        reconcile.count_missed_by_push(account, unseen, result.stored)
         now = timezone.now()
         cursor.items_fetched += result.stored
         cursor.last_attempt_at = now

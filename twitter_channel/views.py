@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from . import conversion, polling, x_oauth
 from .forms import XAccountSettingsForm
 from .models import ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
-from .realtime import watch
+from .realtime import reconcile, watch
 from .realtime.tasks import process_activity_event
 from .types import XError
 
@@ -133,8 +133,9 @@ def account_settings(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("twitter_channel:accounts")
     cursors = StreamCursor.objects.filter(account=account).order_by("stream")
     webhook = watch.current_health() if account.intake_mode == XAccount.IntakeMode.WEBHOOK else None
-    return render(request, "twitter_channel/account_settings.html",
-                  {"account": account, "form": form, "cursors": cursors, "webhook": webhook})
+    push_missed = reconcile.missed_by_push(account) if reconcile.is_realtime(account) else 0
+    return render(request, "twitter_channel/account_settings.html", {
+        "account": account, "form": form, "cursors": cursors, "webhook": webhook, "push_missed": push_missed})
 
 
 @admin_only

@@ -23,6 +23,7 @@ from ..models import IncomingItem, Stream, XAccount
 from ..store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
 from ..types import Malformed, XDMEvent, XError, XNotFound
 from ..x_parsing import ParseError
+from . import reconcile
 from .events import DM_EVENT, LIKE_EVENT, Envelope, Ignored, Intake, intake_of, parse_envelope
 from .models import ActivityEvent
 
@@ -157,7 +158,10 @@ def _store_batch(batch: list[ActivityEvent], stats: EventStats, client_factory) 
     for rows in rows_of.values():
         for row in rows:
             by_account.setdefault(row.account_id, []).append(row)
-    fresh = {id(row) for rows in by_account.values() for row in insert_new_items(rows)}
+    fresh: set[int] = set()
+    for account_id, rows in by_account.items():
+        fresh.update(id(row) for row in insert_new_items(rows))
+        reconcile.push_brought(account_id, [row for row in rows if id(row) not in fresh])
     for event in batch:
         if event.pk in rows_of:
             event.items_stored = sum(id(row) in fresh for row in rows_of[event.pk])

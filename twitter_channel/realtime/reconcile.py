@@ -1,48 +1,59 @@
 """Polling as the safety net of real time: what a reconciliation poll finds that push missed.
 
-While an account takes events in real time, every item a poll stores *first* is one the push
-path did not deliver (a dropped webhook, a stream gap longer than its backfill). Polls count
-them on the account (`push_missed_by_poll`, shown on its page). Items older than the switch to
-real time are not counted (push never promised them), except likes: a like's time is not the
-liked post's, so any like first seen by a poll counts.
-
-The count can overstate by the events in flight at the very moment of a poll (stored by push a
-few milliseconds later); reconciliation polls are minutes apart, so that is rare.
+While an account takes events in real time, an item a poll stores *first* may be one the push
+path did not deliver (a dropped webhook, a stream gap longer than its backfill), or one whose
+event was in flight at that very moment. The poll stamps it (`polled_before_push_at`); push
+clears the stamp if it brings the item after all. What is still stamped after `PUSH_GRACE` was
+missed by push, and the account page counts it. Items older than the switch to real time are
+not stamped (push never promised them), except likes: a like's time is not the liked post's,
+so any like first seen by a poll is.
 """
 
 from __future__ import annotations
 
-from django.db.models import F
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 from ..models import IncomingItem, XAccount
+
+# Push has this long to bring an item a poll stored first before the item counts as missed.
+PUSH_GRACE = timedelta(minutes=1)
 
 
 def is_realtime(account: XAccount) -> bool:
     return account.intake_mode != XAccount.IntakeMode.POLLING
 
 
-def unseen_before_store(account: XAccount, rows: list[IncomingItem]) -> list[IncomingItem] | None:
-    """Call before `store_items` in a poll: the rows not stored yet that push should have
-    brought; None when the account only polls (nothing to reconcile)."""
+def stamp_unseen(account: XAccount, rows: list[IncomingItem]) -> None:
+    """Call before `store_items` in a poll: stamp the rows not stored yet that push should
+    have brought (nothing, when the account only polls)."""
     if not is_realtime(account) or not rows:
-        return None
+        return
     known = set(
         IncomingItem.objects.filter(account=account, x_id__in={r.x_id for r in rows}).values_list("kind", "x_id")
     )
-    since = account.realtime_since
-    return [
-        r for r in rows
-        if (r.kind, r.x_id) not in known
-        and (r.kind == IncomingItem.Kind.LIKE or since is None or r.x_created_at is None or r.x_created_at >= since)
-    ]
+    since, now = account.realtime_since, timezone.now()
+    for row in rows:
+        if (row.kind, row.x_id) not in known and (
+            row.kind == IncomingItem.Kind.LIKE or since is None or row.x_created_at is None or row.x_created_at >= since
+        ):
+            row.polled_before_push_at = now
 
 
-def count_missed_by_push(account: XAccount, unseen: list[IncomingItem] | None, stored: int) -> int:
-    if not unseen or not stored:
+def push_brought(account_id: int, rows: list[IncomingItem]) -> int:
+    """Push delivered items that were stored already: any a poll stamped was not missed after all."""
+    if not rows:
         return 0
-    missed = min(len({(r.kind, r.x_id) for r in unseen}), stored)
-    XAccount.objects.filter(pk=account.pk).update(push_missed_by_poll=F("push_missed_by_poll") + missed)
-    return missed
+    return IncomingItem.objects.filter(
+        account_id=account_id, x_id__in={r.x_id for r in rows}, polled_before_push_at__isnull=False
+    ).update(polled_before_push_at=None)
+
+
+def missed_by_push(account: XAccount, *, now: datetime | None = None) -> int:
+    """Items push has not brought within `PUSH_GRACE` of a poll storing them."""
+    cutoff = (now or timezone.now()) - PUSH_GRACE
+    return IncomingItem.objects.filter(account=account, polled_before_push_at__lte=cutoff).count()
 
 
 def poll_floor_seconds(account: XAccount, default: float, reconcile: float) -> float:

@@ -21,7 +21,7 @@ from tickets.models import Channel, Ticket
 from tickets.tests.factories import AdminFactory
 from twitter_channel import polling, x_api
 from twitter_channel.models import ActivityEvent, ActivitySubscription, IncomingItem, XAccount
-from twitter_channel.realtime import subscriptions, watch
+from twitter_channel.realtime import reconcile, subscriptions, watch
 from twitter_channel.realtime.stream_consumer import StreamConsumer
 from twitter_channel.types import XBadRequest
 from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN, DEFAULT_CONSUMER_SECRET
@@ -203,8 +203,7 @@ def test_item_seen_by_push_and_by_poll_is_stored_once(sb, webhook_account):
 
     assert (result.outcome, result.fetched, result.stored) == ("ok", 1, 0)
     assert IncomingItem.objects.count() == 1 and Ticket.objects.count() == 1
-    webhook_account.refresh_from_db()
-    assert webhook_account.push_missed_by_poll == 0
+    assert reconcile.missed_by_push(webhook_account, now=timezone.now() + reconcile.PUSH_GRACE) == 0
 
 
 def test_item_polled_first_is_not_stored_again_by_push(sb, webhook_account):
@@ -241,8 +240,7 @@ def test_dropped_webhook_is_caught_by_reconciliation_and_counted(sb, webhook_acc
     result = poll(webhook_account)
 
     assert result.stored == 1
-    webhook_account.refresh_from_db()
-    assert webhook_account.push_missed_by_poll == 1
+    assert reconcile.missed_by_push(webhook_account, now=timezone.now() + reconcile.PUSH_GRACE) == 1
     assert eventually(lambda: Ticket.objects.count() == 1)
 
 
