@@ -5,6 +5,8 @@ watches the database."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -20,7 +22,7 @@ from twitter_channel.realtime import reconcile, subscriptions
 from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN, DEFAULT_CONSUMER_SECRET
 from xsandbox.testing import running_sandbox
 
-from .e2e_harness import CeleryProcesses, WebProcess, database_url, wait_for
+from .e2e_harness import ROOT, CeleryProcesses, WebProcess, database_url, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -89,6 +91,26 @@ def test_mention_like_and_dm_are_pushed_into_tickets_within_seconds(sandbox, bra
         ("post.mention.create", "processed"), ("like.create", "processed"), ("dm.received", "processed")}
     # A reconciliation poll may have stored one of them first; push brought it all the same.
     assert reconcile.missed_by_push(brand, now=timezone.now() + reconcile.PUSH_GRACE) == 0
+
+
+def test_stream_mode_with_the_x_stream_process(sandbox, brand, stack):
+    celery, _ = stack
+    subscriptions.switch_intake_mode(brand, XAccount.IntakeMode.STREAM)
+    consumer = subprocess.Popen([sys.executable, "manage.py", "x_stream"], cwd=ROOT, env=celery.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(lambda: sandbox.activity_state()["open_streams"] == 1, 20, what="the stream connected")
+        alice = sandbox.create_user("alice")
+
+        mention = sandbox.post_tweet(alice["id"], "@AcmeSupport streamed to you")
+        dm = sandbox.send_dm(alice["id"], "and a streamed DM", recipient=brand.user_id)
+
+        assert [ticket_with(x_id).channel for x_id in (mention["id"], dm["id"])] == [Channel.X, Channel.X_DM]
+        assert set(ActivityEvent.objects.values_list("source", flat=True)) == {"stream"}
+    finally:
+        consumer.terminate()
+        output, _ = consumer.communicate(timeout=10)
+    assert "x_stream: 1 connection(s)" in output and "2 new event(s)" in output
 
 
 def test_killed_worker_loses_nothing_and_doubles_nothing_of_a_pushed_burst(sandbox, brand, stack):
