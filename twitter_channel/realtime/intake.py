@@ -119,6 +119,33 @@ def process_pending(*, time_budget: float | None = None, client_factory=None) ->
 def _store_batch(batch: list[ActivityEvent], stats: EventStats, client_factory) -> set[int]:
     """Store the items of a locked batch of events; returns the accounts that got new items."""
     now = timezone.now()
+    rows_of = _rows_of_events(batch, stats, client_factory, now)
+    by_account: dict[int, list[IncomingItem]] = {}
+    for rows in rows_of.values():
+        for row in rows:
+            by_account.setdefault(row.account_id, []).append(row)
+    fresh: set[int] = set()  # id() of the rows inserted now
+    for account_id, rows in by_account.items():
+        fresh.update(id(row) for row in insert_new_items(rows))
+        reconcile.push_brought(account_id, [row for row in rows if id(row) not in fresh])
+    for event in batch:
+        if event.pk in rows_of:
+            event.items_stored = sum(id(row) in fresh for row in rows_of[event.pk])
+            _mark(event, State.PROCESSED, "", now)
+        stats.processed += event.state == State.PROCESSED
+        stats.ignored += event.state == State.IGNORED
+        stats.failed += event.state == State.FAILED
+    stats.items_stored += len(fresh)
+    ActivityEvent.objects.bulk_update(batch, ["state", "detail", "processed_at", "account", "items_stored"])
+    XAccount.objects.filter(pk__in={event.account_id for event in batch if event.pk in rows_of}).update(
+        last_event_at=now
+    )
+    return {account_id for account_id, rows in by_account.items() if any(id(row) in fresh for row in rows)}
+
+
+def _rows_of_events(batch: list[ActivityEvent], stats: EventStats, client_factory, now) -> dict[int, list]:
+    """The item rows of each event that makes any (by event pk); every other event is marked
+    with why it makes none, or left new with the reason it has to wait."""
     envelopes: dict[int, Envelope] = {}
     for event in batch:
         try:
@@ -153,29 +180,7 @@ def _store_batch(batch: list[ActivityEvent], stats: EventStats, client_factory) 
         except Exception as exc:  # noqa: BLE001 — one event we cannot read must not stop the batch behind it
             log.exception("Event %s of %s could not be processed", event.event_id, account)
             _mark(event, State.FAILED, f"Could not process: {type(exc).__name__}: {exc}", now)
-
-    by_account: dict[int, list[IncomingItem]] = {}
-    for rows in rows_of.values():
-        for row in rows:
-            by_account.setdefault(row.account_id, []).append(row)
-    fresh: set[int] = set()
-    for account_id, rows in by_account.items():
-        fresh.update(id(row) for row in insert_new_items(rows))
-        reconcile.push_brought(account_id, [row for row in rows if id(row) not in fresh])
-    for event in batch:
-        if event.pk in rows_of:
-            event.items_stored = sum(id(row) in fresh for row in rows_of[event.pk])
-            _mark(event, State.PROCESSED, "", now)
-    for event in batch:
-        stats.processed += event.state == State.PROCESSED
-        stats.ignored += event.state == State.IGNORED
-        stats.failed += event.state == State.FAILED
-    stats.items_stored += len(fresh)
-    ActivityEvent.objects.bulk_update(batch, ["state", "detail", "processed_at", "account", "items_stored"])
-    XAccount.objects.filter(pk__in={event.account_id for event in batch if event.pk in rows_of}).update(
-        last_event_at=now
-    )
-    return {account_id for account_id, rows in by_account.items() if any(id(row) in fresh for row in rows)}
+    return rows_of
 
 
 def _mark(event: ActivityEvent, state: str, detail: str, now) -> None:
