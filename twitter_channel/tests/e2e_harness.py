@@ -32,13 +32,21 @@ def database_url(settings_dict: dict) -> str:
     return f"postgres://{user}@{host}:{port}/{settings_dict['NAME']}"
 
 
+def redis_server() -> str:
+    """The Redis server of REDIS_URL without its database number (default the local one), so
+    a second checkout can run its end-to-end tests against a Redis of its own."""
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 class CeleryProcesses:
     """Start/stop/kill a worker and a beat. Each runs in its own process group, so `kill()`
     takes the prefork children down with the parent, as a crashed machine would."""
 
     def __init__(self, *, db_url: str, broker_db: int, x_base_url: str, concurrency: int = 2,
                  extra_env: dict[str, str] | None = None):
-        self.broker_url = f"redis://127.0.0.1:6379/{broker_db}"
+        self.broker_url = f"{redis_server()}/{broker_db}"
         self.tmp = tempfile.mkdtemp(prefix="x-e2e-")
         self.env = {
             **os.environ,
