@@ -130,6 +130,7 @@ class Activity:
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="xsandbox-webhook")
         self._local = threading.local()
         self._lock = threading.Lock()  # deliveries are recorded from the pool's threads
+        self.in_flight = 0  # deliveries submitted to the pool and not yet answered
         self.streams: set[asyncio.Queue] = set()
         self.clear()
 
@@ -154,6 +155,7 @@ class Activity:
             "subscriptions": [s.view() for s in self.subscriptions.values()],
             "events": len(self.events),
             "deliveries": deliveries,
+            "deliveries_in_flight": self.in_flight,
             "open_streams": len(self.streams),
             "faults": [asdict(f) for f in self.faults],
             "replay_jobs": list(self.replay_jobs),
@@ -309,9 +311,9 @@ class Activity:
         secret = "not-" + self.consumer_secret if kind == "bad_signature" else self.consumer_secret
         delay = (fault.delay_seconds if fault and fault.delay_seconds is not None else 0.5) if kind == "out_of_order" \
             else 0.0
-        self.pool.submit(self._post, event, webhook, body, secret, delay, kind or "delivered")
+        self._deliver(event, webhook, body, secret, delay, kind or "delivered")
         if kind == "duplicate":
-            self.pool.submit(self._post, event, webhook, body, secret, 0.05, "duplicate")
+            self._deliver(event, webhook, body, secret, 0.05, "duplicate")
 
     def replay(self, webhook_id: str, start: float, end: float) -> dict:
         job = {"job_id": self.ids.make(self.sb.clock.now()), "created_at": format_time(self.sb.clock.now()),
@@ -320,12 +322,25 @@ class Activity:
         for event in self.events:
             if event.webhook_id == webhook_id and start <= event.created_at <= end:
                 job["events"] += 1
-                self.pool.submit(self._post, event, webhook, json.dumps(event.body).encode(), self.consumer_secret,
-                                 0.0, "replayed")
+                self._deliver(event, webhook, json.dumps(event.body).encode(), self.consumer_secret, 0.0, "replayed")
         self.replay_jobs.append(job)
         return job
 
+    def _deliver(self, event: LoggedEvent, webhook: Webhook, body: bytes, secret: str, delay: float,
+                 outcome: str) -> None:
+        with self._lock:
+            self.in_flight += 1
+        self.pool.submit(self._post, event, webhook, body, secret, delay, outcome)
+
     def _post(self, event: LoggedEvent, webhook: Webhook, body: bytes, secret: str, delay: float,
+              outcome: str) -> None:
+        try:
+            self._send(event, webhook, body, secret, delay, outcome)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _send(self, event: LoggedEvent, webhook: Webhook, body: bytes, secret: str, delay: float,
               outcome: str) -> None:
         if delay:
             time.sleep(delay)
