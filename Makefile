@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+# Development mode: production (DEBUG off, own secrets required) is the default everywhere else.
+export DEBUG ?= true
 # The demo runs against the local X sandbox unless you point it elsewhere.
 export X_API_BASE_URL ?= http://127.0.0.1:8001
 export X_OAUTH_AUTHORIZE_URL ?= http://127.0.0.1:8001/i/oauth2/authorize

@@ -41,13 +41,14 @@ BROKER = "redis://127.0.0.1:6379/9"
 LATENCY_TARGET_S = 2.0
 RATE_SLACK = 0.05  # the load phase may overrun its length by this share before the rate counts as missed
 # The web and worker processes run as in production (DEBUG off), so production's mandatory
-# secrets get bench values; the consumer secret and bearer token are the sandbox's defaults.
+# secrets get bench values (production refuses the public development ones); the sandbox is
+# given the same consumer secret and app token before the bench starts.
 PRODUCTION_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": "bench-realtime-secret-key-not-for-production-0123456789",
-    "SECRET_ENCRYPTION_KEYS": "aGVscGRlc2stZGV2ZWxvcG1lbnQtb25seS1rZXkhISE=",
-    "X_WEBHOOK_CONSUMER_SECRET": "xsandbox-consumer-secret",
-    "X_APP_BEARER_TOKEN": "xsandbox-app-bearer-token",
+    "SECRET_ENCRYPTION_KEYS": "YmVuY2gtcmVhbHRpbWUtZW5jcnlwdGlvbi1rZXkhISE=",
+    "X_WEBHOOK_CONSUMER_SECRET": "bench-realtime-consumer-secret",
+    "X_APP_BEARER_TOKEN": "bench-realtime-app-bearer-token",
     "SECURE_SSL_REDIRECT": "false",  # plain HTTP on loopback; in production TLS ends at the proxy
     "LOG_LEVEL": "WARNING",
 }
@@ -154,6 +155,9 @@ def run(args, sandbox_url: str, meter) -> int:
     from xsandbox.testing import SandboxClient
 
     sb = SandboxClient(sandbox_url)
+    sb.http.post(f"{sandbox_url}/sandbox/api/activity/config", json={
+        "consumer_secret": PRODUCTION_ENV["X_WEBHOOK_CONSUMER_SECRET"],
+        "app_bearer_token": PRODUCTION_ENV["X_APP_BEARER_TOKEN"]}).raise_for_status()
     brand = sb.create_user("AcmeSupport", name="Acme Support", brand=True)
     customers = [sb.create_user(f"customer{i}") for i in range(50)]
     token = sb.mint_token(brand["id"])["access_token"]

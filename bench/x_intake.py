@@ -90,6 +90,9 @@ class MemorySampler(threading.Thread):
         return sum(self.cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
 
 
+BENCH_ENCRYPTION_KEY = "YmVuY2gteC1pbnRha2UtZW5jcnlwdGlvbi1rZXkhISE="
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
@@ -98,6 +101,9 @@ def percentile(values, p):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     db_url = use_bench_database(DATABASE)
+    # Production refuses the public development key, and the worker runs as in production: this
+    # process encrypts the account's token with the bench's own key so the worker can read it.
+    os.environ["SECRET_ENCRYPTION_KEYS"] = BENCH_ENCRYPTION_KEY
     import django
 
     django.setup()

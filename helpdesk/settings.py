@@ -1,9 +1,11 @@
 """Settings for the helpdesk, read from the environment (django-environ).
 
-Development needs no configuration at all: SQLite in the project folder, a filesystem
-Celery broker, the console email backend and a development encryption key. With
-DEBUG=False every secret becomes mandatory and the secure-transport settings switch on,
-so a production deployment passes `manage.py check --deploy`.
+Production is the default: DEBUG is off unless the environment turns it on, every secret is
+mandatory, the public development values of those secrets are refused at start-up, and the
+secure-transport settings are on, so a deployment passes `manage.py check --deploy`.
+Development (`make run`, `make test`) sets DEBUG=true and then needs no configuration at all:
+SQLite in the project folder, a filesystem Celery broker, the console email backend, and
+development keys that are public and therefore only ever accepted with DEBUG on.
 """
 
 from __future__ import annotations
@@ -20,7 +22,14 @@ VAR_DIR = BASE_DIR / "var"
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
+
+# Development values of the secrets. They are in this public repository, so anyone could sign
+# a webhook delivery, a session or an encrypted token with them: production refuses them.
+DEV_SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
+DEV_ENCRYPTION_KEY = "aGVscGRlc2stZGV2ZWxvcG1lbnQtb25seS1rZXkhISE="
+DEV_X_WEBHOOK_CONSUMER_SECRET = "xsandbox-consumer-secret"  # the sandbox's, xsandbox/activity.py
+DEV_X_APP_BEARER_TOKEN = "xsandbox-app-bearer-token"
 
 
 def _secret(name: str, dev_default: str) -> str:
@@ -33,7 +42,7 @@ def _secret(name: str, dev_default: str) -> str:
     raise ImproperlyConfigured(f"{name} must be set when DEBUG is off")
 
 
-SECRET_KEY = _secret("SECRET_KEY", "django-insecure-development-only-key-do-not-use-in-production")
+SECRET_KEY = _secret("SECRET_KEY", DEV_SECRET_KEY)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -173,7 +182,7 @@ X_CLIENT_SECRET = env.str("X_CLIENT_SECRET", default="")
 # Fernet keys, comma separated; the first encrypts, all decrypt (rotation: prepend a new key,
 # run `manage.py rotate_secrets`, then drop the old one).
 SECRET_ENCRYPTION_KEYS = env.list("SECRET_ENCRYPTION_KEYS", default=[]) or (
-    ["aGVscGRlc2stZGV2ZWxvcG1lbnQtb25seS1rZXkhISE="]
+    [DEV_ENCRYPTION_KEY]
     if DEBUG
     else _secret("SECRET_ENCRYPTION_KEYS", "")
 )
@@ -204,8 +213,8 @@ CELERY_BEAT_SCHEDULE["x-sweep-unconverted"] = {
 # X real time (twitter_channel/realtime). The X app's consumer secret answers X's webhook CRC
 # and checks every delivery's signature; the app's bearer token manages webhooks, subscriptions
 # and the activity stream. Development defaults are the sandbox's; production has none.
-X_WEBHOOK_CONSUMER_SECRET = env.str("X_WEBHOOK_CONSUMER_SECRET", default="xsandbox-consumer-secret" if DEBUG else "")
-X_APP_BEARER_TOKEN = env.str("X_APP_BEARER_TOKEN", default="xsandbox-app-bearer-token" if DEBUG else "")
+X_WEBHOOK_CONSUMER_SECRET = env.str("X_WEBHOOK_CONSUMER_SECRET", default=DEV_X_WEBHOOK_CONSUMER_SECRET if DEBUG else "")
+X_APP_BEARER_TOKEN = env.str("X_APP_BEARER_TOKEN", default=DEV_X_APP_BEARER_TOKEN if DEBUG else "")
 X_WEBHOOK_URL = env.str("X_WEBHOOK_URL", default="")  # empty: SITE_URL + the webhook's path
 X_REALTIME_RECONCILE_SECONDS = env.float("X_REALTIME_RECONCILE_SECONDS", default=120.0)  # poll floor in real time
 CELERY_BEAT_SCHEDULE["x-sweep-activity-events"] = {
@@ -230,6 +239,20 @@ X_BULK_PROGRESS_EVERY = env.int("X_BULK_PROGRESS_EVERY", default=5)  # bulk conv
 
 # --- Production hardening ------------------------------------------------------
 if not DEBUG:
+    _public_values = {DEV_SECRET_KEY, DEV_ENCRYPTION_KEY, DEV_X_WEBHOOK_CONSUMER_SECRET, DEV_X_APP_BEARER_TOKEN}
+    _in_use = {
+        "SECRET_KEY": {SECRET_KEY},
+        "SECRET_ENCRYPTION_KEYS": set(SECRET_ENCRYPTION_KEYS),
+        "X_WEBHOOK_CONSUMER_SECRET": {X_WEBHOOK_CONSUMER_SECRET},
+        "X_APP_BEARER_TOKEN": {X_APP_BEARER_TOKEN},
+    }
+    _refused = [name for name, values in _in_use.items() if values & _public_values]
+    if _refused:
+        raise ImproperlyConfigured(
+            f"{', '.join(_refused)} {'is' if len(_refused) == 1 else 'are'} set to the public development "
+            "value, which anyone can read in this repository. Set your own secret, or set DEBUG=true for "
+            "development."
+        )
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SESSION_COOKIE_SECURE = True
