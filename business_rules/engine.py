@@ -193,7 +193,11 @@ def run_triggers(
         _suppressed().add(ticket.pk)
         try:
             with transaction.atomic():
-                carry_out(plan)
+                problems = carry_out(plan)
+                TriggerFiring.objects.bulk_create(
+                    TriggerFiring(trigger_id=t.id, ticket_id=ticket.pk, problems="\n".join(problems[t.id]))
+                    for t in plan.fired
+                )
                 # Released after the callbacks our actions scheduled (they run in order).
                 transaction.on_commit(lambda: _suppressed().discard(ticket.pk))
         finally:
@@ -203,7 +207,11 @@ def run_triggers(
     return plan
 
 
-def carry_out(plan: Plan) -> None:
+def carry_out(plan: Plan, *, notify: bool = False) -> dict[int, list[str]]:
+    """Save what the rules that fired decided and carry out their effects; returns, per
+    rule, what could not be done. `notify`: announce the change (`ticket_changed`), as an
+    automation's update is announced; a trigger cascade's own update is not, it is part of
+    the update that started it."""
     state = plan.state
     ticket = (
         Ticket.objects.select_for_update(of=("self",))
@@ -219,7 +227,7 @@ def carry_out(plan: Plan) -> None:
     tags = sorted(state.tags) if state.tags_changed_by_actions else None
     if fields or tags is not None:
         try:
-            update_ticket(ticket, tags=tags, notify=False, **fields)
+            update_ticket(ticket, tags=tags, notify=notify, **fields)
         except ValueError as exc:
             for trigger in plan.fired:
                 problems[trigger.id].append(f"Could not update the ticket: {exc}")
@@ -231,9 +239,7 @@ def carry_out(plan: Plan) -> None:
             if problem:
                 logger.info("Trigger %r on ticket #%s: %s", titles[effect.trigger_id], ticket.pk, problem)
                 problems[effect.trigger_id].append(problem)
-    TriggerFiring.objects.bulk_create(
-        TriggerFiring(trigger_id=t.id, ticket=ticket, problems="\n".join(problems[t.id])) for t in plan.fired
-    )
+    return problems
 
 
 def _drop_vanished_rows(fields: dict[str, Any], problems: dict[int, list[str]], plan: Plan) -> None:
