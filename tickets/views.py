@@ -42,7 +42,7 @@ def queue(request: HttpRequest, slug: str = DEFAULT_QUEUE) -> HttpResponse:
     except KeyError:
         raise Http404("No such view") from None
     tickets = chosen.narrow(visible_tickets(request.user), request.user)
-    return _render_queue(request, tickets, title=chosen.label, current_queue=slug)
+    return _render_queue(request, tickets, title=chosen.label, current_queue=slug, default_sort=chosen.default_sort)
 
 
 @require_GET
@@ -55,10 +55,10 @@ def by_channel(request: HttpRequest, channel: str) -> HttpResponse:
     return _render_queue(request, tickets, title=title, current_channel=channel)
 
 
-def _render_queue(request: HttpRequest, tickets, *, title: str, **context) -> HttpResponse:
+def _render_queue(request: HttpRequest, tickets, *, title: str, default_sort: str | None = None, **context) -> HttpResponse:
     filter_form = QueueFilterForm(request.GET)
     params = filter_form.cleaned()
-    tickets = apply_sort(apply_filters(tickets, params), params.get("sort"))
+    tickets = apply_sort(apply_filters(tickets, params), params.get("sort", default_sort))
     cap = SEARCH_RESULTS_CAP if "q" in params else None
     page = queue_page(tickets, request.GET.get("page"), settings.TICKETS_PER_PAGE, cap=cap)
     return render(
