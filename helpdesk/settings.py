@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -187,16 +186,20 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Automations (time-based business rules, including closing solved tickets) run every
+# AUTOMATIONS_INTERVAL_SECONDS; each pass acts on at most AUTOMATION_BATCH_SIZE tickets per
+# automation, and the rest are picked up by the next pass.
+AUTOMATIONS_INTERVAL_SECONDS = env.float("AUTOMATIONS_INTERVAL_SECONDS", default=300.0)
+AUTOMATION_BATCH_SIZE = env.int("AUTOMATION_BATCH_SIZE", default=1000)
 CELERY_BEAT_SCHEDULE = {
-    "close-solved-tickets": {
-        "task": "tickets.tasks.close_solved_tickets",
-        "schedule": crontab(minute=7),
+    "run-automations": {
+        "task": "business_rules.tasks.run_automations",
+        "schedule": AUTOMATIONS_INTERVAL_SECONDS,
     },
 }
 
 # --- Helpdesk ----------------------------------------------------------------
 TICKET_COMMENT_LIMIT = env.int("TICKET_COMMENT_LIMIT", default=5000)
-SOLVED_TO_CLOSED_DAYS = env.int("SOLVED_TO_CLOSED_DAYS", default=4)
 TICKETS_PER_PAGE = 50
 COMMENTS_PER_PAGE = 100
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -26,6 +24,7 @@ def open_ticket(
 ) -> Ticket:
     """Create a ticket. Its first comment is added separately with `add_comment`
     (or both at once with `tickets.comments.open_ticket_with_comment`)."""
+    fields.setdefault("status_changed_at", timezone.now())
     ticket = Ticket.objects.create(requester=requester, subject=clean_subject(subject), channel=channel, **fields)
     if notify:
         transaction.on_commit(
@@ -53,12 +52,13 @@ def open_follow_up(ticket: Ticket) -> Ticket:
 
 
 def apply_status(ticket: Ticket, status: str) -> None:
-    """Set the status and keep `solved_at` true to it."""
+    """Set the status and keep `solved_at` and `status_changed_at` true to it."""
     if status == ticket.status:
         return
     ticket.status = status
+    ticket.status_changed_at = timezone.now()
     if status == Ticket.Status.SOLVED:
-        ticket.solved_at = timezone.now()
+        ticket.solved_at = ticket.status_changed_at
     elif status != Ticket.Status.CLOSED:
         ticket.solved_at = None
 
@@ -115,11 +115,3 @@ def set_tags(ticket: Ticket, names: set[str]) -> None:
         existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
     ticket.tags.set(existing.values())
 
-
-def close_solved_tickets(now=None) -> int:
-    """Solved tickets become Closed after SOLVED_TO_CLOSED_DAYS; returns how many."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.SOLVED_TO_CLOSED_DAYS)
-    return Ticket.objects.filter(status=Ticket.Status.SOLVED, solved_at__lte=cutoff).update(
-        status=Ticket.Status.CLOSED, updated_at=now
-    )

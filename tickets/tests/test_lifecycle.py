@@ -3,24 +3,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tickets.lifecycle import close_solved_tickets, update_ticket
+from tickets.lifecycle import update_ticket
 from tickets.models import Ticket
 
 from .factories import TicketFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def test_solved_tickets_close_after_the_configured_days(settings):
-    settings.SOLVED_TO_CLOSED_DAYS = 4
-    now = timezone.now()
-    old = TicketFactory(status=Ticket.Status.SOLVED, solved_at=now - timedelta(days=4, minutes=1))
-    recent = TicketFactory(status=Ticket.Status.SOLVED, solved_at=now - timedelta(days=3))
-    assert close_solved_tickets(now) == 1
-    old.refresh_from_db()
-    recent.refresh_from_db()
-    assert old.status == Ticket.Status.CLOSED
-    assert recent.status == Ticket.Status.SOLVED
 
 
 def test_solving_records_when():
@@ -41,3 +29,18 @@ def test_update_reports_changes_and_tags():
     assert changes["priority"] == (Ticket.Priority.NORMAL, Ticket.Priority.HIGH)
     assert changes["tags"] == ([], ["billing", "vip"])
     assert sorted(ticket.tags.values_list("name", flat=True)) == ["billing", "vip"]
+
+
+def test_a_status_change_records_when():
+    ticket = TicketFactory(status=Ticket.Status.OPEN, status_changed_at=timezone.now() - timedelta(days=2))
+    update_ticket(ticket, status=Ticket.Status.PENDING)
+    ticket.refresh_from_db()
+    assert timezone.now() - ticket.status_changed_at < timedelta(seconds=5)
+
+
+def test_other_changes_leave_the_status_change_time_alone():
+    then = timezone.now() - timedelta(days=2)
+    ticket = TicketFactory(status=Ticket.Status.OPEN, status_changed_at=then)
+    update_ticket(ticket, priority=Ticket.Priority.HIGH)
+    ticket.refresh_from_db()
+    assert ticket.status_changed_at == then
