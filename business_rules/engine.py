@@ -207,13 +207,14 @@ def run_triggers(
     return plan
 
 
-def carry_out(plan: Plan, *, notify: bool = False) -> dict[int, list[str]]:
+def carry_out(plan: Plan, *, notify: bool = False, locked: Ticket | None = None) -> dict[int, list[str]]:
     """Save what the rules that fired decided and carry out their effects; returns, per
     rule, what could not be done. `notify`: announce the change (`ticket_changed`), as an
     automation's update is announced; a trigger cascade's own update is not, it is part of
-    the update that started it."""
+    the update that started it. `locked`: the ticket, already read FOR UPDATE in this
+    transaction with its requester, group and assignee (else it is read here)."""
     state = plan.state
-    ticket = (
+    ticket = locked or (
         Ticket.objects.select_for_update(of=("self",))
         .select_related("requester", "group", "assignee")
         .get(pk=state.ticket.pk)

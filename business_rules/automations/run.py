@@ -139,7 +139,7 @@ def fire(automation: CompiledAutomation, ticket_id: int, anchor: datetime, now: 
         ticket = (
             Ticket.objects.select_for_update(of=("self",))
             .filter(automation.matches(now), pk=ticket_id)
-            .select_related("requester")
+            .select_related("requester", "group", "assignee")
             .first()
         )
         if ticket is None:
@@ -151,7 +151,7 @@ def fire(automation: CompiledAutomation, ticket_id: int, anchor: datetime, now: 
             return False  # another pass acted on it meanwhile
         plan = Plan(TicketState(ticket), fired=[automation])
         automation.apply(plan.state, plan.effects)
-        problems = carry_out(plan, notify=True)[automation.id]
+        problems = carry_out(plan, notify=True, locked=ticket)[automation.id]
         if problems:
             firing.problems = "\n".join(problems)
             firing.save(update_fields=["problems"])

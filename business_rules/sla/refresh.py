@@ -95,7 +95,9 @@ def refresh_clocks(ticket_ids: Iterable[int], *, now: datetime | None = None) ->
         else:
             facts = TicketFacts(**{name: row[name] for name in FACT_COLUMNS})
             clocks = advance(before.as_clocks() if before else {}, facts, targets, policy.calendar, now)
-            keep.append(TicketClocks(ticket_id=row["pk"], policy_id=policy.id, clocks=_as_json(clocks)))
+            stored = _as_json(clocks)
+            if before is None or before.policy_id != policy.id or before.clocks != stored:
+                keep.append(TicketClocks(ticket_id=row["pk"], policy_id=policy.id, clocks=stored))
         due = next_breach(clocks)
         if due != row["next_breach_at"]:
             moved.append(Ticket(pk=row["pk"], next_breach_at=due))

@@ -222,3 +222,16 @@ def test_raising_the_priority_moves_the_clocks_to_that_prioritys_targets(clock, 
     clock(5)
     committed(update_ticket, ticket, priority=Ticket.Priority.URGENT, actor=agent)
     assert next_breach(ticket) == T0 + 15 * MINUTE
+
+
+def test_moving_the_schedule_to_another_time_zone_moves_the_due_times(clock, committed):
+    schedule = Schedule.objects.create(name="Office", time_zone="UTC")
+    for weekday in range(5):
+        schedule.intervals.create(weekday=weekday, opens=time(9), closes=time(17))
+    make_policy(targets={"first_reply": 120}, schedule=schedule)
+    clock(6 * 60)  # Monday 16:00 UTC: one working hour left today
+    ticket = x_ticket(committed)
+    assert next_breach(ticket) == datetime(2026, 3, 3, 10, tzinfo=UTC)
+    schedule.time_zone = "America/New_York"  # 16:00 UTC is 11:00 there: two hours left today
+    committed(schedule.save)
+    assert next_breach(ticket) == datetime(2026, 3, 2, 18, tzinfo=UTC)
