@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.core.mail import send_mail
 
 from .models import RulesVersion
 from .sla.refresh import SLA, recompute_open_tickets
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task
@@ -17,9 +21,14 @@ def send_trigger_email(recipients: list[str], subject: str, body: str) -> None:
 def run_automations() -> int:
     """One pass of the automations (beat, every AUTOMATIONS_INTERVAL_SECONDS)."""
     # Imported here: the automations reuse the trigger engine, which imports this module.
+    from .automations.run import exclusive_pass
     from .automations.run import run_automations as run_pass
 
-    return run_pass().total
+    with exclusive_pass() as mine:
+        if not mine:
+            logger.info("An automation pass is still running; this one is skipped")
+            return 0
+        return run_pass().total
 
 
 @shared_task

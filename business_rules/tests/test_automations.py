@@ -207,3 +207,26 @@ def test_beat_runs_the_automations_every_few_minutes(settings):
     assert entry["task"] == "business_rules.tasks.run_automations"
     assert entry["schedule"] <= 600
     assert "close-solved-tickets" not in settings.CELERY_BEAT_SCHEDULE
+
+
+def test_a_pass_is_skipped_while_another_one_runs(at, committed, settings):
+    import psycopg
+    from django.db import connection
+
+    from business_rules.automations.run import PASS_LOCK
+    from business_rules.tasks import run_automations as run_automations_task
+
+    make_automation("Tag old", all=[("hours_since_created", "greater_than", "1")], actions=[("add_tags", "old")])
+    ticket = TicketFactory(status=Ticket.Status.OPEN)
+    at(24 * 300)
+    params = connection.get_connection_params()
+    other = psycopg.connect(**{k: v for k, v in params.items() if k in ("host", "port", "user", "password", "dbname")})
+    try:
+        other.execute("SELECT pg_advisory_lock(%s)", [PASS_LOCK])  # a pass runs in another worker
+        assert committed(run_automations_task) == 0
+        assert not ticket.tags.exists()
+        other.execute("SELECT pg_advisory_unlock(%s)", [PASS_LOCK])
+        assert committed(run_automations_task) >= 1
+        assert ticket.tags.filter(name="old").exists()
+    finally:
+        other.close()
