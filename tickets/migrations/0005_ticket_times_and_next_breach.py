@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='ticket',
-            index=models.Index(fields=['next_breach_at', 'id'], name='ticket_next_breach_idx'),
+            index=models.Index(fields=['next_breach_at', 'id'], include=['status'], name='ticket_next_breach_idx'),
         ),
         migrations.AddIndex(
             model_name='ticket',
