@@ -20,8 +20,9 @@ from django.db import transaction
 from django.db.models import Max
 
 from tickets.comments import add_comment
+from tickets.links import request_email_link, ticket_link
+from tickets.mail.capture import new_email_request
 from tickets.models import Channel, Comment, Identity, Ticket, User
-from tickets.public import request_email_link, ticket_link
 
 from . import sending
 from .models import IncomingItem, XAccount
@@ -335,17 +336,18 @@ def email_request_text(link: str) -> str:
 def request_email(ticket: Ticket, author: User | None, *, public: bool = False, text: str = "") -> Comment:
     """Ask the requester for an email address, with the link to the form that takes it.
 
-    The link goes to the requester by DM (X accepts a DM unless they closed theirs; a
-    refusal shows on the delivery). A public post of it, readable by anyone in the thread,
+    Each link is single-use and bound to the requester (`tickets.mail.capture`). It goes by
+    DM (X accepts a DM unless they closed theirs; a refusal shows on the delivery). A public post of it, readable by anyone in the thread,
     is only made with `public=True` and the exact `text` the agent was shown and confirmed
     (PublicPostNeedsConfirmation, carrying that text, otherwise)."""
     choices = reply_choices(ticket)
     dm_possible = any(mode == DM for mode, _ in choices.modes)
     if not public and dm_possible:
-        body = email_request_text(request_email_link(ticket))
+        body = email_request_text(request_email_link(new_email_request(ticket, author)))
         return queue_reply(ticket, compose(choices, body, mode=DM, append_link=False), author)
     if not public or not text:
-        raise PublicPostNeedsConfirmation(email_request_text(request_email_link(ticket)))
+        # The link in the text shown is the one posted: one request, made now.
+        raise PublicPostNeedsConfirmation(email_request_text(request_email_link(new_email_request(ticket, author))))
     return queue_reply(ticket, compose(choices, text, mode=TWEET, append_link=False), author)
 
 
