@@ -18,6 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
 
 from .links import CONFIRMATION_SALT, EMAIL_REQUEST_SALT, TICKET_LINK_SALT, BadLink, id_from
 from .mail import capture
@@ -34,6 +35,34 @@ def _id_or_404(token: str, salt: str) -> int:
         return id_from(token, salt)
     except BadLink:
         raise Http404("No such page") from None
+
+
+def _per_link(group: str, request: HttpRequest) -> str:
+    return request.resolver_match.kwargs["token"]
+
+
+def _rate_per_link(group: str, request: HttpRequest) -> str:
+    return settings.PUBLIC_FORM_RATE_PER_LINK
+
+
+def _rate_per_ip(group: str, request: HttpRequest) -> str:
+    return settings.PUBLIC_FORM_RATE_PER_IP
+
+
+def rate_limited(view):
+    """Posts to a requester page are counted per link and per client address (django-ratelimit,
+    in the shared cache); past either limit the page answers 429 and does nothing. A link
+    works once, but a script can still post bad addresses to it, or walk many links."""
+
+    @ratelimit(group="public-form-link", key=_per_link, rate=_rate_per_link, method="POST", block=False)
+    @ratelimit(group="public-form-ip", key="ip", rate=_rate_per_ip, method="POST", block=False)
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if getattr(request, "limited", False):
+            return render(request, "public/too_many.html", status=429)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 class EmailCaptureForm(forms.Form):
@@ -70,6 +99,7 @@ def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
 
 @requester_page
 @require_http_methods(["GET", "POST"])
+@rate_limited
 def email_form(request: HttpRequest, token: str) -> HttpResponse:
     email_request = capture.open_request(_id_or_404(token, EMAIL_REQUEST_SALT))
     if email_request is None:
@@ -91,6 +121,7 @@ def email_form(request: HttpRequest, token: str) -> HttpResponse:
 
 @requester_page
 @require_http_methods(["GET", "POST"])
+@rate_limited
 def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button, POST confirms: mail scanners that open every link confirm nothing."""
     confirmation = get_object_or_404(
