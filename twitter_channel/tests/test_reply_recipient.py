@@ -139,3 +139,18 @@ def test_nobody_outside_the_ticket_can_be_picked(client, agent, thread_with_a_st
 
     assert response.status_code == 400
     assert OutgoingMessage.objects.count() == 0
+
+
+def test_ticket_page_reply_box_answers_the_requester_too(
+        client, sb, brand, alice, agent, thread_with_a_stranger, django_capture_on_commit_callbacks):
+    ticket, _ = thread_with_a_stranger
+    client.force_login(agent)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(reverse("tickets:reply", args=[ticket.pk]), {
+            "body": "Let's continue in private", "kind": "public", "then_status": "",
+            "reply_option_mode": "dm", "reply_option_append_link": "0",
+        })
+
+    (dm,) = brand_posts(sb, "dm")
+    assert dm["dm_conversation_id"] == one_to_one_id(brand.user_id, alice["id"])
