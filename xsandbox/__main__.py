@@ -4,14 +4,12 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import uvicorn
 
 from .app import create_app
 from .sandbox import SandboxConfig
-
-DEMO = Path(__file__).parent / "scenarios" / "demo.json"
+from .scenarios import scenario_path
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,7 +28,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    scenario = str(DEMO) if args.scenario == "demo" else args.scenario
+    scenario = str(scenario_path(args.scenario)) if args.scenario else None
     config = SandboxConfig(vocabulary=args.vocabulary, rate_limits=args.rate_limits,
                            access_token_ttl=args.token_ttl, state_file=args.state,
                            scenario_file=scenario, play=args.play)
