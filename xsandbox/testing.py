@@ -14,13 +14,15 @@ Quick start::
 
 Public API (kept stable):
 
-``running_sandbox(*, vocabulary="tweet", rate_limits="x", access_token_ttl=7200.0,
+``running_sandbox(*, vocabulary=None, rate_limits="x", access_token_ttl=7200.0,
 scenario=None, state_file=None, host="127.0.0.1", port=0, problem_host="") -> ContextManager[SandboxClient]``
     Starts uvicorn + the sandbox in a background thread on a free port (``port=0``) and
     stops it on exit. ``scenario`` is a dict or a path to a scenario JSON file. ``vocabulary``:
     "tweet" / "post" speak spec 2.159 / 2.167 strictly (the other's parameters get X's 400),
     "both" accepts either and answers each request in its words, as live X does (``python -m
-    xsandbox`` and ``make run`` default to it). ``problem_host`` puts every problem type under
+    xsandbox`` and ``make run`` default to it). ``vocabulary=None``: the environment variable
+    ``XSANDBOX_VOCABULARY``, else "tweet", so a whole test run can be repeated in another mode
+    (``make test-vocabularies``). ``problem_host`` puts every problem type under
     that host (default: as the mode's spec says; see ``shapes.Mode.problem_type``).
 
 ``SandboxClient(base_url)`` — a thin ``requests`` client of the control API (``/sandbox/api``).
@@ -68,6 +70,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import threading
 import time
@@ -81,6 +84,8 @@ from requests.adapters import HTTPAdapter
 
 from .app import create_app
 from .sandbox import Sandbox, SandboxConfig
+
+VOCABULARY_ENV = "XSANDBOX_VOCABULARY"
 
 __all__ = ["SandboxClient", "SandboxError", "running_sandbox", "SandboxAdapter"]
 
@@ -301,11 +306,14 @@ def _free_socket(host: str, port: int) -> socket.socket:
 
 
 @contextlib.contextmanager
-def running_sandbox(*, vocabulary: str = "tweet", rate_limits: str = "x", access_token_ttl: float = 7200.0,
+def running_sandbox(*, vocabulary: str | None = None, rate_limits: str = "x", access_token_ttl: float = 7200.0,
                     scenario: dict | str | Path | None = None, state_file: str | None = None,
                     host: str = "127.0.0.1", port: int = 0, problem_host: str = "") -> Iterator[SandboxClient]:
     """A real HTTP sandbox on ``host`` (free port by default) for the duration of the block."""
     import uvicorn
+
+    if vocabulary is None:
+        vocabulary = os.environ.get(VOCABULARY_ENV) or "tweet"
 
     config = SandboxConfig(vocabulary=vocabulary, rate_limits=rate_limits, access_token_ttl=access_token_ttl,
                            state_file=state_file, problem_host=problem_host)
