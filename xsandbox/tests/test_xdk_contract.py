@@ -198,9 +198,10 @@ def test_webhooks_crc_subscriptions_and_replay(sandbox, world, mode):
         assert len(delivered) == 1
         event = ActivityStreamResponse.model_validate(delivered[0])
         assert event.data.event_type == "post.mention.create" and event.data.payload.id == post["id"]
-        now = datetime.fromtimestamp(sandbox.set_clock()["unix"], UTC).strftime("%Y%m%d%H%M")
+        now = sandbox.set_clock()["unix"]
+        minute = [datetime.fromtimestamp(t, UTC).strftime("%Y%m%d%H%M") for t in (now - 60, now)]
         job = app.webhooks.create_webhook_replay_job(CreateWebhookReplayJobRequest(
-            from_date=now, to_date=now, webhook_id=hook.id))
+            from_date=minute[0], to_date=minute[1], webhook_id=hook.id))
         assert job.data.job_id
         assert len(receiver.wait_for(2)) == 2  # the replayed delivery
         ActivityStreamResponse.model_validate(receiver.bodies()[1])
