@@ -80,8 +80,6 @@ POST = Vocabulary(
     dm_expansions=("attachments.media_keys", "participant_ids", "referenced_posts", "sender_id"),
     posts_count="post_count", reposts_count="repost_count",
 )
-VOCABULARIES = {"tweet": TWEET, "post": POST}
-
 TWITTER_PROBLEMS = "https://api.twitter.com/2/problems/"  # spec 2.159's problem types
 X_PROBLEMS = "https://api.x.com/2/problems/"  # spec 2.167's
 # The problem types spec 2.167 names (its Problem discriminator); the others it dropped.
@@ -95,7 +93,7 @@ class Mode:
     """What the sandbox speaks: which vocabularies requests may use, and how answers are spelled."""
 
     name: str
-    vocabularies: tuple[Vocabulary, ...]  # accepted in requests; the first is the sandbox's own
+    vocabularies: tuple[Vocabulary, ...]  # accepted in requests, spelled in answers
     # The Activity API's events exist only in spec 2.167 (2.159's stream has no post, like or DM
     # payloads), so they carry 2.167's keys in every mode, and the mode's own keys besides.
     activity_vocabularies: tuple[Vocabulary, ...]
