@@ -11,7 +11,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .mail.models import EmailAttachment, InboundEmail
+from .mail.models import EmailAttachment, EmailConfirmation, EmailRequest, InboundEmail
 from .models import Comment, Group, Identity, Requester, Tag, Ticket, User
 
 
@@ -58,7 +58,9 @@ class TagAdmin(admin.ModelAdmin):
 class IdentityInline(admin.TabularInline):
     model = Identity
     extra = 0
-    fields = ("kind", "value", "handle", "display_name", "followers", "verified", "avatar_url")
+    fields = ("kind", "value", "handle", "display_name", "followers", "verified", "avatar_url", "confirmed_at",
+              "is_primary", "added_by")
+    readonly_fields = ("added_by",)
 
 
 @admin.register(Requester)
@@ -70,10 +72,12 @@ class RequesterAdmin(admin.ModelAdmin):
 
 @admin.register(Identity)
 class IdentityAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "kind", "requester", "display_name", "followers", "verified")
-    list_filter = ("kind", "verified")
+    list_display = ("__str__", "kind", "requester", "display_name", "followers", "verified", "confirmed_at",
+                    "is_primary", "added_by")
+    list_filter = ("kind", "verified", "is_primary")
     search_fields = ("value", "handle", "display_name", "requester__name")
     autocomplete_fields = ("requester",)
+    readonly_fields = ("added_by",)
 
 
 @admin.register(Ticket)
@@ -148,3 +152,21 @@ class EmailAttachmentAdmin(ReadOnlyAdmin):
     @admin.display(description="File")
     def download(self, obj: EmailAttachment) -> str:
         return format_html('<a href="{}">Download</a>', reverse("mail:attachment", args=[obj.pk]))
+
+
+@admin.register(EmailRequest)
+class EmailRequestAdmin(ReadOnlyAdmin):
+    """Links that asked a requester for an email address: who asked, and whether it was used."""
+
+    list_display = ("created_at", "ticket", "requester", "created_by", "used_at")
+    search_fields = ("=ticket__id", "requester__name")
+    list_select_related = ("ticket", "requester", "created_by")
+    show_full_result_count = False
+
+
+@admin.register(EmailConfirmation)
+class EmailConfirmationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "address", "request", "confirmed_at")
+    search_fields = ("address", "=request__ticket__id")
+    list_select_related = ("request",)
+    show_full_result_count = False

@@ -108,16 +108,35 @@ class Identity(models.Model):
     display_name = models.CharField(max_length=200, blank=True)
     avatar_url = models.URLField(max_length=500, blank=True)
     followers = models.PositiveIntegerField(null=True, blank=True)
-    verified = models.BooleanField(default=False)
+    verified = models.BooleanField(default=False)  # X's verified mark
     updated_at = models.DateTimeField(auto_now=True)
+    # Email only. Nothing is sent to an address until it is confirmed: the requester wrote
+    # from it, its owner clicked the link mailed to it, or an agent (added_by) vouched for it.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The agent who added this address by hand.",
+    )
+    # Replies by email go to the primary address (or, on a ticket, to the confirmed address
+    # the requester last wrote from), never merely to the newest one.
+    is_primary = models.BooleanField(default=False)
 
     class Meta:
         verbose_name_plural = "identities"
-        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="unique_identity")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="unique_identity"),
+            models.UniqueConstraint(
+                fields=["requester"], condition=Q(kind="email", is_primary=True), name="one_primary_email_per_requester"
+            ),
+        ]
         indexes = [models.Index(fields=["handle"])]
 
     def __str__(self) -> str:
         return f"@{self.handle}" if self.kind == self.Kind.X and self.handle else self.value
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
 
 class Tag(models.Model):
@@ -275,4 +294,4 @@ class Comment(models.Model):
 
 
 # The email channel's own records; imported here so they belong to this app's migrations.
-from .mail.models import EmailAttachment, InboundEmail  # noqa: E402, F401
+from .mail.models import EmailAttachment, EmailConfirmation, EmailRequest, InboundEmail  # noqa: E402, F401

@@ -20,13 +20,13 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import bulk, panels
-from .access import can_delete_tickets, visible_tickets
+from .access import can_change_requester, can_delete_tickets, visible_tickets
 from .comments import TicketFull
 from .filters import QueueFilterForm, apply_filters, apply_sort
 from .forms import BulkActionForm, ReplyForm, RequesterEmailForm, TicketPropertiesForm
 from .lifecycle import update_ticket
-from .mail.addresses import AddressBelongsToAnotherRequester, email_address_for, set_requester_email
-from .models import Channel, Ticket
+from .mail.addresses import email_address_for, make_primary, set_requester_email
+from .models import Channel, Identity, Ticket
 from .queue_page import SEARCH_RESULTS_CAP, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import post_reply
@@ -121,7 +121,7 @@ def _render_detail(
         {
             "ticket": ticket,
             "page": page,
-            "identities": list(ticket.requester.identities.order_by("kind", "pk")),
+            "identities": list(ticket.requester.identities.select_related("added_by").order_by("kind", "pk")),
             "previous_ticket": next((t for t in related if t.pk == ticket.follow_up_of_id), None),
             "follow_ups": [t for t in related if t.follow_up_of_id == ticket.pk],
             "reply_form": reply_form or ReplyForm(email_address=_email_reply_address(ticket)),
@@ -175,22 +175,44 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def requester_email(request: HttpRequest, pk: int) -> HttpResponse:
-    """Any agent who sees the ticket may give its requester an email address, so that the
-    conversation can move to email."""
+    """An agent who sees the ticket gives its requester an email address (given on the phone,
+    in a DM...), vouching for it (recorded as `added_by`), so that the conversation can move
+    to email. A restricted agent may not change a requester who has tickets outside their reach."""
     ticket = _visible_ticket(request, pk)
     form = RequesterEmailForm(request.POST)
-    if form.is_valid():
+    if not can_change_requester(request.user, ticket.requester):
+        form.is_valid()
+        form.add_error("email", OUT_OF_REACH)
+    elif form.is_valid():
         try:
             identity = set_requester_email(ticket.requester, form.cleaned_data["email"], actor=request.user)
-        except AddressBelongsToAnotherRequester as exc:
-            form.add_error(
-                "email", f"{exc.message} Nothing was changed: merging two requesters is for an admin to decide."
-            )
-        except ValidationError as exc:
+        except ValidationError as exc:  # AddressBelongsToAnotherRequester names nobody
             form.add_error("email", exc)
     if not form.is_valid():
         return _render_detail(request, ticket, requester_email_form=form, status=400)
     messages.success(request, f"{identity.value} is now an email address of {ticket.requester}.")
+    return redirect(ticket)
+
+
+OUT_OF_REACH = ("This requester also has tickets outside your views; an address you add would receive their replies. "
+                "Ask an agent who sees all of them.")
+
+
+@require_POST
+@login_required
+def requester_primary_email(request: HttpRequest, pk: int, identity_pk: int) -> HttpResponse:
+    """Make one of the requester's confirmed addresses the one replies by email go to."""
+    ticket = _visible_ticket(request, pk)
+    identity = get_object_or_404(Identity, pk=identity_pk, requester_id=ticket.requester_id, kind=Identity.Kind.EMAIL)
+    if not can_change_requester(request.user, ticket.requester):
+        messages.error(request, OUT_OF_REACH)
+    else:
+        try:
+            make_primary(identity)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, f"Replies by email now go to {identity.value}.")
     return redirect(ticket)
 
 
