@@ -56,9 +56,14 @@ def by_channel(request: HttpRequest, channel: str) -> HttpResponse:
 
 
 def _render_queue(request: HttpRequest, tickets, *, title: str, default_sort: str | None = None, **context) -> HttpResponse:
-    filter_form = QueueFilterForm(request.GET)
+    query = request.GET
+    if default_sort and not query.get("sort"):
+        # The view's own order, shown as chosen in the sort menu.
+        query = query.copy()
+        query["sort"] = default_sort
+    filter_form = QueueFilterForm(query)
     params = filter_form.cleaned()
-    tickets = apply_sort(apply_filters(tickets, params), params.get("sort", default_sort))
+    tickets = apply_sort(apply_filters(tickets, params), params.get("sort"))
     cap = SEARCH_RESULTS_CAP if "q" in params else None
     page = queue_page(tickets, request.GET.get("page"), settings.TICKETS_PER_PAGE, cap=cap)
     return render(

@@ -40,6 +40,8 @@ def test_breaching_within_the_hour_lists_breached_and_soon_unsolved_tickets(clie
     # Sorted by next breach unless the agent picks another sort.
     assert subjects(response) == ["breached", "soon"]
     assert "Breaching within the hour" in response.content.decode()
+    assert response.context["filter_form"]["sort"].value() == "breach"  # and the sort menu says so
+    assert subjects(client.get(queue_url("breaching", sort="-updated"))) == ["soon", "breached"]
 
 
 def test_rows_show_a_badge_with_the_countdown(client, agent):
