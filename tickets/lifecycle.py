@@ -90,6 +90,9 @@ def update_ticket(
     if status is not None:
         apply_status(ticket, status)
     changes = diff(before, ticket)
+    if "assignee_id" in changes:
+        # "Hours since the assignee's last reply" is about whoever holds the ticket now.
+        ticket.assignee_replied_at = None
     if changes:
         ticket.save()
     if tags is not None:

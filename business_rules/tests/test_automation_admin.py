@@ -105,3 +105,21 @@ def test_policy_and_schedule_pages_render(admin_client):
     assert admin_client.get(POLICY_ADD).status_code == 200
     assert admin_client.get(reverse("admin:business_rules_schedule_add")).status_code == 200
     assert admin_client.get(reverse("admin:business_rules_automation_changelist")).status_code == 200
+
+
+def test_a_policy_takes_one_target_row_per_priority(admin_client):
+    data = {"title": "Twice", "description": "", "active": "on", "position": "1", "schedule": ""}
+    data |= management("all_conditions", 0) | management("any_conditions", 0) | management("targets", 2)
+    data |= {"targets-0-priority": "2", "targets-0-first_reply": "60", "targets-1-priority": "2"}
+    data |= {"targets-1-first_reply": "30"}
+    response = admin_client.post(POLICY_ADD, data)
+    assert response.status_code == 200
+    assert not SlaPolicy.objects.filter(title="Twice").exists()
+
+
+def test_a_schedule_refuses_an_unknown_time_zone(admin_client):
+    data = {"name": "Mars office", "time_zone": "Mars/Olympus_Mons"}
+    data |= management("intervals", 0) | management("holidays", 0)
+    response = admin_client.post(reverse("admin:business_rules_schedule_add"), data)
+    assert response.status_code == 200
+    assert "is not a time zone" in response.content.decode()

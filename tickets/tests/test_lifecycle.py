@@ -44,3 +44,12 @@ def test_other_changes_leave_the_status_change_time_alone():
     update_ticket(ticket, priority=Ticket.Priority.HIGH)
     ticket.refresh_from_db()
     assert ticket.status_changed_at == then
+
+
+def test_a_new_assignee_has_not_replied_yet():
+    from .factories import UserFactory
+
+    ticket = TicketFactory(assignee=UserFactory(), assignee_replied_at=timezone.now())
+    update_ticket(ticket, assignee_id=UserFactory().pk)
+    ticket.refresh_from_db()
+    assert ticket.assignee_replied_at is None
