@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
@@ -174,11 +174,12 @@ def fire(automation: CompiledAutomation, ticket_id: int, anchor: datetime, now: 
         )
         if ticket is None:
             return False  # changed since the query: no longer matches
-        try:
-            with transaction.atomic():
-                firing = AutomationFiring.objects.create(automation_id=automation.id, ticket=ticket, anchor=anchor)
-        except IntegrityError:
-            return False  # another pass acted on it meanwhile
+        # Every firing is written under its ticket's row lock, so with the lock held a
+        # look settles it: another pass that acted meanwhile has committed its row.
+        fired = AutomationFiring.objects.filter(automation_id=automation.id, ticket=ticket, anchor=anchor)
+        if fired.exists():
+            return False
+        firing = AutomationFiring.objects.create(automation_id=automation.id, ticket=ticket, anchor=anchor)
         plan = Plan(TicketState(ticket), fired=[automation])
         automation.apply(plan.state, plan.effects)
         problems = carry_out(plan, notify=True, locked=ticket)[automation.id]

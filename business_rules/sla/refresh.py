@@ -101,6 +101,8 @@ def refresh_clocks(ticket_ids: Iterable[int], *, now: datetime | None = None) ->
         due = next_breach(clocks)
         if due != row["next_breach_at"]:
             moved.append(Ticket(pk=row["pk"], next_breach_at=due))
+    if not (drop or keep or moved):
+        return 0
     with transaction.atomic():
         if drop:
             TicketClocks.objects.filter(ticket_id__in=drop).delete()
