@@ -24,7 +24,7 @@ from .access import can_delete_tickets, visible_tickets
 from .comments import TicketFull
 from .filters import QueueFilterForm, apply_filters, apply_sort
 from .forms import BulkActionForm, ReplyForm, RequesterEmailForm, TicketPropertiesForm
-from .lifecycle import update_ticket
+from .lifecycle import EditConflict, update_ticket
 from .mail.addresses import AddressBelongsToAnotherRequester, email_address_for, set_requester_email
 from .models import Channel, Ticket
 from .queue_page import SEARCH_RESULTS_CAP, queue_page
@@ -201,17 +201,26 @@ def update(request: HttpRequest, pk: int) -> HttpResponse:
     form = TicketPropertiesForm(request.POST, user=request.user, ticket=ticket)
     if not form.is_valid():
         return _render_detail(request, ticket, properties_form=form, status=400)
-    data = form.cleaned_data
+    edit = form.edit()
     try:
         changes = update_ticket(
             ticket,
             actor=request.user,
-            status=data["status"],
-            priority=data["priority"],
-            assignee=data["assignee"],
-            group=data["group"],
-            tags=data["tags"],
+            expected=edit.expected,
+            tags=edit.tags,
+            add_tags=edit.add_tags,
+            remove_tags=edit.remove_tags,
+            **edit.fields,
         )
+    except EditConflict as conflict:
+        # Nothing saved. The agent sees what the other side did, keeps their own choices, and
+        # the form now carries the current values: submitting again applies their choices.
+        retry = form.for_retry(conflict.ticket)
+        retry.add_error(None, "Someone changed this ticket while you were editing it; nothing was saved.")
+        for c in conflict.conflicts:
+            retry.add_error(None, c.describe())
+        retry.add_error(None, "Your choices are kept below: submit again to apply them anyway.")
+        return _render_detail(request, conflict.ticket, properties_form=retry, status=409)
     except ValueError as exc:  # reopening a closed ticket
         form.add_error("status", str(exc))
         ticket.refresh_from_db()
@@ -268,9 +277,9 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Deleted {count} ticket{'s' if count != 1 else ''}.")
         return redirect(back)
     if action == BulkActionForm.ASSIGN:
-        result = bulk.bulk_assign(tickets, data["assignee"], actor=user)
+        result = bulk.bulk_assign(tickets, data["assignee"], actor=user, seen=data["seen"])
     elif action == BulkActionForm.STATUS:
-        result = bulk.bulk_set_status(tickets, data["status"], actor=user)
+        result = bulk.bulk_set_status(tickets, data["status"], actor=user, seen=data["seen"])
     else:
         result = bulk.bulk_add_tag(tickets, data["tag"], actor=user)
     messages.success(request, f"Updated {result.changed} ticket{'s' if result.changed != 1 else ''}.")
