@@ -30,6 +30,7 @@ from .models import Channel, Ticket
 from .queue_page import SEARCH_RESULTS_CAP, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import post_reply
+from .timeline import timeline_for
 
 # --- Queues -----------------------------------------------------------------------------
 
@@ -121,6 +122,7 @@ def _render_detail(
         {
             "ticket": ticket,
             "page": page,
+            "timeline": timeline_for(ticket, page),
             "identities": list(ticket.requester.identities.order_by("kind", "pk")),
             "previous_ticket": next((t for t in related if t.pk == ticket.follow_up_of_id), None),
             "follow_ups": [t for t in related if t.follow_up_of_id == ticket.pk],
