@@ -122,9 +122,9 @@ def find_conflicts(ticket: Ticket, expected: dict[str, Any], wanted: dict[str, A
     }
     if not moved:
         return []
-    events = latest_events(ticket, [LOGGED_FIELDS[name] for name in moved])
+    events = latest_events(ticket, [LOGGED_FIELDS[name] for name in moved if name in LOGGED_FIELDS])
     return [
-        Conflict(name, expected[name], getattr(ticket, name), value, events.get(LOGGED_FIELDS[name]))
+        Conflict(name, expected[name], getattr(ticket, name), value, events.get(LOGGED_FIELDS.get(name, "")))
         for name, value in moved.items()
     ]
 
