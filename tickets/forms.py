@@ -32,6 +32,10 @@ class ReplyForm(forms.Form):
         choices=[("", "(unchanged)"), *((v, label) for v, label in Ticket.Status.choices if v != Ticket.Status.NEW)],
     )
 
+    # The ticket's status when the page was drawn: "and set status to" does not override a
+    # status another agent set since.
+    status_seen = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20)
+
     EMAIL = "email"
 
     def __init__(self, *args, email_address: str | None = None, **kwargs):
@@ -47,6 +51,10 @@ class ReplyForm(forms.Form):
     @property
     def is_public(self) -> bool:
         return self.cleaned_data["kind"] in ("public", self.EMAIL)
+
+    @property
+    def status_when_drawn(self) -> str:
+        return self.cleaned_data.get("status_seen") or ""
 
     @property
     def by_email(self) -> bool:

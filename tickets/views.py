@@ -126,7 +126,8 @@ def _render_detail(
             "identities": list(ticket.requester.identities.order_by("kind", "pk")),
             "previous_ticket": next((t for t in related if t.pk == ticket.follow_up_of_id), None),
             "follow_ups": [t for t in related if t.follow_up_of_id == ticket.pk],
-            "reply_form": reply_form or ReplyForm(email_address=_email_reply_address(ticket)),
+            "reply_form": reply_form
+            or ReplyForm(email_address=_email_reply_address(ticket), initial={"status_seen": ticket.status}),
             "requester_email_form": requester_email_form or RequesterEmailForm(),
             "properties_form": properties_form or TicketPropertiesForm(user=request.user, ticket=ticket),
             "sidebar_panels": panels.panels_for(ticket, panels.SIDEBAR),
@@ -144,6 +145,8 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST, email_address=_email_reply_address(ticket))
     if not form.is_valid():
         return _render_detail(request, ticket, reply_form=form, status=400)
+    # Read before the reply, which may move the status itself (a first answer opens it).
+    status_moved_since_drawn = form.status_when_drawn not in ("", ticket.status)
     try:
         post_reply(
             ticket,
@@ -162,9 +165,12 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_detail(request, ticket, reply_form=form, status=400)
     then_status = form.cleaned_data["then_status"]
     if then_status:
-        ticket.refresh_from_db()
+        # "Submit as Solved" from a page drawn before another agent set the status: theirs stands.
+        expected = {"status": form.status_when_drawn} if status_moved_since_drawn else None
         try:
-            update_ticket(ticket, status=then_status, actor=request.user)
+            update_ticket(ticket, status=then_status, actor=request.user, expected=expected)
+        except EditConflict as exc:
+            messages.warning(request, f"Your reply was added, but the status was not changed: {exc}")
         except ValueError as exc:
             messages.error(request, str(exc))
     if form.by_email:

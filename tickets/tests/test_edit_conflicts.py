@@ -149,3 +149,35 @@ def test_a_post_without_the_pages_values_is_applied_as_sent(client, ben):
     assert response.status_code == 302
     ticket.refresh_from_db()
     assert (ticket.status, ticket.priority) == ("open", 1)
+
+
+def reply_on_page(client, ticket) -> dict:
+    return form_data(client.get(ticket.get_absolute_url()).content.decode(), "reply-form")
+
+
+def test_reply_and_solve_from_an_old_page_keeps_the_status_another_agent_set(client, maria, ben):
+    from tickets.lifecycle import update_ticket
+
+    ticket = TicketFactory(status=Ticket.Status.OPEN)
+    client.force_login(ben)
+    bens_reply = reply_on_page(client, ticket)
+    update_ticket(ticket, status=Ticket.Status.PENDING, actor=maria)
+
+    response = client.post(
+        reverse("tickets:reply", args=[ticket.pk]), {**bens_reply, "body": "Done!", "then_status": "solved"}
+    )
+
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.PENDING
+    assert ticket.comments.get().body == "Done!"
+    shown = " ".join(str(m) for m in response.wsgi_request._messages)
+    assert "the status was not changed: Status: Maria changed it from Open to Pending" in shown
+
+
+def test_reply_and_solve_on_a_new_ticket_is_no_conflict_with_itself(client, ben):
+    ticket = TicketFactory(status=Ticket.Status.NEW)
+    client.force_login(ben)
+    page = reply_on_page(client, ticket)
+    client.post(reverse("tickets:reply", args=[ticket.pk]), {**page, "body": "Fixed", "then_status": "solved"})
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.SOLVED
