@@ -16,7 +16,7 @@ from django.utils.html import format_html
 
 from .lifecycle import EditConflict, find_conflicts, update_ticket
 from .mail.models import EmailAttachment, InboundEmail
-from .models import Comment, Group, Identity, Requester, Tag, Ticket, User
+from .models import Comment, Group, Identity, Requester, Tag, Ticket, TicketEvent, User
 
 
 @admin.register(User)
@@ -215,6 +215,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(ReadOnlyAdmin):
+    """The event log is a record of what happened: looked up here, never edited or deleted."""
+
+    list_display = ("created_at", "ticket", "field", "old_label", "new_label", "actor_kind", "actor_name")
+    list_filter = ("actor_kind", "field", "created_at")
+    search_fields = ("=ticket__id", "actor_name")
+    autocomplete_fields = ("ticket", "actor_user", "actor_requester")
+    list_select_related = ("ticket",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

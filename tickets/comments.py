@@ -162,7 +162,7 @@ def _comment_actor(comment: Comment) -> Actor:
     if comment.author_user is not None:
         return Actor.agent(comment.author_user)
     if comment.author_requester is not None:
-        return Actor.requester_message(comment.author_requester.name, comment.channel)
+        return Actor.requester_message(comment.author_requester, comment.channel)
     return Actor.system()
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from django.dispatch import Signal
 from django.utils import timezone
 
-from .models import X_CHANNELS, Channel, Ticket, TicketEvent, User
+from .models import X_CHANNELS, Channel, Requester, Ticket, TicketEvent, User
 
 # sender=Ticket; kwargs: ticket, created, changes, comment, actor, by, events
 # `changes` maps a field name (as in `lifecycle.TRACKED_FIELDS`, plus "tags") to its
@@ -35,6 +35,7 @@ class Actor:
     kind: str
     user: User | None = None
     name: str = ""
+    requester: Requester | None = None
 
     @classmethod
     def agent(cls, user: User) -> Actor:
@@ -53,7 +54,7 @@ class Actor:
         return cls(Kind.SYSTEM, None, what)
 
     @classmethod
-    def requester_message(cls, requester_name: str, channel: str) -> Actor:
+    def requester_message(cls, requester: Requester, channel: str) -> Actor:
         """A requester's message moved the ticket (reopened it): credited to the intake it
         came through."""
         if channel in X_CHANNELS:
@@ -62,7 +63,7 @@ class Actor:
             kind = Kind.EMAIL
         else:
             kind = Kind.REQUESTER
-        return cls(kind, None, requester_name)
+        return cls(kind, None, requester.name, requester)
 
     @classmethod
     def of(cls, actor: Actor | User | None) -> Actor:
@@ -110,6 +111,7 @@ def record_changes(
                 created_at=at,
                 actor_kind=actor.kind,
                 actor_user=actor.user,
+                actor_requester=actor.requester,
                 actor_name=actor.name[:255],
                 field=field,
                 old_value=_data(old),
@@ -149,7 +151,7 @@ def latest_events(ticket: Ticket, fields: Iterable[str]) -> dict[str, TicketEven
     who changed what since their page was drawn."""
     found: dict[str, TicketEvent] = {}
     for field in set(fields):
-        event = ticket.events.filter(field=field).select_related("actor_user").order_by("-created_at", "-id").first()
+        event = ticket.events.filter(field=field).order_by("-created_at", "-id").first()
         if event is not None:
             found[field] = event
     return found

@@ -294,6 +294,11 @@ class TicketEvent(models.Model):
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The requester whose message made the change (X intake, email): erasing a person must
+    # find the rows that carry their name.
+    actor_requester = models.ForeignKey(
+        Requester, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # Who it was when it happened: an agent's name, a trigger's title, a requester's name.
     actor_name = models.CharField(max_length=255, blank=True)
     field = models.CharField(max_length=12, choices=Field.choices)

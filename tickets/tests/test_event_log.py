@@ -67,6 +67,7 @@ def test_an_email_reply_that_reopens_the_ticket_is_logged_as_email(settings, tmp
     ingest_email(build_email(to=reply_address(ticket.pk), subject="Re: help", body="It broke again"))
 
     assert logged(ticket) == [(Kind.EMAIL, "Ann Smith", "status", "Solved", "Open")]
+    assert ticket.events.get().actor_requester == requester  # so that erasing Ann finds her name here
 
 
 def test_an_internal_note_changes_nothing_and_logs_nothing():
