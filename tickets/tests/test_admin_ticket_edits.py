@@ -58,3 +58,22 @@ def test_an_admin_change_contradicting_an_agents_is_refused(client, ada):
     assert "Priority: Maria changed it from Normal to Urgent" in response.content.decode()
     ticket.refresh_from_db()
     assert ticket.priority == Ticket.Priority.URGENT
+
+
+def test_an_admin_still_adds_a_ticket_and_reads_the_log(client, ada):
+    from .factories import RequesterFactory
+
+    requester = RequesterFactory()
+    client.force_login(ada)
+    assert client.get(reverse("admin:tickets_ticket_add")).status_code == 200
+    response = client.post(
+        reverse("admin:tickets_ticket_add"),
+        {"subject": "By phone", "status": "new", "priority": "2", "requester": requester.pk, "channel": "web"},
+    )
+    assert response.status_code == 302
+    ticket = Ticket.objects.get(subject="By phone")
+    update_ticket(ticket, priority=Ticket.Priority.HIGH, actor=ada)
+    event = ticket.events.get()
+    page = client.get(reverse("admin:tickets_ticketevent_change", args=[event.pk]))
+    assert page.status_code == 200 and "High" in page.content.decode()
+    assert client.post(reverse("admin:tickets_ticketevent_delete", args=[event.pk])).status_code == 403
