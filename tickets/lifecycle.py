@@ -108,7 +108,8 @@ class Conflict:
         who = e.actor_name or e.get_actor_kind_display()
         if e.actor_kind not in (TicketEvent.ActorKind.AGENT, TicketEvent.ActorKind.SYSTEM):
             who = f"{e.get_actor_kind_display()} “{who}”"
-        when = timezone.localtime(e.created_at).strftime("%H:%M:%S")
+        at = timezone.localtime(e.created_at)
+        when = at.strftime("%H:%M:%S" if at.date() == timezone.localdate() else "%Y-%m-%d %H:%M")
         return f"{name}: {who} changed it from {e.old_label} to {e.new_label} at {when}; {yours}."
 
 

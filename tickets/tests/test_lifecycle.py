@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.utils import timezone
@@ -86,3 +86,13 @@ def test_closing_solved_tickets_is_logged_as_the_system(settings):
         TicketEvent.ActorKind.SYSTEM, "status", "solved", "closed"
     )
     assert event.actor_name == "Solved tickets close after 4 days"
+
+
+def test_a_conflict_with_an_older_change_gives_its_date():
+    from tickets.lifecycle import EditConflict
+
+    ticket = TicketFactory(priority=Ticket.Priority.NORMAL)
+    update_ticket(ticket, priority=Ticket.Priority.HIGH)
+    ticket.events.update(created_at=timezone.make_aware(datetime(2026, 1, 5, 9, 30)))
+    with pytest.raises(EditConflict, match="from Normal to High at 2026-01-05 09:30"):
+        update_ticket(ticket, priority=Ticket.Priority.LOW, expected={"priority": Ticket.Priority.NORMAL})
