@@ -58,7 +58,8 @@ def condition_q(field_name: str, operator: str, value: str, now: datetime) -> Q:
         q = _requester_with(kind=Identity.Kind.X, handle__iexact=value)
         return q if operator == "is" else ~q
     if field_name == "requester_email_domain":
-        q = _requester_with(kind=Identity.Kind.EMAIL, value__iendswith="@" + value)
+        # Confirmed addresses only, as the trigger engine reads them (`TicketState.email_domains`).
+        q = _requester_with(kind=Identity.Kind.EMAIL, value__iendswith="@" + value, confirmed_at__isnull=False)
         return q if operator == "is" else ~q
     if field_name == "requester_followers":
         enough = _requester_with(kind=Identity.Kind.X, followers__gte=int(value))

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .events import ticket_changed
+from .events import Actor, record_changes, ticket_changed
 from .lifecycle import apply_status, clean_subject, diff, open_follow_up, snapshot
 from .models import Channel, Comment, Requester, Ticket, User
 
@@ -89,6 +89,8 @@ def add_comment(
         if is_public:
             note_public_message(ticket, comment, at=ticket.updated_at)
         ticket.save()
+        by = _comment_actor(comment)
+        events = record_changes(ticket, changes, by=by, at=ticket.updated_at)
     if notify:
         transaction.on_commit(
             lambda: ticket_changed.send(
@@ -98,6 +100,8 @@ def add_comment(
                 changes=changes,
                 comment=comment,
                 actor=author_user,
+                by=by,
+                events=events,
             )
         )
     return comment
@@ -148,7 +152,14 @@ def open_ticket_with_comment(
     if notify:
         transaction.on_commit(
             lambda: ticket_changed.send(
-                sender=Ticket, ticket=ticket, created=True, changes={}, comment=comment, actor=None
+                sender=Ticket,
+                ticket=ticket,
+                created=True,
+                changes={},
+                comment=comment,
+                actor=None,
+                by=_comment_actor(comment),
+                events=[],
             )
         )
     return comment
@@ -164,6 +175,16 @@ def note_public_message(ticket: Ticket, comment: Comment, *, at) -> None:
             ticket.assignee_replied_at = at
     elif comment.author_requester_id is not None:
         ticket.requester_replied_at = at
+
+
+def _comment_actor(comment: Comment) -> Actor:
+    """Who a comment's status move is credited to in the log: its agent, or the intake its
+    requester's message came through."""
+    if comment.author_user is not None:
+        return Actor.agent(comment.author_user)
+    if comment.author_requester is not None:
+        return Actor.requester_message(comment.author_requester, comment.channel)
+    return Actor.system()
 
 
 def _continuation_of(ticket: Ticket) -> Ticket:

@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Channel(models.TextChoices):
@@ -291,6 +292,73 @@ class Comment(models.Model):
     @property
     def is_internal(self) -> bool:
         return not self.is_public
+
+
+
+class TicketEvent(models.Model):
+    """One property of a ticket changed: when, by whom (or what), from which value to which.
+
+    Written in the transaction of the change itself, by the same services that announce it
+    (`tickets.lifecycle.update_ticket`, `tickets.comments.add_comment`), whoever the actor:
+    an agent, a trigger, the X intake, email, the system or an automation. Values are kept
+    twice: as data (`old_value`/`new_value`: ids, choice values, tag lists), for the code that
+    reasons about history (edit conflicts, service-level clocks, live updates), and as the
+    label a person saw (`old_label`/`new_label`), which stays true after a rename or deletion.
+    """
+
+    class ActorKind(models.TextChoices):
+        AGENT = "agent", "Agent"
+        TRIGGER = "trigger", "Trigger"
+        X_INTAKE = "x_intake", "X intake"
+        EMAIL = "email", "Email"
+        REQUESTER = "requester", "Requester"
+        SYSTEM = "system", "System"
+        AUTOMATION = "automation", "Automation"
+
+    class Field(models.TextChoices):
+        STATUS = "status", "Status"
+        PRIORITY = "priority", "Priority"
+        ASSIGNEE = "assignee", "Assignee"
+        GROUP = "group", "Group"
+        TAGS = "tags", "Tags"
+        SUBJECT = "subject", "Subject"
+        CHANNEL = "channel", "Channel"
+        X_ACCOUNT = "x_account", "X account"
+
+    # No index of its own: the (ticket, created_at, id) index below serves lookups by ticket.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The requester whose message made the change (X intake, email): erasing a person must
+    # find the rows that carry their name.
+    actor_requester = models.ForeignKey(
+        Requester, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who it was when it happened: an agent's name, a trigger's title, a requester's name.
+    actor_name = models.CharField(max_length=255, blank=True)
+    field = models.CharField(max_length=12, choices=Field.choices)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    old_label = models.TextField(blank=True)
+    new_label = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="ticketevent_ticket_time_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.field}: {self.old_label} → {self.new_label}"
+
+    @property
+    def tags_added(self) -> list[str]:
+        return sorted(set(self.new_value or ()) - set(self.old_value or ()))
+
+    @property
+    def tags_removed(self) -> list[str]:
+        return sorted(set(self.old_value or ()) - set(self.new_value or ()))
 
 
 # The email channel's own records; imported here so they belong to this app's migrations.

@@ -24,12 +24,13 @@ from .access import can_change_requester, can_delete_tickets, visible_tickets
 from .comments import TicketFull
 from .filters import QueueFilterForm, apply_filters, apply_sort
 from .forms import BulkActionForm, ReplyForm, RequesterEmailForm, TicketPropertiesForm
-from .lifecycle import update_ticket
+from .lifecycle import EditConflict, update_ticket
 from .mail.addresses import email_address_for, make_primary, set_requester_email
 from .models import Channel, Identity, Ticket
 from .queue_page import SEARCH_RESULTS_CAP, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import post_reply
+from .timeline import timeline_for
 
 # --- Queues -----------------------------------------------------------------------------
 
@@ -126,10 +127,12 @@ def _render_detail(
         {
             "ticket": ticket,
             "page": page,
+            "timeline": timeline_for(ticket, page),
             "identities": list(ticket.requester.identities.select_related("added_by").order_by("kind", "pk")),
             "previous_ticket": next((t for t in related if t.pk == ticket.follow_up_of_id), None),
             "follow_ups": [t for t in related if t.follow_up_of_id == ticket.pk],
-            "reply_form": reply_form or ReplyForm(email_address=_email_reply_address(ticket)),
+            "reply_form": reply_form
+            or ReplyForm(email_address=_email_reply_address(ticket), initial={"status_seen": ticket.status}),
             "requester_email_form": requester_email_form or RequesterEmailForm(),
             "properties_form": properties_form or TicketPropertiesForm(user=request.user, ticket=ticket),
             "sidebar_panels": panels.panels_for(ticket, panels.SIDEBAR),
@@ -147,6 +150,8 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST, email_address=_email_reply_address(ticket))
     if not form.is_valid():
         return _render_detail(request, ticket, reply_form=form, status=400)
+    # Read before the reply, which may move the status itself (a first answer opens it).
+    status_moved_since_drawn = form.status_when_drawn not in ("", ticket.status)
     try:
         post_reply(
             ticket,
@@ -165,9 +170,12 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_detail(request, ticket, reply_form=form, status=400)
     then_status = form.cleaned_data["then_status"]
     if then_status:
-        ticket.refresh_from_db()
+        # "Submit as Solved" from a page drawn before another agent set the status: theirs stands.
+        expected = {"status": form.status_when_drawn} if status_moved_since_drawn else None
         try:
-            update_ticket(ticket, status=then_status, actor=request.user)
+            update_ticket(ticket, status=then_status, actor=request.user, expected=expected)
+        except EditConflict as exc:
+            messages.warning(request, f"Your reply was added, but the status was not changed: {exc}")
         except ValueError as exc:
             messages.error(request, str(exc))
     if form.by_email:
@@ -228,17 +236,26 @@ def update(request: HttpRequest, pk: int) -> HttpResponse:
     form = TicketPropertiesForm(request.POST, user=request.user, ticket=ticket)
     if not form.is_valid():
         return _render_detail(request, ticket, properties_form=form, status=400)
-    data = form.cleaned_data
+    edit = form.edit()
     try:
         changes = update_ticket(
             ticket,
             actor=request.user,
-            status=data["status"],
-            priority=data["priority"],
-            assignee=data["assignee"],
-            group=data["group"],
-            tags=data["tags"],
+            expected=edit.expected,
+            tags=edit.tags,
+            add_tags=edit.add_tags,
+            remove_tags=edit.remove_tags,
+            **edit.fields,
         )
+    except EditConflict as conflict:
+        # Nothing saved. The agent sees what the other side did, keeps their own choices, and
+        # the form now carries the current values: submitting again applies their choices.
+        retry = form.for_retry(conflict.ticket)
+        retry.add_error(None, "Someone changed this ticket while you were editing it; nothing was saved.")
+        for c in conflict.conflicts:
+            retry.add_error(None, c.describe())
+        retry.add_error(None, "Your choices are kept below: submit again to apply them anyway.")
+        return _render_detail(request, conflict.ticket, properties_form=retry, status=409)
     except ValueError as exc:  # reopening a closed ticket
         form.add_error("status", str(exc))
         ticket.refresh_from_db()
@@ -295,9 +312,9 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Deleted {count} ticket{'s' if count != 1 else ''}.")
         return redirect(back)
     if action == BulkActionForm.ASSIGN:
-        result = bulk.bulk_assign(tickets, data["assignee"], actor=user)
+        result = bulk.bulk_assign(tickets, data["assignee"], actor=user, seen=data["seen"])
     elif action == BulkActionForm.STATUS:
-        result = bulk.bulk_set_status(tickets, data["status"], actor=user)
+        result = bulk.bulk_set_status(tickets, data["status"], actor=user, seen=data["seen"])
     else:
         result = bulk.bulk_add_tag(tickets, data["tag"], actor=user)
     messages.success(request, f"Updated {result.changed} ticket{'s' if result.changed != 1 else ''}.")

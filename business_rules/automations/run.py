@@ -27,12 +27,13 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from tickets.events import Actor
 from tickets.models import Ticket
 
 from ..actions import Apply, Effect, compile_action
 from ..cache import VersionedCache
 from ..conditions import TIME_COLUMNS
-from ..engine import Plan, carry_out
+from ..engine import Plan, apply_plan
 from ..state import TicketState
 from ..ticket_filters import conditions_q
 from .models import Automation, AutomationFiring
@@ -181,8 +182,9 @@ def fire(automation: CompiledAutomation, ticket_id: int, anchor: datetime, now: 
             return False
         firing = AutomationFiring.objects.create(automation_id=automation.id, ticket=ticket, anchor=anchor)
         plan = Plan(TicketState(ticket), fired=[automation])
+        plan.state.acting = automation  # the event log credits its changes to it
         automation.apply(plan.state, plan.effects)
-        problems = carry_out(plan, notify=True, locked=ticket)[automation.id]
+        problems = apply_plan(plan, notify=True, locked=ticket, as_actor=Actor.automation)[automation.id]
         if problems:
             firing.problems = "\n".join(problems)
             firing.save(update_fields=["problems"])

@@ -45,7 +45,9 @@ def committed(django_capture_on_commit_callbacks):
 
 def requester_with_email():
     requester = RequesterFactory()
-    Identity.objects.create(requester=requester, kind="email", value=f"r{requester.pk}@example.com")
+    Identity.objects.create(
+        requester=requester, kind="email", value=f"r{requester.pk}@example.com", confirmed_at=T0, is_primary=True
+    )
     return requester
 
 
@@ -230,3 +232,14 @@ def test_a_pass_is_skipped_while_another_one_runs(at, committed, settings):
         assert ticket.tags.filter(name="old").exists()
     finally:
         other.close()
+
+
+def test_the_event_log_credits_the_automation(at, committed):
+    from tickets.models import TicketEvent
+
+    ticket = TicketFactory(status=Ticket.Status.OPEN)
+    committed(update_ticket, ticket, status=Ticket.Status.SOLVED)
+    at(97)
+    committed(run_automations)
+    event = ticket.events.get(field="status", new_value="closed")
+    assert (event.actor_kind, event.actor_name) == (TicketEvent.ActorKind.AUTOMATION, "Close solved tickets after 4 days")
