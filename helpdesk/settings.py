@@ -131,6 +131,9 @@ if DEBUG:
 # --- Email -----------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Seconds an SMTP conversation may hang before it counts as failed (Django's default waits
+# forever, which would hold a worker and leave the outbox row "sending").
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
 # Replies to outgoing mail go to reply+<token>@REPLY_EMAIL_DOMAIN so they thread back.
 REPLY_EMAIL_DOMAIN = env.str("REPLY_EMAIL_DOMAIN", default="helpdesk.localhost")
@@ -166,6 +169,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "tickets.tasks.close_solved_tickets",
         "schedule": crontab(minute=7),
     },
+}
+# The outbox (tickets/outbox.py): every outgoing post, DM and email is a row; beat sweeps up
+# rows whose task never ran (broker down when the agent replied) or died (worker killed,
+# database away), queued rows after the grace, attempts after their channel's stale time.
+OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=30.0)
+OUTBOX_SWEEP_GRACE_SECONDS = env.float("OUTBOX_SWEEP_GRACE_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
+    "task": "tickets.tasks.sweep_outboxes",
+    "schedule": OUTBOX_SWEEP_SECONDS,
 }
 
 # --- Helpdesk ----------------------------------------------------------------
@@ -235,6 +247,12 @@ X_SEND_TIMEOUT_SECONDS = env.float("X_SEND_TIMEOUT_SECONDS", default=10.0)
 X_SEND_MAX_ATTEMPTS = env.int("X_SEND_MAX_ATTEMPTS", default=5)
 X_SEND_BACKOFF_SECONDS = env.float("X_SEND_BACKOFF_SECONDS", default=30.0)
 X_SEND_STALE_SECONDS = env.int("X_SEND_STALE_SECONDS", default=120)  # an attempt this old without an answer is "unknown"
+
+# Outgoing email (tickets/mail/outbound.py): attempts, first back-off (doubling), and when an
+# attempt that never answered counts as dead (its message is resent with the same Message-ID).
+EMAIL_SEND_MAX_ATTEMPTS = env.int("EMAIL_SEND_MAX_ATTEMPTS", default=6)
+EMAIL_SEND_BACKOFF_SECONDS = env.float("EMAIL_SEND_BACKOFF_SECONDS", default=60.0)
+EMAIL_SEND_STALE_SECONDS = env.int("EMAIL_SEND_STALE_SECONDS", default=300)
 X_BULK_PROGRESS_EVERY = env.int("X_BULK_PROGRESS_EVERY", default=5)  # bulk convert saves progress every N items
 
 # --- Production hardening ------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from ..outbox import Outbox
+
 
 class InboundEmail(models.Model):
     """One received message, kept whole, whatever became of it.
@@ -60,3 +62,24 @@ class EmailAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class OutgoingEmail(Outbox):
+    """An agent's email reply in the outbox (tickets/outbox.py), one row per comment.
+
+    The comment is the primary key, so the send task, which takes the comment's id, takes
+    this row's. The Message-ID (the comment's external id) is fixed before the first
+    attempt: a resend after an attempt whose outcome is unknown (SMTP gives no way to ask
+    whether a message got through) carries the same Message-ID, which mail clients use to
+    show one message, not two."""
+
+    comment = models.OneToOneField(
+        "tickets.Comment", primary_key=True, on_delete=models.CASCADE, related_name="outgoing_email"
+    )
+
+    class Meta:
+        app_label = "tickets"
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outgoing_email_due")]
+
+    def __str__(self) -> str:
+        return f"Email for comment {self.comment_id} ({self.state})"
