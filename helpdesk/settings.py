@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "tickets",
     "twitter_channel",
     "business_rules",
+    "helpdesk",  # operations: the beat and worker heartbeats /health/ reads
 ]
 
 MIDDLEWARE = [
@@ -179,6 +180,17 @@ CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
     "task": "tickets.tasks.sweep_outboxes",
     "schedule": OUTBOX_SWEEP_SECONDS,
 }
+# Liveness of beat and workers for /health/ (helpdesk/heartbeat.py): beat stamps the time as
+# it ticks and sends a heartbeat task that a worker stamps; a stamp older than 4 intervals is
+# reported as down.
+HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=15.0)
+CELERY_BEAT_SCHEDULE["heartbeat"] = {
+    "task": "helpdesk.tasks.heartbeat",
+    "schedule": HEARTBEAT_SECONDS,
+    # A heartbeat stuck in a queue proves nothing about the worker when it finally runs.
+    "options": {"expires": HEARTBEAT_SECONDS * 2},
+}
+CELERY_BEAT_SCHEDULER = "helpdesk.heartbeat:StampingScheduler"
 
 # --- Helpdesk ----------------------------------------------------------------
 TICKET_COMMENT_LIMIT = env.int("TICKET_COMMENT_LIMIT", default=5000)
