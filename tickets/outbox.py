@@ -84,6 +84,46 @@ def enqueue_after_commit(task, *args, countdown: float | None = None) -> None:
     transaction.on_commit(publish)
 
 
+def claim(model: type[Outbox], pk, *, stale_seconds: float, related: tuple[str, ...] = ()) -> Outbox | None:
+    """Mark an attempt on the row (committed) before the message leaves; None when the row is
+    not ours to send now: settled already, or another worker's attempt is in flight (locked,
+    or SENDING and younger than `stale_seconds`). An attempt older than that never answered
+    (its worker died): the row is taken over, with `outcome_unknown` still set."""
+    stale = timezone.now() - timedelta(seconds=stale_seconds)
+    with transaction.atomic():
+        row = model.objects.select_for_update(skip_locked=True, of=("self",)).select_related(*related).filter(
+            pk=pk).first()
+        if row is None or row.state in (Outbox.State.SENT, Outbox.State.FAILED):
+            return None
+        if row.state == Outbox.State.SENDING and row.last_attempt_at and row.last_attempt_at >= stale:
+            return None
+        if row.state == Outbox.State.SENDING:
+            log.warning("%s %s: the attempt of %s never answered; trying again", model.__name__, pk,
+                        row.last_attempt_at)
+        row.state = Outbox.State.SENDING
+        row.outcome_unknown = True
+        row.attempts += 1
+        row.last_attempt_at = timezone.now()
+        row.save(update_fields=["state", "outcome_unknown", "attempts", "last_attempt_at"])
+    return row
+
+
+def settle(row: Outbox, state: str, error: str = "", *, next_attempt_in: float | None = None) -> None:
+    """Record what the attempt ended with: sent, failed for good, or queued again after a wait."""
+    row.state = state
+    row.error = error[:2000]
+    # Whatever the server answered, it answered: the message is in or it is not.
+    row.outcome_unknown = False
+    fields = ["state", "error", "outcome_unknown"]
+    if state == Outbox.State.SENT:
+        row.sent_at = timezone.now()
+        fields.append("sent_at")
+    if next_attempt_in is not None:
+        row.next_attempt_at = timezone.now() + timedelta(seconds=next_attempt_in)
+        fields.append("next_attempt_at")
+    row.save(update_fields=fields)
+
+
 @dataclass(frozen=True)
 class RegisteredOutbox:
     model: type[Outbox]

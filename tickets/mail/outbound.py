@@ -25,6 +25,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 
+from .. import outbox
 from ..comments import add_comment
 from ..models import Channel, Comment, Ticket, User
 from ..outbound import register_sender
@@ -196,27 +197,9 @@ def deliver(comment_id: int) -> Delivery:
 
 
 def _claim(comment_id: int) -> OutgoingEmail | None:
-    """Mark the attempt (committed) before sending; None when the email is not ours to send now."""
-    stale = timezone.now() - timedelta(seconds=settings.EMAIL_SEND_STALE_SECONDS)
-    with transaction.atomic():
-        row = (
-            OutgoingEmail.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("comment__ticket")
-            .filter(pk=comment_id)
-            .first()
-        )
-        if row is None or row.state in (State.SENT, State.FAILED):
-            return None
-        if row.state == State.SENDING and row.last_attempt_at and row.last_attempt_at >= stale:
-            return None  # another worker is in the middle of sending it
-        if row.state == State.SENDING:
-            log.warning("Email comment %s: the attempt of %s never answered; sending it again (same Message-ID)",
-                        comment_id, row.last_attempt_at)
-        row.state = State.SENDING
-        row.outcome_unknown = True
-        row.attempts += 1
-        row.last_attempt_at = timezone.now()
-        row.save(update_fields=["state", "outcome_unknown", "attempts", "last_attempt_at"])
+    row = outbox.claim(OutgoingEmail, comment_id, stale_seconds=settings.EMAIL_SEND_STALE_SECONDS,
+                       related=("comment__ticket",))
+    if row is not None:
         _show(row)
     return row
 
@@ -240,18 +223,7 @@ def _text(value: bytes | str) -> str:
 
 
 def _settle(row: OutgoingEmail, state: str, error: str, *, next_attempt_in: float | None = None) -> Delivery:
-    row.state = state
-    row.error = error[:2000]
-    # Whatever the server answered, it answered: the message is in or it is not.
-    row.outcome_unknown = False
-    fields = ["state", "error", "outcome_unknown"]
-    if state == State.SENT:
-        row.sent_at = timezone.now()
-        fields.append("sent_at")
-    if next_attempt_in is not None:
-        row.next_attempt_at = timezone.now() + timedelta(seconds=next_attempt_in)
-        fields.append("next_attempt_at")
-    row.save(update_fields=fields)
+    outbox.settle(row, state, error, next_attempt_in=next_attempt_in)
     _show(row)
     if state == State.FAILED:
         log.warning("Email comment %s on ticket #%s failed: %s", row.comment_id, row.comment.ticket_id, error)
