@@ -33,6 +33,7 @@ from django.db.models import Subquery
 
 from tickets.comments import TicketFull, add_comment
 from tickets.lifecycle import update_ticket
+from tickets.mail.notifications import queue_notification
 from tickets.models import Comment, Group, Ticket, User
 from tickets.outbound import NoSenderForChannel, reply_to_requester
 
@@ -42,7 +43,6 @@ from .conditions import Check, compile_condition
 from .models import RulesVersion, Trigger, TriggerCondition, TriggerFiring
 from .placeholders import placeholder_values, render
 from .state import FIELDS, TicketState
-from .tasks import send_trigger_email
 
 logger = logging.getLogger(__name__)
 
@@ -284,5 +284,6 @@ def perform(effect: Effect, ticket: Ticket, state: TicketState, values: dict[str
         recipients = [state.requester_email] if state.requester_email else []
         if not recipients:
             return "Email to the requester not sent: the requester has no email address."
-    transaction.on_commit(lambda: send_trigger_email.delay(recipients, subject, body))
+    # In the outbox (tickets/outbox.py): sent after commit, swept up if the broker lost it.
+    queue_notification(recipients, subject, body)
     return ""

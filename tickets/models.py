@@ -263,4 +263,4 @@ class Comment(models.Model):
 
 
 # The email channel's own records; imported here so they belong to this app's migrations.
-from .mail.models import EmailAttachment, InboundEmail, OutgoingEmail  # noqa: E402, F401
+from .mail.models import EmailAttachment, InboundEmail, OutgoingEmail, OutgoingNotification  # noqa: E402, F401

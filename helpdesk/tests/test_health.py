@@ -73,3 +73,13 @@ def test_beat_stamps_its_heartbeat_as_it_ticks(tmp_path, settings):
 def test_beat_runs_the_stamping_scheduler_and_sends_the_heartbeat(settings):
     assert settings.CELERY_BEAT_SCHEDULER == "helpdesk.heartbeat:StampingScheduler"
     assert settings.CELERY_BEAT_SCHEDULE["heartbeat"]["task"] == "helpdesk.tasks.heartbeat"
+
+
+def test_admins_see_the_heartbeats_read_only(client):
+    from tickets.tests.factories import AdminFactory
+
+    heartbeat.stamp(heartbeat.BEAT)
+    client.force_login(AdminFactory())
+    page = client.get("/admin/helpdesk/heartbeat/")
+    assert page.status_code == 200 and "beat" in page.content.decode()
+    assert client.get("/admin/helpdesk/heartbeat/add/").status_code == 403

@@ -83,3 +83,21 @@ class OutgoingEmail(Outbox):
 
     def __str__(self) -> str:
         return f"Email for comment {self.comment_id} ({self.state})"
+
+
+class OutgoingNotification(Outbox):
+    """A notification email (a trigger's "email the requester" or "email the group"), in the
+    outbox like replies: written in the trigger's transaction, swept up if its task is lost.
+    Its Message-ID is fixed before the first attempt, so a resend is recognisably the same."""
+
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    message_id = models.CharField(max_length=255)
+
+    class Meta:
+        app_label = "tickets"
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outgoing_notification_due")]
+
+    def __str__(self) -> str:
+        return f"Notification {self.subject!r} ({self.state})"

@@ -31,7 +31,7 @@ from ..models import Channel, Comment, Ticket, User
 from ..outbound import register_sender
 from ..outbox import delivery_shown, enqueue_after_commit, register_outbox
 from .addresses import email_address_for
-from .models import OutgoingEmail
+from .models import OutgoingEmail, OutgoingNotification
 from .tokens import reply_address
 
 log = logging.getLogger(__name__)
@@ -122,6 +122,8 @@ def register_email_sender() -> None:
     register_sender(Channel.EMAIL, _send_via_email)
     register_outbox(OutgoingEmail, tasks.send_email_comment,
                     stale_seconds=lambda: settings.EMAIL_SEND_STALE_SECONDS)
+    register_outbox(OutgoingNotification, tasks.send_notification,
+                    stale_seconds=lambda: settings.EMAIL_SEND_STALE_SECONDS)
 
 
 def thread_message_ids(comment: Comment) -> list[str]:
@@ -183,7 +185,7 @@ def deliver(comment_id: int) -> Delivery:
         try:
             build_message(comment, to).send(fail_silently=False)
         except (smtplib.SMTPException, OSError, ValueError) as exc:
-            raise _classify(exc) from exc
+            raise classify_smtp_error(exc) from exc
     except PermanentEmailError as exc:
         return _settle(row, State.FAILED, str(exc))
     except TransientEmailError as exc:
@@ -204,7 +206,7 @@ def _claim(comment_id: int) -> OutgoingEmail | None:
     return row
 
 
-def _classify(exc: Exception) -> Exception:
+def classify_smtp_error(exc: Exception) -> Exception:
     """SMTP 5xx answers are final, 4xx and lost connections are worth retrying."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]

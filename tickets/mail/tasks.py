@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import outbound
+from . import notifications, outbound
 
 
 @shared_task
@@ -13,4 +13,12 @@ def send_email_comment(comment_id: int) -> str:
     result = outbound.deliver(comment_id)
     if result.retry_in is not None:
         outbound.enqueue(comment_id, countdown=result.retry_in)
+    return result.state
+
+
+@shared_task
+def send_notification(pk: int) -> str:
+    result = notifications.deliver_notification(pk)
+    if result.retry_in is not None:
+        notifications.outbox.enqueue_after_commit(send_notification, pk, countdown=result.retry_in)
     return result.state

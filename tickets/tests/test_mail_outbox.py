@@ -148,3 +148,14 @@ def test_only_agents_who_see_the_ticket_may_retry_an_email(ticket, agent, client
     assert client.post(url).status_code == 404
     client.force_login(agent)
     assert client.get(url).status_code == 405
+
+
+def test_admins_look_up_the_email_outbox_and_notifications_read_only(client, ticket, agent,
+                                                                     django_capture_on_commit_callbacks):
+    from .factories import AdminFactory
+
+    queued_reply(ticket, agent, django_capture_on_commit_callbacks)
+    client.force_login(AdminFactory())
+    for model in ("outgoingemail", "outgoingnotification"):
+        assert client.get(reverse(f"admin:tickets_{model}_changelist")).status_code == 200
+        assert client.get(reverse(f"admin:tickets_{model}_add")).status_code == 403
