@@ -8,6 +8,7 @@ import pytest
 from django.contrib.messages import get_messages
 from django.db import OperationalError
 from django.urls import reverse
+from django.utils.html import escape
 
 from tickets import outbox
 from tickets.models import Comment
@@ -154,3 +155,38 @@ def test_retry_is_offered_for_a_reply_not_sent_yet(sb, brand, mention_ticket, ag
     assert outgoing.state == State.SENT
     assert len(brand_replies(sb, tweet["id"])) == 1
     assert not sending.retry(outgoing)  # sent: nothing to retry
+
+
+def test_ticket_shows_each_delivery_state_honestly(sb, brand, mention_ticket, agent, client, settings,
+                                                   django_capture_on_commit_callbacks):
+    ticket, tweet = mention_ticket
+    client.force_login(agent)
+
+    def page() -> str:
+        return client.get(ticket.get_absolute_url()).content.decode()
+
+    outgoing = queue(ticket, "First answer", agent, django_capture_on_commit_callbacks)
+    assert "delivery--queued" in page() and "Queued" in page()
+
+    sending._claim(outgoing.pk)
+    assert "delivery--sending" in page() and "Sending now." in page()
+
+    time_passes(settings.X_SEND_STALE_SECONDS)
+    sb.add_fault("POST /2/tweets", "status_503")
+    assert sending.deliver(outgoing.pk).state == State.QUEUED
+    html = page()
+    assert "delivery--unknown" in html and "Outcome unknown" in html and "X did not confirm the post" in html
+
+    assert sending.deliver(outgoing.pk).state == State.SENT
+    outgoing.refresh_from_db()
+    html = page()
+    assert "delivery--sent" in html
+    assert f'href="https://x.com/AcmeHelp/status/{outgoing.x_id}"' in html and "view on X" in html
+
+    sb.delete_tweet(tweet["id"])  # X refuses replies to a deleted post
+    other = queue(ticket, "Second answer", agent, django_capture_on_commit_callbacks)
+    assert sending.deliver(other.pk).state == State.FAILED
+    other.refresh_from_db()
+    html = page()
+    assert "delivery--failed" in html and other.error and escape(other.error) in html
+    assert f'action="{reverse("twitter_channel:retry_outgoing", args=[other.pk])}"' in html
