@@ -158,9 +158,14 @@ def sweep_outboxes(now=None) -> int:
     and the next tick tries again."""
     queued = 0
     for outbox in _outboxes.values():
-        for pk in rows_to_sweep(outbox, now):
+        pks = rows_to_sweep(outbox, now)
+        for pk in pks:
             outbox.task.delay(pk)
             queued += 1
+        # A swept row waits a whole grace period again before the next sweep queues it: behind
+        # a long backlog its task may simply not have run yet, and one more copy per tick would
+        # only lengthen the backlog.
+        outbox.model.objects.filter(pk__in=pks, state=Outbox.State.QUEUED).update(next_attempt_at=timezone.now())
     if queued:
         log.info("Outbox sweep queued %d message(s) left behind", queued)
     return queued

@@ -159,3 +159,17 @@ def test_admins_look_up_the_email_outbox_and_notifications_read_only(client, tic
     for model in ("outgoingemail", "outgoingnotification"):
         assert client.get(reverse(f"admin:tickets_{model}_changelist")).status_code == 200
         assert client.get(reverse(f"admin:tickets_{model}_add")).status_code == 403
+
+
+def test_a_swept_email_whose_task_waits_in_a_backlog_is_not_queued_again_every_tick(
+        ticket, agent, settings, django_capture_on_commit_callbacks, monkeypatch):
+    from tickets.mail.tasks import send_email_comment
+
+    comment = queued_reply(ticket, agent, django_capture_on_commit_callbacks)
+    queued = []
+    monkeypatch.setattr(send_email_comment, "delay", queued.append)  # a worker far behind: nothing runs
+
+    assert sweep_later(settings) == 1
+    assert outbox.sweep_outboxes() == 0  # the next tick: its copy is still waiting in the queue
+    assert sweep_later(settings) == 1  # a grace period later, one more
+    assert queued == [comment.pk, comment.pk]
