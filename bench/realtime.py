@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     try:
         wait_http(sandbox_url + "/sandbox/api/config")
-        wait_http(web_url + "/x/webhook/?crc_token=up")
+        wait_http(web_url + "/x/webhook/?crc_token=bench-ready-check")
         time.sleep(3)  # the worker connects to the broker
         from bench.cpu import CpuMeter
 

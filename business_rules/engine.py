@@ -32,7 +32,8 @@ from django.db import transaction
 from django.db.models import Subquery
 
 from tickets.comments import TicketFull, add_comment
-from tickets.lifecycle import update_ticket
+from tickets.events import Actor
+from tickets.lifecycle import find_conflicts, update_ticket
 from tickets.mail.notifications import queue_notification
 from tickets.models import Comment, Group, Ticket, User
 from tickets.outbound import NoSenderForChannel, reply_to_requester
@@ -123,7 +124,9 @@ def evaluate(state: TicketState, triggers: Iterable[CompiledTrigger]) -> Plan:
                 continue
             fired.add(trigger.id)
             plan.fired.append(trigger)
+            state.acting = trigger
             trigger.apply(state, plan.effects)
+            state.acting = None
         if state.revision == revision:
             # This pass changed nothing, so no unfired trigger can have started to match.
             return plan
@@ -216,10 +219,23 @@ def carry_out(plan: Plan) -> None:
     # database since the event stays as it is.
     fields = {name: value for name, value in fields.items() if name in FIELDS}
     _drop_vanished_rows(fields, problems, plan)
-    tags = sorted(state.tags) if state.tags_changed_by_actions else None
-    if fields or tags is not None:
+    _drop_overtaken_fields(ticket, fields, problems, state)
+    # Tags as the triggers' additions and removals: tags an agent set meanwhile stay.
+    added = removed = ()
+    if state.tags_changed_by_actions:
+        added, removed = state.tags - state.initial_tags, state.initial_tags - state.tags
+    if fields or added or removed:
+        actors = {name: Actor.trigger(t.title) for name, t in state.set_by.items() if t is not None}
         try:
-            update_ticket(ticket, tags=tags, notify=False, **fields)
+            update_ticket(
+                ticket,
+                actor=Actor.trigger(plan.fired[0].title),
+                field_actors=actors,
+                add_tags=added,
+                remove_tags=removed,
+                notify=False,
+                **fields,
+            )
         except ValueError as exc:
             for trigger in plan.fired:
                 problems[trigger.id].append(f"Could not update the ticket: {exc}")
@@ -245,6 +261,18 @@ def _drop_vanished_rows(fields: dict[str, Any], problems: dict[int, list[str]], 
             del fields[name]
             for trigger in plan.fired:
                 problems[trigger.id].append(f"{name.removesuffix('_id').title()} {pk} no longer exists; not set.")
+
+
+def _drop_overtaken_fields(ticket: Ticket, fields: dict[str, Any], problems: dict[int, list[str]], state) -> None:
+    """The cascade decided on the ticket as it was read for this update; a field someone
+    changed since (an agent saving while the triggers ran) keeps their value. Their save
+    runs the triggers again on what they set."""
+    expected = {name: getattr(state.ticket, name) for name in fields}
+    for conflict in find_conflicts(ticket, expected, fields):
+        del fields[conflict.field]
+        setter = state.set_by.get(conflict.field)
+        if setter is not None:
+            problems[setter.id].append(f"Not set: {conflict.describe()}")
 
 
 def perform(effect: Effect, ticket: Ticket, state: TicketState, values: dict[str, str]) -> str:

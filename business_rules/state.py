@@ -63,6 +63,10 @@ class TicketState:
         self.initial_tags: set[str] | None = None
         # Bumped whenever an action really changes something: the engine re-checks then.
         self.revision = 0
+        # The trigger whose actions run now (set by the engine), and the last one to set each
+        # field or the tags: the event log credits every change to the trigger that made it.
+        self.acting: Any = None
+        self.set_by: dict[str, Any] = {}
 
     @cached_property
     def tags(self) -> set[str]:
@@ -119,6 +123,7 @@ class TicketState:
         if old == value:
             return
         self.values[name] = value
+        self.set_by[name] = self.acting
         original = self.changes[name][0] if name in self.changes else old
         if original == value:
             del self.changes[name]
@@ -132,6 +137,7 @@ class TicketState:
         if self.initial_tags is None:
             self.initial_tags = set(self.tags)
         self.__dict__["tags"] = set(names)
+        self.set_by["tags"] = self.acting
         original = set(self.changes["tags"][0]) if "tags" in self.changes else self.initial_tags
         if original == names:
             self.changes.pop("tags", None)

@@ -10,10 +10,12 @@ development keys that are public and therefore only ever accepted with DEBUG on.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,11 +59,15 @@ INSTALLED_APPS = [
     "tickets",
     "twitter_channel",
     "business_rules",
+    "axes",
+    "csp",
+    "django_ratelimit",
     "helpdesk",  # operations: the beat and worker heartbeats /health/ reads
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -69,6 +75,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses a login attempt while its username and address are locked out, before checking it.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "helpdesk.urls"
@@ -109,6 +123,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Login throttling (django-axes; attempts kept in the database, so every web process shares
+# them): after LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair
+# is locked out for LOGIN_LOCKOUT_MINUTES. Keyed on the pair so that nobody can lock an agent
+# out from elsewhere; the admin's login is covered too. `manage.py axes_reset` lifts every lock.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "helpdesk.client_ip.client_ip"
+# Proxies of ours in front of the web process (X-Forwarded-For is trusted that many hops deep).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "tickets:queue"
@@ -192,6 +219,27 @@ CELERY_BEAT_SCHEDULE["heartbeat"] = {
 }
 CELERY_BEAT_SCHEDULER = "helpdesk.heartbeat:StampingScheduler"
 
+# --- Cache (rate limits) -----------------------------------------------------
+# django-ratelimit counts in the cache, so every web process must share it: Redis when
+# REDIS_URL is set (Django's own RedisCache; INCR is atomic, django-ratelimit only knows the
+# django-redis package by name, hence W001 silenced). Without Redis, development uses
+# local memory: one process's count, exact for `make run`'s single web process, but web
+# processes would not share it, so production without REDIS_URL fails `manage.py check`.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                    "KEY_PREFIX": "helpdesk"},
+    }
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "helpdesk"}}
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (["django_ratelimit.E003"] if DEBUG else [])
+# The client's address for per-IP limits, as login throttling sees it (TRUSTED_PROXY_COUNT).
+RATELIMIT_IP_META_KEY = "helpdesk.client_ip.client_ip"
+# Posts to the requester's email form and confirmation page (tickets/public.py).
+PUBLIC_FORM_RATE_PER_LINK = env.str("PUBLIC_FORM_RATE_PER_LINK", default="10/h")
+PUBLIC_FORM_RATE_PER_IP = env.str("PUBLIC_FORM_RATE_PER_IP", default="30/h")
+
 # --- Helpdesk ----------------------------------------------------------------
 TICKET_COMMENT_LIMIT = env.int("TICKET_COMMENT_LIMIT", default=5000)
 SOLVED_TO_CLOSED_DAYS = env.int("SOLVED_TO_CLOSED_DAYS", default=4)
@@ -266,6 +314,25 @@ EMAIL_SEND_MAX_ATTEMPTS = env.int("EMAIL_SEND_MAX_ATTEMPTS", default=6)
 EMAIL_SEND_BACKOFF_SECONDS = env.float("EMAIL_SEND_BACKOFF_SECONDS", default=60.0)
 EMAIL_SEND_STALE_SECONDS = env.int("EMAIL_SEND_STALE_SECONDS", default=300)
 X_BULK_PROGRESS_EVERY = env.int("X_BULK_PROGRESS_EVERY", default=5)  # bulk convert saves progress every N items
+
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
+# inline code, so a post or an email that slipped markup past escaping still could not run.
+# Images may also come from X's media hosts (avatars) and from the X API's host (the sandbox
+# serves its own).
+X_MEDIA_HOSTS = env.list("X_MEDIA_HOSTS", default=["https://pbs.twimg.com", "https://abs.twimg.com"])
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *X_MEDIA_HOSTS, X_API_BASE_URL],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 
 # --- Production hardening ------------------------------------------------------
 if not DEBUG:

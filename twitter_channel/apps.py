@@ -24,4 +24,5 @@ class TwitterChannelConfig(AppConfig):
         # Replies whose task never ran or died are swept up and sent (tickets/outbox.py).
         register_outbox(OutgoingMessage, send_outgoing, stale_seconds=lambda: settings.X_SEND_STALE_SECONDS)
         register_ticket_panel("twitter_channel/reply/_reply_options.html", channels=X_CHANNELS, place=REPLY)
+        register_ticket_panel("twitter_channel/reply/_participants_panel.html", channels=X_CHANNELS, place=SIDEBAR)
         register_ticket_panel("twitter_channel/reply/_deliveries_panel.html", channels=X_CHANNELS, place=SIDEBAR)

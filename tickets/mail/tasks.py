@@ -22,3 +22,15 @@ def send_notification(pk: int) -> str:
     if result.retry_in is not None:
         notifications.outbox.enqueue_after_commit(send_notification, pk, countdown=result.retry_in)
     return result.state
+
+
+@shared_task(bind=True, max_retries=5)
+def send_address_confirmation(self, confirmation_id: int) -> None:
+    from smtplib import SMTPException
+
+    from .capture import send_confirmation
+
+    try:
+        send_confirmation(confirmation_id)
+    except (SMTPException, OSError) as exc:
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc

@@ -10,10 +10,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 
 from django.conf import settings
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+
+# The CRC answer is the very HMAC a delivery is signed with, so answering any crc_token would
+# sign any bytes a caller chose: ask for the "CRC answer" of a forged event and POST it with
+# that answer as its signature. X's tokens are short random strings in the base64 alphabets;
+# only that shape is answered, and no event body (a JSON object, "{...}") ever has it.
+CRC_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_\-+/=]{8,128}")
+
+
+class NotACrcToken(ValueError):
+    """The string is not shaped like X's crc_token; signing it could forge a delivery."""
 
 
 def sign(message: bytes, secret: str | None = None) -> str:
@@ -22,6 +33,8 @@ def sign(message: bytes, secret: str | None = None) -> str:
 
 
 def crc_response_token(crc_token: str) -> str:
+    if not CRC_TOKEN_SHAPE.fullmatch(crc_token):
+        raise NotACrcToken(crc_token[:40])
     return sign(crc_token.encode())
 
 

@@ -12,6 +12,7 @@ remain the net under everything else.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 from datetime import datetime, timedelta
@@ -50,7 +51,7 @@ def crc_check(url: str) -> str:
         answer = response.json().get("response_token")
     except (ValueError, AttributeError):
         return "answered something that is not the CRC's JSON"
-    if answer != crc_response_token(token):
+    if not isinstance(answer, str) or not hmac.compare_digest(answer, crc_response_token(token)):
         return "answered the CRC with a wrong token (is X_WEBHOOK_CONSUMER_SECRET the app's?)"
     return ""
 

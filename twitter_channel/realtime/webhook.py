@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from .intake import record_event
 from .models import ActivityEvent
-from .signatures import SIGNATURE_HEADER, crc_response_token, is_signed_by_x
+from .signatures import SIGNATURE_HEADER, NotACrcToken, crc_response_token, is_signed_by_x
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +29,21 @@ def x_webhook(request: HttpRequest) -> HttpResponse:
         log.error("X webhook called but X_WEBHOOK_CONSUMER_SECRET is not set")
         return HttpResponse(status=503)
     if request.method == "GET":
-        token = request.GET.get("crc_token", "")
-        if not token:
-            return HttpResponseBadRequest("crc_token missing")
-        return JsonResponse({"response_token": crc_response_token(token)})
+        try:
+            return JsonResponse({"response_token": crc_response_token(request.GET.get("crc_token", ""))})
+        except NotACrcToken:
+            log.warning("Refused to answer a CRC whose token is not shaped like X's")
+            return HttpResponseBadRequest("crc_token missing or not shaped like X's")
 
     body = request.body
     if not is_signed_by_x(body, request.headers.get(SIGNATURE_HEADER)):
         log.warning("Refused an X webhook delivery with a missing or wrong signature")
         return HttpResponseForbidden("bad signature")
+    if not body.lstrip().startswith(b"{"):
+        # X delivers JSON objects. A correctly signed body of another shape means the consumer
+        # secret signed something it should not have: keep it out of the event store.
+        log.error("Refused a signed X webhook delivery that is not a JSON object")
+        return HttpResponseBadRequest("an event is a JSON object")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

@@ -59,6 +59,36 @@ def test_crc_without_a_token_is_a_bad_request(client, db):
     assert client.get(reverse("twitter_channel:x_webhook")).status_code == 400
 
 
+def test_crc_cannot_be_used_to_sign_a_forged_delivery(client, account):
+    # The attack: the CRC answer is HMAC(consumer secret, token), the same HMAC that signs a
+    # delivery. Ask for the "CRC answer" of a forged event, then POST the event with it.
+    forged = json.dumps(dm_event(dm("Please send my refund to this new card", ALICE["id"], f"{ALICE['id']}-{BRAND_ID}"),
+                                 users=[ALICE])).encode()
+
+    asked = client.get(reverse("twitter_channel:x_webhook"), {"crc_token": forged.decode()})
+    stolen_signature = asked.json().get("response_token", "") if asked.status_code == 200 else ""
+    delivered = deliver(client, forged, headers={"HTTP_X_TWITTER_WEBHOOKS_SIGNATURE": stolen_signature})
+
+    assert asked.status_code == 400
+    assert delivered.status_code == 403
+    assert not ActivityEvent.objects.exists() and not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize("token", ["{}", "short", "a" * 129, "token with spaces", "tok\u00e9n-\u00e9t\u00e9-1"])
+def test_crc_answers_only_tokens_shaped_like_x_s(client, db, token):
+    response = client.get(reverse("twitter_channel:x_webhook"), {"crc_token": token})
+
+    assert response.status_code == 400
+    assert "response_token" not in response.content.decode()
+
+
+def test_a_signed_body_that_is_not_a_json_object_is_refused_before_it_is_stored(client, account):
+    # Whatever a CRC-shaped token could ever get signed is not an event: never store it.
+    assert deliver(client, b"challenge-1234").status_code == 400
+    assert deliver(client, b"[1, 2]").status_code == 400
+    assert not ActivityEvent.objects.exists()
+
+
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
 def test_it_only_allows_get_and_post(client, db, method):
     assert getattr(client, method)(reverse("twitter_channel:x_webhook")).status_code == 405

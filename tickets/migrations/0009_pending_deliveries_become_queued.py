@@ -19,7 +19,7 @@ def backwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tickets", "0005_delivery_states_and_email_outbox"),
+        ("tickets", "0008_delivery_states_and_email_outbox"),
     ]
 
     operations = [
