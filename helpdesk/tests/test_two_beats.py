@@ -21,10 +21,10 @@ from helpdesk import heartbeat
 from helpdesk.models import Heartbeat
 from helpdesk.tasks import heartbeat_task
 from tickets.mail import outbound
-from tickets.models import Channel, Comment, Identity, Ticket
+from tickets.models import Channel, Comment, Ticket
 from tickets.outbox import SWEEP_BATCH
 from tickets.tasks import close_solved_tickets, sweep_outboxes
-from tickets.tests.factories import RequesterFactory, TicketFactory, UserFactory
+from tickets.tests.factories import EmailIdentityFactory, RequesterFactory, TicketFactory, UserFactory
 from tickets.tests.outbox_helpers import broker_down, time_passes
 from twitter_channel import tasks as x_tasks
 from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, WebhookHealth, XAccount
@@ -84,7 +84,7 @@ def test_closing_solved_tickets_twice_closes_each_once(settings):
 
 def test_two_outbox_sweeps_send_each_email_once(settings):
     requester = RequesterFactory()
-    Identity.objects.create(requester=requester, kind=Identity.Kind.EMAIL, value="ann@example.com")
+    EmailIdentityFactory(requester=requester, value="ann@example.com")
     agent = UserFactory()
     tickets = TicketFactory.create_batch(10, requester=requester, channel=Channel.EMAIL)
     with broker_down():  # their tasks never reached a queue

@@ -13,9 +13,9 @@ from django.urls import reverse
 from tickets import outbox
 from tickets.mail import outbound
 from tickets.mail.models import OutgoingEmail
-from tickets.models import Channel, Comment, Identity, User
+from tickets.models import Channel, Comment, User
 
-from .factories import RequesterFactory, TicketFactory, UserFactory
+from .factories import EmailIdentityFactory, RequesterFactory, TicketFactory, UserFactory
 from .outbox_helpers import broker_down, time_passes
 
 State = OutgoingEmail.State
@@ -24,7 +24,7 @@ State = OutgoingEmail.State
 @pytest.fixture
 def ticket(db):
     requester = RequesterFactory(name="Ann Smith")
-    Identity.objects.create(requester=requester, kind=Identity.Kind.EMAIL, value="ann@example.com")
+    EmailIdentityFactory(requester=requester, value="ann@example.com")
     return TicketFactory(requester=requester, channel=Channel.EMAIL, subject="Printer on fire")
 
 
@@ -49,7 +49,7 @@ def sweep_later(settings, seconds: float = 120) -> int:
 def test_email_reply_is_saved_and_shown_queued_when_the_broker_is_down(client):
     # Transactional: the send task is queued by the real commit inside the request, as in production.
     requester = RequesterFactory(name="Ann Smith")
-    Identity.objects.create(requester=requester, kind=Identity.Kind.EMAIL, value="ann@example.com")
+    EmailIdentityFactory(requester=requester, value="ann@example.com")
     ticket = TicketFactory(requester=requester, channel=Channel.EMAIL, subject="Printer on fire")
     client.force_login(UserFactory(role=User.Role.AGENT))
 

@@ -17,8 +17,8 @@ from django.db import connection
 from django.urls import reverse
 
 from helpdesk.models import Heartbeat
-from tickets.models import Channel, Comment, Identity, Ticket, User
-from tickets.tests.factories import RequesterFactory, TicketFactory
+from tickets.models import Channel, Comment, Ticket, User
+from tickets.tests.factories import EmailIdentityFactory, RequesterFactory, TicketFactory
 from twitter_channel.models import StreamCursor, XAccount
 from twitter_channel.polling import ensure_cursors
 from xsandbox.testing import running_sandbox
@@ -91,7 +91,7 @@ def test_replies_made_while_the_broker_is_down_are_delivered_once_when_it_is_bac
     x_ticket = wait_for(lambda: Ticket.objects.filter(comments__external_id=mention["id"]).first(), 30,
                         what="the mention's ticket", describe=procs.logs)
     ann = RequesterFactory(name="Ann Smith")
-    Identity.objects.create(requester=ann, kind=Identity.Kind.EMAIL, value="ann@example.com")
+    EmailIdentityFactory(requester=ann, value="ann@example.com")
     email_ticket = TicketFactory(requester=ann, channel=Channel.EMAIL, subject="Printer on fire")
     # Hashed with the web server's hasher (the tests' own is a fast one the server does not know).
     User.objects.create(username="dana", role=User.Role.AGENT,
