@@ -5,6 +5,8 @@ import logging
 from celery import shared_task
 from django.core.mail import send_mail
 
+from .automations.run import exclusive_pass
+from .automations.run import run_automations as run_pass
 from .models import RulesVersion
 from .sla.refresh import SLA, recompute_open_tickets
 
@@ -13,17 +15,16 @@ logger = logging.getLogger(__name__)
 
 @shared_task
 def send_trigger_email(recipients: list[str], subject: str, body: str) -> None:
-    """Send a trigger's notification; from DEFAULT_FROM_EMAIL."""
+    """Send a trigger's notification; from DEFAULT_FROM_EMAIL.
+
+    No longer queued (notifications go through the outbox, tickets/mail/notifications.py);
+    kept so that tasks queued before that change still run after a deploy."""
     send_mail(subject, body, None, recipients)
 
 
 @shared_task
 def run_automations() -> int:
     """One pass of the automations (beat, every AUTOMATIONS_INTERVAL_SECONDS)."""
-    # Imported here: the automations reuse the trigger engine, which imports this module.
-    from .automations.run import exclusive_pass
-    from .automations.run import run_automations as run_pass
-
     with exclusive_pass() as mine:
         if not mine:
             logger.info("An automation pass is still running; this one is skipped")
