@@ -65,9 +65,9 @@ def load_policies() -> tuple[CompiledPolicy, ...]:
     return tuple(compiled)
 
 
-# A change in this process is seen at once (the bump clears it); other processes look
-# again at most this often: every ticket update asks.
-compiled_policies = VersionedCache(SLA, load_policies, max_age=5.0)
+# The version is checked on every refresh (one small query), not only every few seconds:
+# clocks written under a policy deleted meanwhile would point at a row that is gone.
+compiled_policies = VersionedCache(SLA, load_policies)
 
 
 def refresh_clocks(ticket_ids: Iterable[int], *, now: datetime | None = None) -> int:

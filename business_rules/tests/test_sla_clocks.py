@@ -235,3 +235,25 @@ def test_moving_the_schedule_to_another_time_zone_moves_the_due_times(clock, com
     schedule.time_zone = "America/New_York"  # 16:00 UTC is 11:00 there: two hours left today
     committed(schedule.save)
     assert next_breach(ticket) == datetime(2026, 3, 2, 18, tzinfo=UTC)
+
+
+def test_a_policy_deleted_by_another_process_is_not_used(clock, committed):
+    from django.db import connection
+
+    from business_rules.models import RulesVersion, SlaPolicy, SlaTarget
+    from business_rules.sla.refresh import refresh_clocks
+
+    policy = make_policy(targets={"first_reply": 60})
+    ticket = x_ticket(committed)  # this process has compiled the policies
+    # Another process deletes the policy: its rows go and the version moves, without
+    # this process's signals clearing its compiled copy.
+    TicketClocks.objects.update(policy=None)
+    with connection.cursor() as cursor:  # no signals here: they run in the other process
+        cursor.execute(f"DELETE FROM {SlaTarget._meta.db_table} WHERE policy_id = %s", [policy.pk])
+        cursor.execute(f"DELETE FROM {SlaPolicy._meta.db_table} WHERE id = %s", [policy.pk])
+    RulesVersion.objects.filter(name="sla").update(version=12345)
+    clock(1)
+    refresh_clocks([ticket.pk])
+    connection.check_constraints()  # no clocks pointing at the deleted policy
+    assert not TicketClocks.objects.filter(ticket=ticket).exists()
+    assert next_breach(ticket) is None
