@@ -164,6 +164,12 @@ REPLY_EMAIL_DOMAIN = env.str("REPLY_EMAIL_DOMAIN", default="helpdesk.localhost")
 INBOUND_EMAIL_TOKEN = env.str("INBOUND_EMAIL_TOKEN", default="")
 # Raw messages posted to the inbound endpoint may be this large (attachments included).
 INBOUND_EMAIL_MAX_BYTES = env.int("INBOUND_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Caps on what of a message is read (tickets/mail/caps.py): the standard library's parser has
+# none, and one hostile message could otherwise hold a worker for a minute. The raw message is
+# kept whole whatever is cut; the ticket gets a note saying what was.
+INBOUND_EMAIL_MAX_HEADER_BYTES = env.int("INBOUND_EMAIL_MAX_HEADER_BYTES", default=16 * 1024)  # per header field
+INBOUND_EMAIL_MAX_PARTS = env.int("INBOUND_EMAIL_MAX_PARTS", default=100)  # MIME parts, so attachments too
+INBOUND_EMAIL_MAX_RECIPIENTS = env.int("INBOUND_EMAIL_MAX_RECIPIENTS", default=100)
 # Signed requester-facing ticket links (/t/<token>/) stop working after this many days; 0 = never.
 TICKET_LINK_MAX_AGE_DAYS = env.int("TICKET_LINK_MAX_AGE_DAYS", default=30)
 

@@ -8,4 +8,7 @@ urlpatterns = [
     path("inbound/", views.inbound, name="inbound"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("original/<int:comment_pk>/", views.original, name="original"),
+    path("quarantine/", views.quarantine, name="quarantine"),
+    path("quarantine/<int:pk>/retry/", views.retry, name="retry"),
+    path("raw/<int:pk>/", views.raw_message, name="raw"),
 ]
