@@ -107,6 +107,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# A connection kept for reuse is checked before a request uses it: after a database restart
+# or a blip of a second, the first request would otherwise fail on the dead connection (a 500).
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat share the SQLite file in development: wait for locks
     # instead of failing at once with "database is locked".
@@ -146,7 +149,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes (bin/start-production runs it) and WhiteNoise serves from.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
 if DEBUG:
     # WhiteNoise serves from STATIC_ROOT and warns on every request when it is missing;
