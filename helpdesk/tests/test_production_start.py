@@ -73,7 +73,9 @@ def production(fresh_database, tmp_path_factory):
     """One start for the module: a migration from nothing takes most of a minute."""
     tmp_path = tmp_path_factory.mktemp("production")
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG"}}
+    # A clean environment, as on a server: nothing of the test run's own (DJANGO_SETTINGS_MODULE,
+    # DEBUG, the DJANGO_ALLOW_ASYNC_UNSAFE the browser tests set) may leak into production.
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR", "REDIS_URL") if key in os.environ}
     env.update(
         DEBUG="false",
         DATABASE_URL=fresh_database,

@@ -20,7 +20,7 @@ from .realtime_helpers import deliver, mention_event
 
 SECRET = "test-consumer-secret"
 ALICE = user("111", "alice", "Alice A")
-DEEP = b"[" * 100_000 + b"]" * 100_000
+DEEP = b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"  # an object, as X sends
 
 
 @pytest.fixture(autouse=True)
