@@ -33,8 +33,16 @@ class Capped:
 def cap_message(raw: bytes) -> Capped:
     capped = Capped(raw)
     headers, separator, body = _split_header_section(raw)
-    headers = _cap_header_fields(headers, capped.changes)
-    body = _cap_parts(headers + body, len(headers), capped.changes)
+    cut: dict[str, int] = {}
+    headers = _cap_header_fields(headers, cut, capped.changes)
+    # Boundaries are looked for in the capped header and the whole body (nested multiparts
+    # declare theirs in their own part headers).
+    boundaries = {b"--" + (m.group(1) or m.group(2)) for m in BOUNDARY_PARAM.finditer(headers + body)}
+    if boundaries:
+        body = _cap_parts(body, boundaries, cut, capped.changes)
+    limit = settings.INBOUND_EMAIL_MAX_HEADER_BYTES
+    for label, size in cut.items():
+        capped.changes.append(f"The {label} header was {_size(size)}; only its first {_size(limit)} were read.")
     capped.raw = headers + separator + body
     return capped
 
@@ -49,36 +57,42 @@ def _split_header_section(raw: bytes) -> tuple[bytes, bytes, bytes]:
     return raw, b"", b""
 
 
-def _cap_header_fields(headers: bytes, changes: list[str]) -> bytes:
-    limit = settings.INBOUND_EMAIL_MAX_HEADER_BYTES
+def _cap_header_fields(headers: bytes, cut: dict[str, int], changes: list[str]) -> bytes:
     kept: list[bytes] = []
     seen: dict[bytes, int] = {}
-    cut: dict[str, int] = {}
     dropped: dict[str, int] = {}
-    for field_bytes in _fields(headers):
+    for field_bytes in _fields(headers.splitlines(keepends=True)):
         name = field_bytes.partition(b":")[0].strip().lower()
-        label = name.decode("ascii", "replace").title()[:60]
         seen[name] = seen.get(name, 0) + 1
         if seen[name] > MAX_FIELDS_OF_ONE_NAME:
+            label = _label(name)
             dropped[label] = dropped.get(label, 0) + 1
             continue
-        if len(field_bytes) > limit:
-            cut[label] = max(cut.get(label, 0), len(field_bytes))
-            # Cut at a space where there is one, so no address or encoded word is half kept.
-            end = field_bytes.rfind(b" ", 0, limit)
-            field_bytes = field_bytes[: end if end > limit // 2 else limit].rstrip() + b"\r\n"
-        kept.append(field_bytes)
-    for label, size in cut.items():
-        changes.append(f"The {label} header was {_size(size)}; only its first {_size(limit)} were read.")
+        kept.append(_cap_field(field_bytes, cut))
     for label, count in dropped.items():
         changes.append(f"{count} more {label} header(s) beyond {MAX_FIELDS_OF_ONE_NAME} were not read.")
     return b"".join(kept)
 
 
-def _fields(headers: bytes):
+def _cap_field(field_bytes: bytes, cut: dict[str, int]) -> bytes:
+    limit = settings.INBOUND_EMAIL_MAX_HEADER_BYTES
+    if len(field_bytes) <= limit:
+        return field_bytes
+    label = _label(field_bytes.partition(b":")[0].strip().lower())
+    cut[label] = max(cut.get(label, 0), len(field_bytes))
+    # Cut at a space where there is one, so no address or encoded word is half kept.
+    end = field_bytes.rfind(b" ", 0, limit)
+    return field_bytes[: end if end > limit // 2 else limit].rstrip() + b"\r\n"
+
+
+def _label(name: bytes) -> str:
+    return name.decode("ascii", "replace").title()[:60]
+
+
+def _fields(lines):
     """Header fields with their folded continuation lines, each ending in its line break."""
     current: list[bytes] = []
-    for line in headers.splitlines(keepends=True):
+    for line in lines:
         if current and line[:1] not in (b" ", b"\t"):
             yield b"".join(current)
             current = []
@@ -87,26 +101,32 @@ def _fields(headers: bytes):
         yield b"".join(current)
 
 
-def _cap_parts(message: bytes, body_starts: int, changes: list[str]) -> bytes:
-    """The body, cut just before the delimiter that opens one part more than the cap."""
-    body = message[body_starts:]
-    boundaries = {b"--" + (m.group(1) or m.group(2)) for m in BOUNDARY_PARAM.finditer(message)}
-    if not boundaries:
-        return body
+def _cap_parts(body: bytes, boundaries: set[bytes], cut: dict[str, int], changes: list[str]) -> bytes:
+    """The body with each part's header fields capped, cut just before the delimiter that
+    opens one part more than the cap."""
     limit = settings.INBOUND_EMAIL_MAX_PARTS
+    out: list[bytes] = []
+    part_headers: list[bytes] | None = None  # lines of the part header being read
     parts = 0
-    position = 0
     for line in body.splitlines(keepends=True):
         stripped = line.rstrip()
-        if stripped.startswith(b"--") and not stripped.endswith(b"--") and stripped in boundaries:
+        is_delimiter = stripped in boundaries
+        if part_headers is not None and (is_delimiter or not stripped):
+            out.extend(_cap_field(field, cut) for field in _fields(part_headers))
+            part_headers = None
+        if part_headers is not None:
+            part_headers.append(line)
+            continue
+        if is_delimiter:
             parts += 1
             if parts > limit:
-                changes.append(
-                    f"The message has more than {limit} MIME parts; only the first {limit} were read."
-                )
-                return body[:position]
-        position += len(line)
-    return body
+                changes.append(f"The message has more than {limit} MIME parts; only the first {limit} were read.")
+                break
+            part_headers = []
+        out.append(line)
+    if part_headers is not None:
+        out.extend(_cap_field(field, cut) for field in _fields(part_headers))
+    return b"".join(out)
 
 
 def _size(n: int) -> str:
