@@ -71,6 +71,14 @@ def test_x_account_add_refuses_bad_input_with_a_clear_error_and_writes_nothing(d
     assert not XAccount.objects.exists() and not StreamCursor.objects.exists()
 
 
+@pytest.mark.parametrize("name", ["", "@", "acme\x00help", "a" * 300])
+def test_commands_naming_an_account_refuse_names_no_account_can_have(db, name):
+    with pytest.raises(CommandError, match="No X account named"):
+        run("x_account", "remove", name)
+    with pytest.raises(CommandError, match="No active X account named"):
+        run("x_poll", "--once", "--account", name)
+
+
 def test_x_account_add_refuses_a_username_another_account_has(db):
     run("x_account", "add", "--user-id", "123", "--username", "AcmeHelp", "--access-token", "t")
     with pytest.raises(CommandError, match="already X user 123"):

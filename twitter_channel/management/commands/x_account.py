@@ -85,7 +85,8 @@ class Command(BaseCommand):
                 self.stdout.write(line)
 
     def _remove(self, *, name, **_):
-        account = XAccount.objects.filter(username__iexact=name.strip().removeprefix("@")).first()
+        username = name.strip().removeprefix("@")
+        account = XAccount.objects.filter(username__iexact=username).first() if X_USERNAME.fullmatch(username) else None
         if account is None:
             raise CommandError(f"No X account named {name}.")
         account.delete()
