@@ -249,3 +249,16 @@ def test_a_failure_while_routing_is_quarantined_and_nothing_half_written(client,
     held = InboundEmail.objects.get()
     assert held.outcome == "quarantined" and "ValueError: a bug in routing" in held.note
     assert not Ticket.objects.exists() and not Comment.objects.exists()
+
+
+def test_database_away_is_the_one_failure_the_sender_is_asked_to_retry(client, monkeypatch):
+    from django.db import OperationalError
+
+    def database_away(raw):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("tickets.mail.views.ingest_email", database_away)
+
+    response = post(client, build_email())
+
+    assert response.status_code == 503 and response["Retry-After"] == "60"
