@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0006_mark_known_email_addresses'),
+        ('tickets', '0007_ticket_events'),
     ]
 
     operations = [
