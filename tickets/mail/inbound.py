@@ -115,7 +115,9 @@ def _ingest_into(record: InboundEmail, parsed: ParsedEmail) -> IngestResult:
     record.ticket = result.ticket
     record.comment = result.comment
     record.note = "\n".join(parsed.changes)
-    record.save(update_fields=["outcome", "ticket", "comment", "note", "attempts"])
+    # A message first kept unread has neither yet.
+    record.from_address, record.subject = parsed.from_address[:254], parsed.subject
+    record.save(update_fields=["outcome", "ticket", "comment", "note", "attempts", "from_address", "subject"])
     return result
 
 

@@ -96,3 +96,19 @@ def test_anonymous_is_sent_to_log_in(client, held, url):
 def test_retry_only_takes_posts(client, held):
     client.force_login(AdminFactory())
     assert client.get(f"/email/quarantine/{held.pk}/retry/").status_code == 405
+
+
+def test_unreadable_message_retried_after_the_cap_is_raised_is_ingested(client, settings):
+    settings.INBOUND_EMAIL_MAX_PARTS = 100_000  # the parser gives up on 3,000 levels
+    from .test_mail_poison import nested_multipart
+
+    ingest_email(nested_multipart(3000))
+    held = InboundEmail.objects.get()
+    assert held.outcome == "quarantined" and held.subject == ""
+    settings.INBOUND_EMAIL_MAX_PARTS = 100  # the operator puts the cap back
+
+    client.force_login(AdminFactory())
+    client.post(f"/email/quarantine/{held.pk}/retry/")
+
+    held.refresh_from_db()
+    assert (held.outcome, held.subject, held.from_address) == ("new_ticket", "Deep", "ann@example.com")
