@@ -24,6 +24,7 @@ from django.utils import timezone
 from tickets.comments import TicketFull, add_comment, open_ticket_with_comment
 from tickets.models import Channel, Comment, Identity, Requester, Ticket
 
+from .compliance.edits import apply_post_edit
 from .models import IncomingItem, XAccount
 
 log = logging.getLogger(__name__)
@@ -226,6 +227,8 @@ def convert_item(item: IncomingItem) -> None:
 def _convert_mention(item: IncomingItem) -> None:
     account = item.account
     if _link_existing(item, Comment.Source.TWEET):
+        return
+    if apply_post_edit(item, body_for(item)):
         return
     if item.is_retweet and account.ignore_retweets:
         _set(item, State.RETWEET, "Retweet; the account ignores retweets")

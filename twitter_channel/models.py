@@ -172,6 +172,8 @@ class IncomingItem(models.Model):
     # Real time: when a reconciliation poll stored this item before push brought it; cleared
     # if push brings it after all (`realtime.reconcile`).
     polled_before_push_at = models.DateTimeField(null=True, blank=True)
+    # Set when the post or DM was deleted on X: text, raw JSON and media are gone, ids kept.
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

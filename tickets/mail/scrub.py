@@ -1,0 +1,70 @@
+"""Taking texts out of a stored raw message (a redacted post it quoted, an erased person's
+name and address), keeping the rest of the message readable.
+
+Texts sit in a message encoded (quoted-printable, base64, RFC 2047 headers), so a byte
+replace would miss them: the message is parsed, every header and text part is decoded,
+scrubbed and set again, and parts that are not text (attachments) are dropped when asked.
+"""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+
+def scrub_raw_email(raw: bytes, texts: list[str], replacement: str, *, drop_attachments: bool = False) -> bytes:
+    """`raw` with every occurrence of `texts` (case-insensitive for addresses) replaced;
+    the very same bytes when nothing matched."""
+    if not texts:
+        return raw
+    message: EmailMessage = message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
+    changed = False
+    for part in message.walk():
+        changed |= _scrub_headers(part, texts, replacement)
+        if part.is_multipart():
+            continue
+        if part.get_content_maintype() == "text" and not part.is_attachment():
+            try:
+                body = part.get_content()
+            except (LookupError, ValueError):
+                body = part.get_payload(decode=True).decode("utf-8", "replace")
+            scrubbed = _replace(body, texts, replacement)
+            if scrubbed != body:
+                part.set_payload(scrubbed.encode("utf-8"), charset="utf-8")
+                changed = True
+        elif drop_attachments or _replace(str(part.get_filename() or ""), texts, replacement) != str(
+            part.get_filename() or ""
+        ):
+            part.set_payload(b"")
+            changed = True
+    return message.as_bytes() if changed else raw
+
+
+def _scrub_headers(part: EmailMessage, texts: list[str], replacement: str) -> bool:
+    headers = [(name, str(value)) for name, value in part.items()]
+    scrubbed = [(name, _replace(value, texts, replacement)) for name, value in headers]
+    if scrubbed == headers:
+        return False
+    # Rewritten all at once, in their order (a header may repeat: Received, Comments).
+    for name in {name for name, _ in headers}:
+        del part[name]
+    for name, value in scrubbed:
+        part[name] = value
+    return True
+
+
+def _replace(value: str, texts: list[str], replacement: str) -> str:
+    lowered = value.lower()
+    for text in texts:
+        if text.lower() not in lowered:
+            continue
+        # Case-insensitive: addresses and handles come in any case.
+        start, out, needle = 0, [], text.lower()
+        while (found := lowered.find(needle, start)) != -1:
+            out.append(value[start:found])
+            out.append(replacement)
+            start = found + len(needle)
+        out.append(value[start:])
+        value = "".join(out)
+        lowered = value.lower()
+    return value

@@ -1,0 +1,120 @@
+"""Taking a message's text out of the helpdesk when its author deleted it where it came from,
+and showing the latest text when they edited it.
+
+A post or DM deleted on X must disappear from everything we keep (X's Developer Agreement:
+stored content reflects deletions). Its comment keeps its place, its ids and its date with a
+tombstone instead of the text; and the text is also taken out where it was copied: the
+ticket's subject (made from the first post), the event log's subject labels, and the emails
+of the ticket that quoted it (our mails carry the subject, the requester's client quotes
+them back: the email comments, the stored raw messages and their subjects). Agents' own
+replies are theirs and stay as written.
+
+The X channel calls these with the texts it held (`twitter_channel.compliance`); nothing
+here knows about X.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .mail.scrub import scrub_raw_email
+from .models import Comment, CommentRevision, Ticket, TicketEvent
+
+# What a ticket whose subject came from the deleted message is called afterwards.
+REDACTED_SUBJECT = "(message deleted by its author)"
+
+
+def tombstone(where: str, deleted_at: datetime) -> str:
+    return f"[Deleted on {where} on {timezone.localtime(deleted_at):%Y-%m-%d %H:%M %Z}]"
+
+
+def redact_comment(comment: Comment, *, marker: str, texts: Iterable[str], deleted_at: datetime) -> None:
+    """Replace `comment`'s text (and its earlier versions) by `marker`, and take `texts`
+    (the message's text as it stood, the subject made from it) out of its ticket's copies."""
+    texts = _fragments([comment.body, *texts, *comment.revisions.values_list("body", flat=True)])
+    with transaction.atomic():
+        comment.body = marker
+        comment.redacted_at = deleted_at
+        comment.save(update_fields=["body", "redacted_at"])
+        comment.revisions.all().delete()
+        scrub_ticket(comment.ticket_id, texts, exclude_comment=comment.pk)
+
+
+def scrub_ticket(ticket_id: int, texts: Iterable[str], *, exclude_comment: int | None = None,
+                 replacement: str = "[deleted]") -> None:
+    """Take `texts` out of the ticket's subject, its event log and its requester's emails."""
+    texts = _fragments(texts)
+    if not texts:
+        return
+    ticket = Ticket.objects.filter(pk=ticket_id).first()
+    if ticket is None:
+        return
+    if any(text in ticket.subject or ticket.subject.rstrip("…") in text for text in texts):
+        # Not through update_ticket: its log row would keep the very text being removed.
+        Ticket.objects.filter(pk=ticket_id).update(subject=REDACTED_SUBJECT)
+    subjects = [ticket.subject, ticket.subject.rstrip("…")]
+    everything = _fragments([*texts, *subjects]) if ticket.subject != REDACTED_SUBJECT else texts
+    for event in TicketEvent.objects.filter(ticket_id=ticket_id):
+        old, new = _replace(event.old_label, everything, replacement), _replace(event.new_label, everything, replacement)
+        if (old, new) != (event.old_label, event.new_label):
+            if event.field == TicketEvent.Field.SUBJECT:
+                event.old_value, event.new_value = old, new
+            event.old_label, event.new_label = old, new
+            event.save(update_fields=["old_label", "new_label", "old_value", "new_value"])
+    # Messages from the requester's side (emails quoting ours, which carried the subject);
+    # agents' replies stay as they wrote them.
+    requester_side = Comment.objects.filter(ticket_id=ticket_id, author_user__isnull=True).exclude(pk=exclude_comment)
+    for comment in requester_side:
+        body = _replace(comment.body, everything, replacement)
+        if body != comment.body:
+            comment.body = body
+            comment.save(update_fields=["body"])
+    from .mail.models import InboundEmail
+
+    for email in InboundEmail.objects.filter(ticket_id=ticket_id):
+        scrub_inbound_email(email, everything, replacement)
+
+
+def scrub_inbound_email(email, texts: list[str], replacement: str) -> None:
+    subject = _replace(email.subject, texts, replacement)
+    changed = subject != email.subject
+    if email.raw:
+        with email.raw.open("rb") as f:
+            raw = f.read()
+        scrubbed = scrub_raw_email(raw, texts, replacement)
+        if scrubbed != raw:
+            with email.raw.storage.open(email.raw.name, "wb") as f:
+                f.write(scrubbed)
+    if changed:
+        email.subject = subject
+        email.save(update_fields=["subject"])
+
+
+def apply_edit(comment: Comment, *, new_body: str, old_external_id: str, edited_at: datetime | None = None) -> None:
+    """The author edited the message: the comment shows `new_body`, the old text is kept."""
+    if new_body == comment.body:
+        return
+    with transaction.atomic():
+        CommentRevision.objects.create(
+            comment=comment, body=comment.body, external_id=old_external_id, replaced_at=edited_at or timezone.now()
+        )
+        comment.body = new_body
+        comment.save(update_fields=["body"])
+
+
+def _fragments(texts: Iterable[str]) -> list[str]:
+    # Longest first, so a text is replaced whole before a part of it could be; very short
+    # texts ("ok") would blank unrelated words and are left alone.
+    found = {t.strip() for t in texts if t and len(t.strip()) >= 4}
+    return sorted(found, key=len, reverse=True)
+
+
+def _replace(value: str, texts: list[str], replacement: str) -> str:
+    for text in texts:
+        if text in value:
+            value = value.replace(text, replacement)
+    return value
