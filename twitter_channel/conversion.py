@@ -25,6 +25,7 @@ from tickets.comments import TicketFull, add_comment, open_ticket_with_comment
 from tickets.models import Channel, Comment, Identity, Requester, Ticket
 
 from .compliance.edits import apply_post_edit
+from .compliance.items import redact_if_deleted
 from .models import IncomingItem, XAccount
 
 log = logging.getLogger(__name__)
@@ -215,6 +216,8 @@ def reparse(item: IncomingItem) -> None:
 
 def convert_item(item: IncomingItem) -> None:
     """Decide what `item` becomes and record it on the item (saved by the caller)."""
+    if redact_if_deleted(item):
+        return
     {
         Kind.MENTION: _convert_mention,
         Kind.LIKE: _convert_like,

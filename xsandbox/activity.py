@@ -182,6 +182,7 @@ class Activity:
         observe("create_tweet", self.on_tweet)
         observe("like", self.on_like)
         observe("send_dm", self.on_dm)
+        observe("delete_tweet", self.on_delete)
         reset = sb.reset
 
         def reset_with_activity() -> None:
@@ -206,6 +207,18 @@ class Activity:
                 + self._matching("post.create", [tweet.author_id]))
         for sub in subs:
             self.emit(sub, self._post_payload(tweet), self._post_includes([tweet]))
+
+    def on_delete(self, tweet: Tweet) -> None:
+        """post.delete, payload `PostDeleteActivityResponsePayload` (`id`, `author_id`). The
+        spec does not say whose subscriptions hear of it: the sandbox tells the author's and
+        those of the users the post mentioned (it left their mentions), as for
+        post.mention.create."""
+        if ("delete", tweet.id) in self.emitted:
+            return
+        self.emitted.add(("delete", tweet.id))
+        payload = {"id": tweet.id, "author_id": tweet.author_id}
+        for sub in self._matching("post.delete", [tweet.author_id, *tweet.mention_ids]):
+            self.emit(sub, payload, {})
 
     def on_like(self, like: Like) -> None:
         if ("like", like.seq) in self.emitted:

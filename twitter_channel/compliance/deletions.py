@@ -16,7 +16,7 @@ import json
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tickets.models import Comment
@@ -25,12 +25,21 @@ from tickets.redaction import redact_comment, tombstone
 from ..conversion import body_for, subject_for
 from ..models import IncomingItem
 from ..realtime.models import ActivityEvent
+from .items import DM_KINDS, POST_KINDS, redact_item
+from .models import XDeletion
 
-Kind = IncomingItem.Kind
-POST_KINDS = (Kind.MENTION, Kind.LIKE, Kind.OWN_TWEET)
-DM_KINDS = (Kind.DM, Kind.OWN_DM)
-# Parsed fields that hold what the author wrote; ids, author and dates stay.
-CONTENT_FIELDS = {"text": "", "urls": [], "mentioned_usernames": [], "is_quote": False}
+
+def record_deletion(x_id: str, *, source: str, dm: bool = False, deleted_at: datetime | None = None) -> XDeletion:
+    """X told us `x_id` was deleted: remember it and redact it everywhere (once)."""
+    deleted_at = deleted_at or timezone.now()
+    with transaction.atomic():
+        deletion, created = XDeletion.objects.get_or_create(
+            x_id=x_id, is_dm=dm, defaults={"source": source, "deleted_at": deleted_at}
+        )
+        redacted = redact_deleted(x_id, dm=dm, deleted_at=deletion.deleted_at)
+        if redacted:
+            XDeletion.objects.filter(pk=deletion.pk).update(items_redacted=F("items_redacted") + redacted)
+    return deletion
 
 
 def redact_deleted(x_id: str, *, dm: bool = False, deleted_at: datetime | None = None) -> int:
@@ -45,7 +54,7 @@ def redact_deleted(x_id: str, *, dm: bool = False, deleted_at: datetime | None =
         )
         texts = [t for item in items for t in (item.text, body_for(item), subject_for(item)) if item.text]
         for item in items:
-            _redact_item(item, deleted_at)
+            redact_item(item, deleted_at)
         source = Comment.Source.DM if dm else Comment.Source.TWEET
         # The comment the post made, and the one an edit of it updated (X deletes a post
         # with all its versions).
@@ -57,18 +66,6 @@ def redact_deleted(x_id: str, *, dm: bool = False, deleted_at: datetime | None =
             redact_comment(comment, marker=marker, texts=texts, deleted_at=deleted_at)
         _redact_events(x_id, deleted_at)
     return len(items)
-
-
-def _redact_item(item: IncomingItem, deleted_at: datetime) -> None:
-    for name, empty in CONTENT_FIELDS.items():
-        setattr(item, name, empty)
-    item.raw = {"id": item.x_id, "redacted": f"deleted on X on {deleted_at.isoformat()}"}
-    item.redacted_at = deleted_at
-    if item.state in (IncomingItem.State.NEW, IncomingItem.State.QUARANTINED):
-        # Never turned into a ticket (nor retried out of quarantine) after its author deleted it.
-        item.state = IncomingItem.State.IGNORED
-        item.state_reason = "Deleted on X before it reached a ticket"
-    item.save()
 
 
 def _redact_events(x_id: str, deleted_at: datetime) -> None:

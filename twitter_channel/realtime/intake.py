@@ -19,12 +19,23 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..models import IncomingItem, Stream, XAccount
+from ..compliance.deletions import record_deletion
+from ..models import IncomingItem, Stream, XAccount, XDeletion
 from ..store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
 from ..types import Malformed, XDMEvent, XError, XNotFound
 from ..x_parsing import ParseError
 from . import reconcile
-from .events import DM_EVENT, LIKE_EVENT, Envelope, Ignored, Intake, intake_of, parse_envelope
+from .events import (
+    DM_EVENT,
+    LIKE_EVENT,
+    POST_DELETE_EVENT,
+    Envelope,
+    Ignored,
+    Intake,
+    deleted_post_id,
+    intake_of,
+    parse_envelope,
+)
 from .models import ActivityEvent
 
 log = logging.getLogger(__name__)
@@ -198,6 +209,10 @@ def _convert(account_id: int) -> None:
 
 def rows_for(account: XAccount, envelope: Envelope, *, client_factory=None) -> list[IncomingItem]:
     """The IncomingItem rows an event makes, built exactly as a poll builds them."""
+    if envelope.event_type == POST_DELETE_EVENT:
+        # Makes no row: the post is redacted wherever we hold it, in this batch's transaction.
+        record_deletion(deleted_post_id(envelope), source=XDeletion.Source.REALTIME)
+        return []
     try:
         intake = intake_of(envelope)
     except ParseError as exc:
