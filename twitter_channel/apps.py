@@ -9,7 +9,9 @@ class TwitterChannelConfig(AppConfig):
         from tickets.models import X_CHANNELS, Channel
         from tickets.outbound import register_sender
         from tickets.panels import REPLY, SIDEBAR, register_ticket_panel
+        from tickets.privacy import register_personal_data
 
+        from .compliance.privacy import erase_x, export_x
         from .replies import reply_on_x
 
         # Agents' reply box and business rules' "reply to requester" both answer on X
@@ -19,3 +21,4 @@ class TwitterChannelConfig(AppConfig):
         register_ticket_panel("twitter_channel/reply/_reply_options.html", channels=X_CHANNELS, place=REPLY)
         register_ticket_panel("twitter_channel/reply/_participants_panel.html", channels=X_CHANNELS, place=SIDEBAR)
         register_ticket_panel("twitter_channel/reply/_deliveries_panel.html", channels=X_CHANNELS, place=SIDEBAR)
+        register_personal_data("x", exporter=export_x, eraser=erase_x)
