@@ -219,6 +219,17 @@ PUBLIC_FORM_RATE_PER_IP = env.str("PUBLIC_FORM_RATE_PER_IP", default="30/h")
 # --- Helpdesk ----------------------------------------------------------------
 TICKET_COMMENT_LIMIT = env.int("TICKET_COMMENT_LIMIT", default=5000)
 SOLVED_TO_CLOSED_DAYS = env.int("SOLVED_TO_CLOSED_DAYS", default=4)
+# Raw X JSON (items, pushed events) and raw email messages are deleted this many days after
+# they arrived, by beat, once a day; parsed fields, comments and attachments stay. 0: kept.
+RAW_RETENTION_DAYS = env.int("RAW_RETENTION_DAYS", default=0)
+CELERY_BEAT_SCHEDULE["delete-expired-raw-emails"] = {
+    "task": "tickets.tasks.delete_expired_raw_emails",
+    "schedule": crontab(hour=3, minute=17),
+}
+CELERY_BEAT_SCHEDULE["delete-expired-raw-x-json"] = {
+    "task": "twitter_channel.tasks.delete_expired_raw_x_json",
+    "schedule": crontab(hour=3, minute=27),
+}
 TICKETS_PER_PAGE = 50
 COMMENTS_PER_PAGE = 100
 

@@ -17,6 +17,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from . import conversion, polling
+from .compliance.retention import delete_raw_x_json_before
 from .models import IncomingItem, StreamCursor, XAccount
 
 # Seconds one conversion task runs before handing over to a fresh one, so polls and
@@ -102,3 +103,10 @@ from .realtime.tasks import (  # noqa: E402, F401
     watch_webhook,
 )
 from .send_tasks import bulk_convert_items, send_outgoing  # noqa: E402, F401
+
+
+@shared_task
+def delete_expired_raw_x_json() -> tuple[int, int]:
+    if not settings.RAW_RETENTION_DAYS:
+        return 0, 0
+    return delete_raw_x_json_before(timezone.now() - timedelta(days=settings.RAW_RETENTION_DAYS))

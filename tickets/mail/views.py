@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
@@ -63,6 +63,8 @@ def original(request: HttpRequest, comment_pk: int) -> FileResponse:
     found = get_object_or_404(
         InboundEmail, comment_id=comment_pk, comment__ticket__in=visible_tickets(request.user).values("pk")
     )
+    if not found.raw:
+        raise Http404("The original message was deleted (retention period, or the requester's erasure).")
     return FileResponse(
         found.raw.open("rb"), as_attachment=True, filename=f"message-{comment_pk}.eml", content_type="message/rfc822"
     )
