@@ -226,6 +226,15 @@ CELERY_BEAT_SCHEDULE["delete-expired-raw-emails"] = {
     "task": "tickets.tasks.delete_expired_raw_emails",
     "schedule": crontab(hour=3, minute=17),
 }
+# The batch compliance job (twitter_channel/compliance/jobs.py): started daily, checked often.
+CELERY_BEAT_SCHEDULE["x-start-compliance-jobs"] = {
+    "task": "twitter_channel.tasks.start_compliance_jobs",
+    "schedule": crontab(hour=2, minute=37),
+}
+CELERY_BEAT_SCHEDULE["x-check-compliance-jobs"] = {
+    "task": "twitter_channel.tasks.check_compliance_jobs",
+    "schedule": 300,
+}
 CELERY_BEAT_SCHEDULE["delete-expired-raw-x-json"] = {
     "task": "twitter_channel.tasks.delete_expired_raw_x_json",
     "schedule": crontab(hour=3, minute=27),

@@ -106,6 +106,17 @@ async def create_user(request: Request, sb: Sandbox) -> Response:
 
 
 @handler
+async def update_user(request: Request, sb: Sandbox) -> Response:
+    """Change a user as X would after the fact (protect their posts), for compliance jobs."""
+    data = await body_of(request)
+    user = sb.store.resolve_user(request.path_params["id"])
+    if "protected" in data:
+        user.protected = bool(data["protected"])
+    sb.dirty = True
+    return JSONResponse(user_view(sb, user))
+
+
+@handler
 async def create_tweet(request: Request, sb: Sandbox) -> Response:
     data = await body_of(request)
     author = sb.store.resolve_user(data.get("author_id") or data.get("username") or data.get("author"))
@@ -354,6 +365,7 @@ def routes() -> list[Route]:
     return [
         Route(f"{p}/users", list_users, methods=["GET"]),
         Route(f"{p}/users", create_user, methods=["POST"]),
+        Route(f"{p}/users/{{id}}", update_user, methods=["PATCH"]),
         Route(f"{p}/tweets", list_tweets, methods=["GET"]),
         Route(f"{p}/tweets", create_tweet, methods=["POST"]),
         Route(f"{p}/tweets/{{id}}", get_tweet, methods=["GET"]),

@@ -30,3 +30,38 @@ class XDeletion(models.Model):
 
     def __str__(self) -> str:
         return f"{'DM' if self.is_dm else 'Post'} {self.x_id} deleted on X"
+
+
+class ComplianceJobRun(models.Model):
+    """One batch compliance job we ran at X: the ids we held went up, the changes came back
+    and were applied. A failed run is retried by the next check; it never holds up intake."""
+
+    class Type(models.TextChoices):
+        TWEETS = "tweets", "Posts"
+        USERS = "users", "Accounts"
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Ids uploaded, X working"
+        APPLIED = "applied", "Changes applied"
+        FAILED = "failed", "Failed"
+
+    type = models.CharField(max_length=6, choices=Type.choices)
+    x_job_id = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.UPLOADED)
+    ids_uploaded = models.PositiveBigIntegerField(default=0)
+    changes = models.PositiveBigIntegerField(default=0)
+    applied = models.PositiveBigIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    # The job's result URL, kept to download again after a failure while X keeps it.
+    download_url = models.URLField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "twitter_channel"
+        verbose_name = "compliance job"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} compliance job {self.x_job_id or self.pk} ({self.status})"
