@@ -94,3 +94,23 @@ def test_without_an_app_token_nothing_runs(settings, db):
     settings.X_APP_BEARER_TOKEN = ""
     assert tasks.start_compliance_jobs() == 0 and tasks.check_compliance_jobs() == 0
     assert not Run.objects.exists()
+
+
+def test_admin_page_lists_what_compliance_changed(db, client):
+    from django.urls import reverse
+
+    from tickets.tests.factories import AdminFactory, UserFactory
+
+    XDeletion.objects.create(x_id="1", source=XDeletion.Source.REALTIME, items_redacted=2)
+    XDeletion.objects.create(x_id="2", source=XDeletion.Source.BATCH, items_redacted=1)
+    Run.objects.create(type="tweets", status=Run.Status.FAILED, error="storage hiccup", x_job_id="77")
+    url = reverse("admin:twitter_channel_xdeletion_changelist")
+
+    client.force_login(UserFactory())
+    assert client.get(url).status_code == 302  # agents never reach the admin
+    client.force_login(AdminFactory())
+    page = client.get(url).content.decode()
+
+    assert "Deletions on X, last 14 days" in page
+    assert "realtime</td><td>1</td><td>2" in page and "batch</td><td>1</td><td>1" in page
+    assert "storage hiccup" in page and "never run" in page  # no users job yet
