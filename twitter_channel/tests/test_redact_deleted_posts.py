@@ -218,3 +218,21 @@ def test_edited_post_shows_latest_text_and_keeps_history(x, account):
     comment.refresh_from_db()
     assert comment.body.startswith("[Deleted on X")
     assert not comment.revisions.exists()
+
+
+def test_agents_see_the_earlier_versions_of_an_edited_post(x, account, client):
+    from tickets.tests.factories import AdminFactory
+
+    first = tweet("@AcmeHelp my order 17 is late", ALICE)
+    x.mentions.append(first)
+    poll(x, account)
+    edited = tweet("@AcmeHelp my order 71 is late", ALICE)
+    edited["edit_history_tweet_ids"] = [first["id"], edited["id"]]
+    x.mentions.append(edited)
+    poll(x, account)
+    client.force_login(AdminFactory())
+
+    page = client.get(Ticket.objects.get().get_absolute_url()).content.decode()
+
+    assert "my order 71 is late" in page
+    assert "Edited 1 time: earlier versions" in page and "my order 17 is late" in page
