@@ -183,6 +183,7 @@ class Activity:
         observe("like", self.on_like)
         observe("send_dm", self.on_dm)
         observe("delete_tweet", self.on_delete)
+        observe("update_profile", self.on_profile_update)
         reset = sb.reset
 
         def reset_with_activity() -> None:
@@ -219,6 +220,21 @@ class Activity:
         payload = {"id": tweet.id, "author_id": tweet.author_id}
         for sub in self._matching("post.delete", [tweet.author_id, *tweet.mention_ids]):
             self.emit(sub, payload, {})
+
+    # profile.update.* (payload `ProfileUpdateActivityResponsePayload`: `before`, `after`), to
+    # the subscriptions filtered on the user who changed their profile.
+    PROFILE_EVENTS = {"name": "profile.update.screenname", "username": "profile.update.handle",
+                      "profile_image_url": "profile.update.profile_picture", "description": "profile.update.bio",
+                      "url": "profile.update.url", "location": "profile.update.geo"}
+
+    def on_profile_update(self, result) -> None:
+        user, changes = result
+        for name, (before, after) in changes.items():
+            event_type = self.PROFILE_EVENTS.get(name)
+            if event_type is None:
+                continue
+            for sub in self._matching(event_type, [user.id]):
+                self.emit(sub, {"before": str(before), "after": str(after)}, {})
 
     def on_like(self, like: Like) -> None:
         if ("like", like.seq) in self.emitted:

@@ -107,11 +107,10 @@ async def create_user(request: Request, sb: Sandbox) -> Response:
 
 @handler
 async def update_user(request: Request, sb: Sandbox) -> Response:
-    """Change a user as X would after the fact (protect their posts), for compliance jobs."""
+    """Change a user's profile as they would on X (name, username, picture, protected...):
+    profile.update.* events go out; compliance jobs see the account protected."""
     data = await body_of(request)
-    user = sb.store.resolve_user(request.path_params["id"])
-    if "protected" in data:
-        user.protected = bool(data["protected"])
+    user, _ = sb.store.update_profile(request.path_params["id"], **data)
     sb.dirty = True
     return JSONResponse(user_view(sb, user))
 

@@ -29,12 +29,14 @@ from .events import (
     DM_EVENT,
     LIKE_EVENT,
     POST_DELETE_EVENT,
+    PROFILE_EVENTS,
     Envelope,
     Ignored,
     Intake,
     deleted_post_id,
     intake_of,
     parse_envelope,
+    profile_change,
 )
 from .models import ActivityEvent
 
@@ -212,6 +214,15 @@ def rows_for(account: XAccount, envelope: Envelope, *, client_factory=None) -> l
     if envelope.event_type == POST_DELETE_EVENT:
         # Makes no row: the post is redacted wherever we hold it, in this batch's transaction.
         record_deletion(deleted_post_id(envelope), source=XDeletion.Source.REALTIME)
+        return []
+    if envelope.event_type in PROFILE_EVENTS:
+        field, value = profile_change(envelope)
+        limit = XAccount._meta.get_field(field).max_length
+        try:
+            with transaction.atomic():  # a savepoint: the batch goes on if this fails
+                XAccount.objects.filter(pk=account.pk).update(**{field: value[:limit]})
+        except IntegrityError as exc:  # a handle another connected account still holds here
+            raise Ignored(f"profile not updated: {exc}") from exc
         return []
     try:
         intake = intake_of(envelope)

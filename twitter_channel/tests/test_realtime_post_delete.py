@@ -1,5 +1,6 @@
-"""Real time: a post deleted on X reaches the helpdesk as a `post.delete` event over the
-sandbox's signed webhook, and is redacted from the ticket it made."""
+"""Real time compliance over the sandbox's signed webhook: a post deleted on X arrives as a
+`post.delete` event and is redacted from the ticket it made; the brand's profile follows its
+`profile.update.*` events."""
 
 from __future__ import annotations
 
@@ -38,3 +39,17 @@ def test_a_deletion_that_overtakes_its_post_keeps_the_post_out(sb, webhook_accou
         list(IncomingItem.objects.values("state", "state_reason"))
     item = IncomingItem.objects.get(x_id=mention["id"])
     assert item.ticket_id is None and item.text == "" and item.redacted_at is not None
+
+
+def test_the_brands_profile_follows_its_profile_update_events(sb, webhook_account):  # noqa: F811
+    sb.update_user(webhook_account.user_id, name="Acme Care", username="AcmeCare",
+                   profile_image_url="https://pbs.twimg.com/profile_images/new.jpg")
+
+    def updated():
+        webhook_account.refresh_from_db()
+        return (webhook_account.display_name, webhook_account.username, webhook_account.avatar_url) == (
+            "Acme Care", "AcmeCare", "https://pbs.twimg.com/profile_images/new.jpg")
+
+    assert eventually(updated), list(ActivityEvent.objects.values("event_type", "state", "detail"))
+    assert set(ActivityEvent.objects.values_list("event_type", flat=True)) == {
+        "profile.update.screenname", "profile.update.handle", "profile.update.profile_picture"}
