@@ -14,13 +14,22 @@ DM_KINDS = (Kind.DM, Kind.OWN_DM)
 CONTENT_FIELDS = {"text": "", "urls": [], "mentioned_usernames": [], "is_quote": False}
 
 
-def redact_if_deleted(item: IncomingItem) -> bool:
+def deletions_among(items) -> dict[tuple[str, bool], datetime]:
+    """The recorded deletions of a batch's items, in one query: (x_id, is_dm) -> deleted_at."""
+    found = XDeletion.objects.filter(x_id__in={item.x_id for item in items})
+    return {(d.x_id, d.is_dm): d.deleted_at for d in found}
+
+
+def redact_if_deleted(item: IncomingItem, known: dict[tuple[str, bool], datetime] | None = None) -> bool:
     """Conversion asks this first: an item whose deletion X already told us about (the
-    deletion event overtook the post's own) is redacted instead of converted."""
-    deletion = XDeletion.objects.filter(x_id=item.x_id, is_dm=item.kind in DM_KINDS).first()
-    if deletion is None:
+    deletion event overtook the post's own) is redacted instead of converted. `known`: the
+    batch's deletions (`deletions_among`), sparing a query per item."""
+    key = (item.x_id, item.kind in DM_KINDS)
+    if known is None:
+        known = deletions_among([item])
+    if key not in known:
         return False
-    redact_item(item, deletion.deleted_at)
+    redact_item(item, known[key])
     return True
 
 
