@@ -35,7 +35,7 @@ def tombstone(where: str, deleted_at: datetime) -> str:
 def redact_comment(comment: Comment, *, marker: str, texts: Iterable[str], deleted_at: datetime) -> None:
     """Replace `comment`'s text (and its earlier versions) by `marker`, and take `texts`
     (the message's text as it stood, the subject made from it) out of its ticket's copies."""
-    texts = _fragments([comment.body, *texts, *comment.revisions.values_list("body", flat=True)])
+    texts = [comment.body, *texts, *comment.revisions.values_list("body", flat=True)]
     with transaction.atomic():
         comment.body = marker
         comment.redacted_at = deleted_at
@@ -47,19 +47,26 @@ def redact_comment(comment: Comment, *, marker: str, texts: Iterable[str], delet
 def scrub_ticket(ticket_id: int, texts: Iterable[str], *, exclude_comment: int | None = None,
                  replacement: str = "[deleted]") -> None:
     """Take `texts` out of the ticket's subject, its event log and its requester's emails."""
-    texts = _fragments(texts)
-    if not texts:
-        return
+    texts = [t.strip() for t in texts if t and t.strip()]
     ticket = Ticket.objects.filter(pk=ticket_id).first()
-    if ticket is None:
+    if ticket is None or not texts:
         return
-    if any(text in ticket.subject or ticket.subject.rstrip("…") in text for text in texts):
-        # Not through update_ticket: its log row would keep the very text being removed.
+    everything = _fragments(texts)
+    subject = ticket.subject
+    if subject in texts or any(text in subject for text in everything):
+        # The subject was made from the message: it goes, and so do its copies, however short:
+        # the log's subject rows and the subject line of our mails ("[#12] <subject>", which
+        # the requester's replies quote). Not through update_ticket: its log row would keep
+        # the very text being removed.
         Ticket.objects.filter(pk=ticket_id).update(subject=REDACTED_SUBJECT)
-    subjects = [ticket.subject, ticket.subject.rstrip("…")]
-    everything = _fragments([*texts, *subjects]) if ticket.subject != REDACTED_SUBJECT else texts
+        everything = _fragments([*everything, f"[#{ticket_id}] {subject}"], min_length=1)
+    else:
+        subject = None
     for event in TicketEvent.objects.filter(ticket_id=ticket_id):
-        old, new = _replace(event.old_label, everything, replacement), _replace(event.new_label, everything, replacement)
+        old, new = (
+            replacement if label == subject else _replace(label, everything, replacement)
+            for label in (event.old_label, event.new_label)
+        )
         if (old, new) != (event.old_label, event.new_label):
             if event.field == TicketEvent.Field.SUBJECT:
                 event.old_value, event.new_value = old, new
@@ -106,10 +113,14 @@ def apply_edit(comment: Comment, *, new_body: str, old_external_id: str, edited_
         comment.save(update_fields=["body"])
 
 
-def _fragments(texts: Iterable[str]) -> list[str]:
-    # Longest first, so a text is replaced whole before a part of it could be; very short
-    # texts ("ok") would blank unrelated words and are left alone.
-    found = {t.strip() for t in texts if t and len(t.strip()) >= 4}
+# Copies are found by their text: one shorter than this ("ok", "help me") would blank
+# unrelated words in other messages, so only the message itself loses it.
+MIN_COPY_LENGTH = 12
+
+
+def _fragments(texts: Iterable[str], min_length: int = MIN_COPY_LENGTH) -> list[str]:
+    # Longest first, so a text is replaced whole before a part of it could be.
+    found = {t.strip() for t in texts if t and len(t.strip()) >= min_length}
     return sorted(found, key=len, reverse=True)
 
 

@@ -236,3 +236,35 @@ def test_agents_see_the_earlier_versions_of_an_edited_post(x, account, client):
 
     assert "my order 71 is late" in page
     assert "Edited 1 time: earlier versions" in page and "my order 17 is late" in page
+
+
+def test_a_short_deleted_message_blanks_no_other_words(x, account):
+    message = dm("help me", ALICE, f"{ALICE}-{BRAND_ID}")
+    x.dm_events.append(message)
+    poll(x, account, "dms")
+    ticket = Ticket.objects.get()
+    add_comment(ticket, body="please help me with the invoice", author_requester=ticket.requester)
+
+    redact_deleted(message["id"], dm=True, deleted_at=DELETED_AT)
+
+    assert list(ticket.comments.values_list("body", flat=True)) == [
+        "[Deleted on X on 2026-11-29 08:30 UTC]", "please help me with the invoice"]
+    ticket.refresh_from_db()
+    assert ticket.subject == "(message deleted by its author)"  # it was the message
+
+
+def test_a_subject_an_agent_wrote_stays(x, account):
+    post = tweet(f"@AcmeHelp {SECRET}", ALICE)
+    x.mentions.append(post)
+    poll(x, account)
+    ticket = Ticket.objects.get()
+    update_ticket(ticket, subject="Blocked card", actor=UserFactory())
+    add_comment(ticket, body="About the Blocked card: any news?", author_requester=ticket.requester)
+
+    redact_deleted(post["id"], deleted_at=DELETED_AT)
+
+    ticket.refresh_from_db()
+    assert ticket.subject == "Blocked card"
+    assert ticket.comments.filter(body="About the Blocked card: any news?").exists()
+    event = TicketEvent.objects.get(ticket=ticket, field="subject")
+    assert event.new_label == "Blocked card" and "Main Street" not in event.old_label
