@@ -56,6 +56,18 @@ class PersonalData:
     def scrub(self, value: str) -> str:
         return replace_texts(value, self.texts, ERASED) if value else value
 
+    @property
+    def mentions(self) -> list[str]:
+        """How other people's messages name the person unmistakably: "@handle", an address,
+        a full name (a bare first name or handle would blank other people's words)."""
+        found = [f"@{i.handle}" for i in self.identities if i.handle]
+        found += [i.value for i in self.identities if i.kind == Identity.Kind.EMAIL]
+        found += [n for n in (self.requester.name, *(i.display_name for i in self.identities)) if n and " " in n.strip()]
+        return sorted(set(found), key=len, reverse=True)
+
+    def scrub_mentions(self, value: str) -> str:
+        return replace_texts(value, self.mentions, ERASED) if value else value
+
 
 Exporter = Callable[[PersonalData], dict[str, Any]]
 Eraser = Callable[[PersonalData], None]
@@ -173,6 +185,7 @@ def erase_requester(requester: Requester, *, by: User) -> Erasure:
         counts["emails"] = emails.update(from_address="", subject=ERASED_SUBJECT, raw="")
         counts["tickets"] = Ticket.objects.filter(pk__in=data.ticket_ids).update(subject=ERASED_SUBJECT)
         _erase_event_log(data)
+        _erase_mentions_elsewhere(data)
         EmailRequest.objects.filter(requester=requester).delete()  # with the addresses given on the form
         _erase_admin_history(data)
         for eraser in _erasers.values():
@@ -196,6 +209,21 @@ def _erase_event_log(data: PersonalData) -> None:
             event.old_label, event.new_label = data.scrub(event.old_label), data.scrub(event.new_label)
         event.actor_name = data.scrub(event.actor_name)
         event.save(update_fields=["old_value", "new_value", "old_label", "new_label", "actor_name"])
+
+
+def _erase_mentions_elsewhere(data: PersonalData) -> None:
+    """Other people's tickets that name the person ("ask @zelda", a forwarded address)."""
+    for text in data.mentions:
+        # icontains: the trigram indexes of search serve these lookups.
+        for comment in Comment.objects.filter(body__icontains=text).exclude(ticket_id__in=data.ticket_ids):
+            Comment.objects.filter(pk=comment.pk).update(body=data.scrub_mentions(comment.body))
+        for ticket in Ticket.objects.filter(subject__icontains=text).exclude(pk__in=data.ticket_ids):
+            Ticket.objects.filter(pk=ticket.pk).update(subject=data.scrub_mentions(ticket.subject))
+        for event in TicketEvent.objects.filter(Q(old_label__icontains=text) | Q(new_label__icontains=text)):
+            event.old_label, event.new_label = data.scrub_mentions(event.old_label), data.scrub_mentions(event.new_label)
+            if event.field == TicketEvent.Field.SUBJECT:
+                event.old_value, event.new_value = event.old_label, event.new_label
+            event.save(update_fields=["old_label", "new_label", "old_value", "new_value"])
 
 
 def _erase_admin_history(data: PersonalData) -> None:

@@ -4,10 +4,13 @@ the brand sent them."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 
+from tickets.mail.scrub import _replace as replace_texts
 from tickets.models import Identity
 from tickets.privacy import PersonalData
 
@@ -48,6 +51,7 @@ def erase_x(data: PersonalData) -> None:
         message.recipient_x_id = message.dm_conversation_id = ""
         message.error = data.scrub(message.error)
         message.save(update_fields=["text", "recipient_x_id", "dm_conversation_id", "error"])
+    _erase_mentions_in_others_items(data)
     erased = 0
     x_user_ids = data.ids_of(Identity.Kind.X)
     needles = [*x_ids, *x_user_ids, *data.texts]
@@ -61,3 +65,23 @@ def erase_x(data: PersonalData) -> None:
             event.save(update_fields=["body", "detail"])
             erased += 1
     data.counts["x_events"] = erased
+
+
+def _erase_mentions_in_others_items(data: PersonalData) -> None:
+    """Other people's posts that name the person: the text and raw JSON lose the name, and
+    the person's handle leaves the list of mentioned users."""
+    handles = {i.handle.lower() for i in data.identities if i.kind == Identity.Kind.X and i.handle}
+    query = Q()
+    for text in data.mentions:
+        query |= Q(text__icontains=text) | Q(raw_text__icontains=text)
+    for handle in handles:
+        query |= Q(raw_text__icontains=handle)
+    if not query:
+        return
+    found = IncomingItem.objects.annotate(raw_text=Cast("raw", TextField())).filter(query)
+    for item in found:
+        item.text = data.scrub_mentions(item.text)
+        raw = json.dumps(item.raw, ensure_ascii=False)
+        item.raw = json.loads(replace_texts(raw, [*data.mentions, *sorted(handles, key=len, reverse=True)], "erased"))
+        item.mentioned_usernames = [u for u in item.mentioned_usernames if u.lower() not in handles]
+        item.save(update_fields=["text", "raw", "mentioned_usernames"])

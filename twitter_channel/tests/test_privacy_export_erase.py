@@ -68,6 +68,8 @@ def zelda(x, account, django_capture_on_commit_callbacks):
     address on the form; agents answered naming her; X pushed an event with her profile."""
     x.mentions.append(tweet(f"@AcmeHelp hi, {NAME} here, order 55 is late", ZELDA))
     x.mentions.append(tweet("@AcmeHelp otto's unrelated question", OTHER))
+    x.mentions.append(tweet(f"@AcmeHelp @{HANDLE} sent me: ask for {NAME} at the desk", OTHER,
+                            mentions=("AcmeHelp", HANDLE)))
     poll(x, account)
     x.dm_events.append(dm(f"my email is {EMAIL}", ZELDA, f"{ZELDA}-{BRAND_ID}"))
     poll(x, account, "dms")
@@ -138,7 +140,10 @@ def test_erasure_leaves_nothing_of_the_person_in_any_table_or_file(zelda, media,
     assert set(Ticket.objects.filter(requester=zelda).values_list("pk", flat=True)) == tickets_before
     zelda.refresh_from_db()
     assert zelda.name == f"Erased requester #{zelda.pk}" and not zelda.identities.exists()
-    assert IncomingItem.objects.get(author_x_id=OTHER).text == "@AcmeHelp otto's unrelated question"
+    assert IncomingItem.objects.filter(author_x_id=OTHER, text="@AcmeHelp otto's unrelated question").exists()
+    # Otto's post that named her keeps its words, not her.
+    assert IncomingItem.objects.filter(author_x_id=OTHER, text="@AcmeHelp [erased] sent me: ask for [erased] at the desk",
+                                       mentioned_usernames=["AcmeHelp"]).exists()
     assert Requester.objects.get(identities__value=OTHER).name == "Otto Other"
     assert (erasure.requester_id, erasure.erased_by, erasure.erased_by_name) == (zelda.pk, admin, "Ada Admin")
     assert erasure.counts["comments"] >= 3
