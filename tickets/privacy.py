@@ -31,7 +31,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .mail.models import EmailAttachment, EmailConfirmation, EmailRequest, InboundEmail
-from .mail.scrub import _replace as replace_texts
+from .mail.scrub import replace_texts
 from .models import Comment, CommentRevision, Erasure, Identity, Requester, Ticket, TicketEvent, User
 
 ERASED = "[erased]"

@@ -3,7 +3,7 @@ name and address), keeping the rest of the message readable.
 
 Texts sit in a message encoded (quoted-printable, base64, RFC 2047 headers), so a byte
 replace would miss them: the message is parsed, every header and text part is decoded,
-scrubbed and set again, and parts that are not text (attachments) are dropped when asked.
+scrubbed and set again; an attachment whose name held the text is emptied.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 
-def scrub_raw_email(raw: bytes, texts: list[str], replacement: str, *, drop_attachments: bool = False) -> bytes:
+def scrub_raw_email(raw: bytes, texts: list[str], replacement: str) -> bytes:
     """`raw` with every occurrence of `texts` (case-insensitive for addresses) replaced;
     the very same bytes when nothing matched."""
     if not texts:
@@ -28,13 +28,12 @@ def scrub_raw_email(raw: bytes, texts: list[str], replacement: str, *, drop_atta
                 body = part.get_content()
             except (LookupError, ValueError):
                 body = part.get_payload(decode=True).decode("utf-8", "replace")
-            scrubbed = _replace(body, texts, replacement)
+            scrubbed = replace_texts(body, texts, replacement)
             if scrubbed != body:
                 part.set_payload(scrubbed.encode("utf-8"), charset="utf-8")
                 changed = True
-        elif drop_attachments or _replace(str(part.get_filename() or ""), texts, replacement) != str(
-            part.get_filename() or ""
-        ):
+        elif part.get_filename() and replace_texts(part.get_filename(), texts, replacement) != part.get_filename():
+            # An attachment named after the text (its headers were scrubbed above) goes too.
             part.set_payload(b"")
             changed = True
     return message.as_bytes() if changed else raw
@@ -42,7 +41,7 @@ def scrub_raw_email(raw: bytes, texts: list[str], replacement: str, *, drop_atta
 
 def _scrub_headers(part: EmailMessage, texts: list[str], replacement: str) -> bool:
     headers = [(name, str(value)) for name, value in part.items()]
-    scrubbed = [(name, _replace(value, texts, replacement)) for name, value in headers]
+    scrubbed = [(name, replace_texts(value, texts, replacement)) for name, value in headers]
     if scrubbed == headers:
         return False
     # Rewritten all at once, in their order (a header may repeat: Received, Comments).
@@ -53,12 +52,12 @@ def _scrub_headers(part: EmailMessage, texts: list[str], replacement: str) -> bo
     return True
 
 
-def _replace(value: str, texts: list[str], replacement: str) -> str:
+def replace_texts(value: str, texts: list[str], replacement: str) -> str:
+    """`value` with each of `texts` replaced, ignoring case (addresses and handles come in any case)."""
     lowered = value.lower()
     for text in texts:
         if text.lower() not in lowered:
             continue
-        # Case-insensitive: addresses and handles come in any case.
         start, out, needle = 0, [], text.lower()
         while (found := lowered.find(needle, start)) != -1:
             out.append(value[start:found])

@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
-from tickets.mail.scrub import _replace as replace_texts
+from tickets.mail.scrub import replace_texts
 from tickets.models import Identity
 from tickets.privacy import PersonalData
 
