@@ -20,6 +20,7 @@ def scrub_raw_email(raw: bytes, texts: list[str], replacement: str) -> bytes:
     message: EmailMessage = message_from_bytes(raw, policy=policy.default)  # type: ignore[assignment]
     changed = False
     for part in message.walk():
+        filename = part.get_filename() or ""  # before its header is scrubbed
         changed |= _scrub_headers(part, texts, replacement)
         if part.is_multipart():
             continue
@@ -32,8 +33,8 @@ def scrub_raw_email(raw: bytes, texts: list[str], replacement: str) -> bytes:
             if scrubbed != body:
                 part.set_payload(scrubbed.encode("utf-8"), charset="utf-8")
                 changed = True
-        elif part.get_filename() and replace_texts(part.get_filename(), texts, replacement) != part.get_filename():
-            # An attachment named after the text (its headers were scrubbed above) goes too.
+        elif filename and replace_texts(filename, texts, replacement) != filename:
+            # An attachment named after the text goes too.
             part.set_payload(b"")
             changed = True
     return message.as_bytes() if changed else raw
