@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_ratelimit",
+    "helpdesk",  # operations: the beat and worker heartbeats /health/ reads
 ]
 
 MIDDLEWARE = [
@@ -158,6 +159,9 @@ if DEBUG:
 # --- Email -----------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Seconds an SMTP conversation may hang before it counts as failed (Django's default waits
+# forever, which would hold a worker and leave the outbox row "sending").
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
 # Replies to outgoing mail go to reply+<token>@REPLY_EMAIL_DOMAIN so they thread back.
 REPLY_EMAIL_DOMAIN = env.str("REPLY_EMAIL_DOMAIN", default="helpdesk.localhost")
@@ -194,6 +198,26 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=7),
     },
 }
+# The outbox (tickets/outbox.py): every outgoing post, DM and email is a row; beat sweeps up
+# rows whose task never ran (broker down when the agent replied) or died (worker killed,
+# database away), queued rows after the grace, attempts after their channel's stale time.
+OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=30.0)
+OUTBOX_SWEEP_GRACE_SECONDS = env.float("OUTBOX_SWEEP_GRACE_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
+    "task": "tickets.tasks.sweep_outboxes",
+    "schedule": OUTBOX_SWEEP_SECONDS,
+}
+# Liveness of beat and workers for /health/ (helpdesk/heartbeat.py): beat stamps the time as
+# it ticks and sends a heartbeat task that a worker stamps; a stamp older than 4 intervals is
+# reported as down.
+HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=15.0)
+CELERY_BEAT_SCHEDULE["heartbeat"] = {
+    "task": "helpdesk.tasks.heartbeat",
+    "schedule": HEARTBEAT_SECONDS,
+    # A heartbeat stuck in a queue proves nothing about the worker when it finally runs.
+    "options": {"expires": HEARTBEAT_SECONDS * 2},
+}
+CELERY_BEAT_SCHEDULER = "helpdesk.heartbeat:StampingScheduler"
 
 # --- Cache (rate limits) -----------------------------------------------------
 # django-ratelimit counts in the cache, so every web process must share it: Redis when
@@ -303,6 +327,12 @@ X_SEND_TIMEOUT_SECONDS = env.float("X_SEND_TIMEOUT_SECONDS", default=10.0)
 X_SEND_MAX_ATTEMPTS = env.int("X_SEND_MAX_ATTEMPTS", default=5)
 X_SEND_BACKOFF_SECONDS = env.float("X_SEND_BACKOFF_SECONDS", default=30.0)
 X_SEND_STALE_SECONDS = env.int("X_SEND_STALE_SECONDS", default=120)  # an attempt this old without an answer is "unknown"
+
+# Outgoing email (tickets/mail/outbound.py): attempts, first back-off (doubling), and when an
+# attempt that never answered counts as dead (its message is resent with the same Message-ID).
+EMAIL_SEND_MAX_ATTEMPTS = env.int("EMAIL_SEND_MAX_ATTEMPTS", default=6)
+EMAIL_SEND_BACKOFF_SECONDS = env.float("EMAIL_SEND_BACKOFF_SECONDS", default=60.0)
+EMAIL_SEND_STALE_SECONDS = env.int("EMAIL_SEND_STALE_SECONDS", default=300)
 X_BULK_PROGRESS_EVERY = env.int("X_BULK_PROGRESS_EVERY", default=5)  # bulk convert saves progress every N items
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files, no

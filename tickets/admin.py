@@ -18,7 +18,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .lifecycle import EditConflict, find_conflicts, update_ticket
-from .mail.models import EmailAttachment, EmailConfirmation, EmailRequest, InboundEmail
+from .mail.models import (
+    EmailAttachment,
+    EmailConfirmation,
+    EmailRequest,
+    InboundEmail,
+    OutgoingEmail,
+    OutgoingNotification,
+)
 from .models import Comment, Erasure, Group, Identity, Requester, Tag, Ticket, TicketEvent, User
 from .privacy import erase_requester, export_requester
 
@@ -319,6 +326,24 @@ class EmailAttachmentAdmin(ReadOnlyAdmin):
     @admin.display(description="File")
     def download(self, obj: EmailAttachment) -> str:
         return format_html('<a href="{}">Download</a>', reverse("mail:attachment", args=[obj.pk]))
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(ReadOnlyAdmin):
+    """The email outbox, to look up what was sent when (retry is on the ticket)."""
+
+    list_display = ("comment", "state", "outcome_unknown", "attempts", "last_attempt_at", "sent_at", "error")
+    list_filter = ("state", "outcome_unknown")
+    list_select_related = ("comment",)
+    show_full_result_count = False
+
+
+@admin.register(OutgoingNotification)
+class OutgoingNotificationAdmin(ReadOnlyAdmin):
+    list_display = ("subject", "state", "attempts", "last_attempt_at", "sent_at", "error")
+    list_filter = ("state",)
+    search_fields = ("subject", "message_id")
+    show_full_result_count = False
 
 
 @admin.register(EmailRequest)

@@ -8,4 +8,5 @@ urlpatterns = [
     path("inbound/", views.inbound, name="inbound"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("original/<int:comment_pk>/", views.original, name="original"),
+    path("outgoing/<int:comment_pk>/retry/", views.retry_email, name="retry"),
 ]

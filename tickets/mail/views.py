@@ -4,16 +4,18 @@ messages to, and the agents' downloads of what email brought in."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from ..access import visible_tickets
+from . import outbound
 from .inbound import DUPLICATE, ingest_email
-from .models import EmailAttachment, InboundEmail
+from .models import EmailAttachment, InboundEmail, OutgoingEmail
 
 
 @csrf_exempt  # a machine posts here, authenticated by its bearer token, not a session
@@ -68,3 +70,16 @@ def original(request: HttpRequest, comment_pk: int) -> FileResponse:
     return FileResponse(
         found.raw.open("rb"), as_attachment=True, filename=f"message-{comment_pk}.eml", content_type="message/rfc822"
     )
+
+
+@require_POST
+@login_required
+def retry_email(request: HttpRequest, comment_pk: int) -> HttpResponse:
+    """Send again an email reply not sent yet (failed, or waiting for its next attempt)."""
+    row = get_object_or_404(OutgoingEmail.objects.select_related("comment"), pk=comment_pk,
+                            comment__ticket__in=visible_tickets(request.user))
+    if outbound.retry(row.pk):
+        messages.success(request, "Email queued again.")
+    else:
+        messages.info(request, "That email is not waiting for a retry.")
+    return redirect(row.comment.ticket.get_absolute_url() + f"#comment-{row.pk}")

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0007_ticket_events'),
+        ('tickets', '0010_notification_outbox'),
     ]
 
     operations = [
