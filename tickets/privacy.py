@@ -27,10 +27,11 @@ from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
-from .mail.models import EmailAttachment, EmailConfirmation, EmailRequest, InboundEmail
+from .mail.models import EmailAttachment, EmailConfirmation, EmailRequest, InboundEmail, OutgoingNotification
 from .mail.scrub import replace_texts
 from .models import Comment, CommentRevision, Erasure, Identity, Requester, Ticket, TicketEvent, User
 
@@ -186,6 +187,7 @@ def erase_requester(requester: Requester, *, by: User) -> Erasure:
         counts["tickets"] = Ticket.objects.filter(pk__in=data.ticket_ids).update(subject=ERASED_SUBJECT)
         _erase_event_log(data)
         _erase_mentions_elsewhere(data)
+        _erase_notifications(data)
         EmailRequest.objects.filter(requester=requester).delete()  # with the addresses given on the form
         _erase_admin_history(data)
         for eraser in _erasers.values():
@@ -224,6 +226,20 @@ def _erase_mentions_elsewhere(data: PersonalData) -> None:
             if event.field == TicketEvent.Field.SUBJECT:
                 event.old_value, event.new_value = event.old_label, event.new_label
             event.save(update_fields=["old_label", "new_label", "old_value", "new_value"])
+
+
+def _erase_notifications(data: PersonalData) -> None:
+    """Notification emails (the outbox's, kept after sending) addressed to or naming them."""
+    query = Q()
+    for text in data.texts:
+        query |= Q(recipients_text__icontains=text) | Q(subject__icontains=text) | Q(body__icontains=text)
+    if not query:
+        return
+    rows = OutgoingNotification.objects.annotate(recipients_text=Cast("recipients", TextField())).filter(query)
+    for row in rows:
+        row.recipients = [ERASED if data.scrub(r) != r else r for r in row.recipients]
+        row.subject, row.body, row.error = data.scrub(row.subject), data.scrub(row.body), data.scrub(row.error)
+        row.save(update_fields=["recipients", "subject", "body", "error"])
 
 
 def _erase_admin_history(data: PersonalData) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from .mail.scrub import scrub_raw_email
@@ -80,10 +81,15 @@ def scrub_ticket(ticket_id: int, texts: Iterable[str], *, exclude_comment: int |
         if body != comment.body:
             comment.body = body
             comment.save(update_fields=["body"])
-    from .mail.models import InboundEmail
+    from .mail.models import InboundEmail, OutgoingNotification
 
     for email in InboundEmail.objects.filter(ticket_id=ticket_id):
         scrub_inbound_email(email, everything, replacement)
+    # Notification mails triggers sent (kept in the outbox) carried the subject or the text.
+    for text in everything:
+        for row in OutgoingNotification.objects.filter(Q(subject__contains=text) | Q(body__contains=text)):
+            row.subject, row.body = _replace(row.subject, [text], replacement), _replace(row.body, [text], replacement)
+            row.save(update_fields=["subject", "body"])
 
 
 def scrub_inbound_email(email, texts: list[str], replacement: str) -> None:

@@ -24,6 +24,7 @@ from tickets.events import Actor
 from tickets.lifecycle import update_ticket
 from tickets.mail.capture import new_email_request, take_address
 from tickets.mail.inbound import ingest_email
+from tickets.mail.notifications import queue_notification
 from tickets.mail.testing import build_email
 from tickets.models import Channel, Erasure, Identity, Requester, Ticket
 from tickets.privacy import erase_requester, export_requester
@@ -88,6 +89,7 @@ def zelda(x, account, django_capture_on_commit_callbacks):
     ingest_email(build_email(sender=f"{NAME} <{EMAIL}>", subject=f"Order 55 for {NAME}",
                              body=f"Regards,\n{NAME}\n@{HANDLE}",
                              attachments=[(f"{HANDLE}-receipt.txt", "text/plain", f"receipt of {NAME}".encode())]))
+    queue_notification([EMAIL], f"[#{ticket.pk}] Update for {NAME}", f"Dear {NAME}, your ticket was updated.")
     ActivityEvent.objects.create(event_id="ev-z", source="webhook", event_type="post.mention.create", state="processed",
                                  body=json.dumps({"data": {"includes": {"users": [user(ZELDA, HANDLE, NAME)]}}}))
     LogEntry.objects.create(user=agent, content_type=ContentType.objects.get_for_model(Requester),

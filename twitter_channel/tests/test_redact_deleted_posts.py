@@ -16,7 +16,8 @@ from tickets.filters import matching_ticket_ids
 from tickets.lifecycle import update_ticket
 from tickets.links import ticket_link
 from tickets.mail.inbound import ingest_email
-from tickets.mail.models import InboundEmail
+from tickets.mail.models import InboundEmail, OutgoingNotification
+from tickets.mail.notifications import queue_notification
 from tickets.mail.outbound import send_email_reply
 from tickets.mail.testing import build_email
 from tickets.models import Comment, Identity, Ticket, TicketEvent
@@ -130,6 +131,7 @@ def test_post_deleted_after_it_was_quoted_in_an_email(x, account, django_capture
         body=f"Receipt attached.\n\n> [#{ticket.pk}] {ticket.subject}\n> Could you send the receipt?\n",
     )
     ingest_email(quoting)
+    queue_notification(["alice@example.com"], f"[#{ticket.pk}] {ticket.subject}", "A trigger's mail: ticket updated.")
     stored = InboundEmail.objects.get()
     assert "Main Street" in stored.subject
 
@@ -143,6 +145,7 @@ def test_post_deleted_after_it_was_quoted_in_an_email(x, account, django_capture
     for comment in ticket.comments.all():
         assert "Main Street" not in comment.body
     assert ticket.comments.filter(body="Could you send the receipt?").exists()
+    assert "Main Street" not in "".join(OutgoingNotification.objects.values_list("subject", "body").get())
 
 
 def test_post_deleted_while_it_sits_in_quarantine(x, account, monkeypatch):
