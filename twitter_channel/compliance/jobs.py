@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tickets.models import Identity
@@ -59,7 +59,11 @@ def start_jobs(client) -> list[Run]:
     """Create today's jobs at X and upload the ids (one run per type)."""
     runs = []
     for job_type, ids in ((Run.Type.TWEETS, held_post_ids()), (Run.Type.USERS, held_user_ids())):
-        run = Run.objects.create(type=job_type, attempts=1)
+        try:
+            with transaction.atomic():
+                run = Run.objects.create(type=job_type, attempts=1)
+        except IntegrityError:
+            continue  # today's job of this type was started already (by another beat)
         try:
             job = client.create_compliance_job(job_type, name=f"helpdesk-{job_type}-{timezone.now():%Y%m%d}")
             run.x_job_id, run.download_url = job.id, job.download_url
@@ -75,25 +79,34 @@ def start_jobs(client) -> list[Run]:
 def check_jobs(client) -> int:
     """Apply the jobs X has finished; returns the changes applied."""
     applied = 0
-    for run in Run.objects.filter(status__in=(Run.Status.UPLOADED, Run.Status.FAILED), x_job_id__gt="",
-                                  created_at__gte=timezone.now() - GIVE_UP_AFTER):
-        try:
-            job = client.get_compliance_job(run.x_job_id)
-            if job.status == "failed":
-                _failed(run, "X says the job failed")
-                continue
-            if job.status != "complete":
-                continue
-            applied += apply_result(run, client.compliance_results(job))
-        except (XError, ParseError) as exc:
-            _failed(run, f"{type(exc).__name__}: {getattr(exc, 'detail', '') or exc}")
-            continue
+    due = Run.objects.filter(status__in=(Run.Status.UPLOADED, Run.Status.FAILED), x_job_id__gt="",
+                             created_at__gte=timezone.now() - GIVE_UP_AFTER)
+    for pk in due.values_list("pk", flat=True):
+        with transaction.atomic():
+            # The row lock makes two checks running at once apply each result once.
+            run = due.select_for_update(skip_locked=True).filter(pk=pk).first()
+            if run is not None:
+                applied += _check(client, run)
     return applied
 
 
+def _check(client, run: Run) -> int:
+    try:
+        job = client.get_compliance_job(run.x_job_id)
+        if job.status == "failed":
+            _failed(run, "X says the job failed")
+            return 0
+        if job.status != "complete":
+            return 0
+        return apply_result(run, client.compliance_results(job))
+    except (XError, ParseError) as exc:
+        _failed(run, f"{type(exc).__name__}: {getattr(exc, 'detail', '') or exc}")
+        return 0
+
+
 def apply_result(run: Run, changes: Iterator[ComplianceChange]) -> int:
-    """Apply each change of a result, in its own transaction: a failure part-way keeps what
-    was applied, and the retry redoes the rest (applying a change twice changes nothing)."""
+    """Apply each change of a result, each in a savepoint; a failure part-way is retried
+    whole by the next check (applying a change twice changes nothing)."""
     run.attempts += 1
     total = done = 0
     for change in changes:

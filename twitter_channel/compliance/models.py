@@ -55,6 +55,8 @@ class ComplianceJobRun(models.Model):
     error = models.TextField(blank=True)
     # The job's result URL, kept to download again after a failure while X keeps it.
     download_url = models.URLField(max_length=2000, blank=True)
+    # One job per type a day: a second beat starting the same day's job finds it taken.
+    day = models.DateField(default=timezone.localdate)
     created_at = models.DateTimeField(default=timezone.now)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -62,6 +64,7 @@ class ComplianceJobRun(models.Model):
         app_label = "twitter_channel"
         verbose_name = "compliance job"
         ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["type", "day"], name="one_compliance_job_per_type_a_day")]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} compliance job {self.x_job_id or self.pk} ({self.status})"
