@@ -108,6 +108,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# A connection kept for reuse is checked before a request uses it: after a database restart
+# or a blip of a second, the first request would otherwise fail on the dead connection (a 500).
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat share the SQLite file in development: wait for locks
     # instead of failing at once with "database is locked".
@@ -147,7 +150,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes (bin/start-production runs it) and WhiteNoise serves from.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
 if DEBUG:
     # WhiteNoise serves from STATIC_ROOT and warns on every request when it is missing;
@@ -168,6 +172,12 @@ REPLY_EMAIL_DOMAIN = env.str("REPLY_EMAIL_DOMAIN", default="helpdesk.localhost")
 INBOUND_EMAIL_TOKEN = env.str("INBOUND_EMAIL_TOKEN", default="")
 # Raw messages posted to the inbound endpoint may be this large (attachments included).
 INBOUND_EMAIL_MAX_BYTES = env.int("INBOUND_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Caps on what of a message is read (tickets/mail/caps.py): the standard library's parser has
+# none, and one hostile message could otherwise hold a worker for a minute. The raw message is
+# kept whole whatever is cut; the ticket gets a note saying what was.
+INBOUND_EMAIL_MAX_HEADER_BYTES = env.int("INBOUND_EMAIL_MAX_HEADER_BYTES", default=16 * 1024)  # per header field
+INBOUND_EMAIL_MAX_PARTS = env.int("INBOUND_EMAIL_MAX_PARTS", default=100)  # MIME parts, so attachments too
+INBOUND_EMAIL_MAX_RECIPIENTS = env.int("INBOUND_EMAIL_MAX_RECIPIENTS", default=100)
 # Signed requester-facing ticket links (/t/<token>/) stop working after this many days; 0 = never.
 TICKET_LINK_MAX_AGE_DAYS = env.int("TICKET_LINK_MAX_AGE_DAYS", default=30)
 

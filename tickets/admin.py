@@ -304,12 +304,17 @@ class InboundEmailAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     # The raw file's own link would point into MEDIA_URL, which is not served (requesters'
     # files must not be public); the download goes through the permission-checked view.
-    fields = ("message_id", "from_address", "subject", "outcome", "ticket", "comment", "received_at", "original")
+    fields = (
+        "message_id", "from_address", "subject", "outcome", "note", "attempts", "ticket", "comment", "received_at",
+        "original",
+    )
 
     @admin.display(description="Raw message")
     def original(self, obj: InboundEmail) -> str:
         if obj.comment_id is None:
-            return "(kept on disk; no comment to download it from)"
+            # Quarantined, dropped, a bounce kept aside: only admins may download it, here.
+            # (Quarantined messages are retried from the email quarantine page, mail:quarantine.)
+            return format_html('<a href="{}">Download .eml</a>', reverse("mail:raw", args=[obj.pk]))
         return format_html('<a href="{}">Download .eml</a>', reverse("mail:original", args=[obj.comment_id]))
 
 

@@ -25,6 +25,9 @@ class InboundEmail(models.Model):
         BOUNCE = "bounce", "Bounce"
         AUTO_REPLY = "auto_reply", "Auto-reply"
         DROPPED = "dropped", "Dropped"
+        # Kept raw but not ingested (unreadable, no sender, a failure while routing it);
+        # listed for admins on the email quarantine page, where it can be retried.
+        QUARANTINED = "quarantined", "Quarantined"
 
     message_id = models.CharField(max_length=255, unique=True)
     from_address = models.CharField(max_length=254, blank=True)
@@ -38,10 +41,18 @@ class InboundEmail(models.Model):
         "tickets.Comment", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_email"
     )
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Why it is quarantined, or what was changed to ingest it (cut headers, NULs removed).
+    note = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1)
 
     class Meta:
         app_label = "tickets"
         ordering = ["-received_at"]
+        indexes = [
+            models.Index(
+                fields=["-received_at"], condition=models.Q(outcome="quarantined"), name="inboundemail_quarantined"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.message_id} from {self.from_address}"

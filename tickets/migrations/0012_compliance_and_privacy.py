@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0010_notification_outbox'),
+        ('tickets', '0011_inbound_email_quarantine'),
     ]
 
     operations = [
