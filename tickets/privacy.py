@@ -183,7 +183,7 @@ def erase_requester(requester: Requester, *, by: User) -> Erasure:
             Q(ticket_id__in=data.ticket_ids) | Q(from_address__in=data.ids_of(Identity.Kind.EMAIL))
         )
         files += [e.raw for e in emails]
-        counts["emails"] = emails.update(from_address="", subject=ERASED_SUBJECT, raw="")
+        counts["emails"] = emails.update(from_address="", subject=ERASED_SUBJECT, raw="", note="")
         counts["tickets"] = Ticket.objects.filter(pk__in=data.ticket_ids).update(subject=ERASED_SUBJECT)
         _erase_event_log(data)
         _erase_mentions_elsewhere(data)
