@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('business_rules', '0003_random_rules_version'),
-        ('tickets', '0013_fill_ticket_times'),
+        ('tickets', '0014_fill_ticket_times'),
     ]
 
     operations = [

@@ -27,7 +27,7 @@ def remove(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("business_rules", "0004_automations_and_sla"),
-        ("tickets", "0013_fill_ticket_times"),
+        ("tickets", "0014_fill_ticket_times"),
     ]
 
     operations = [migrations.RunPython(create, remove)]

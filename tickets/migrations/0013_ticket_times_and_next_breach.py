@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0011_inbound_email_quarantine'),
+        ('tickets', '0012_compliance_and_privacy'),
         ('twitter_channel', '0007_polled_before_push'),
     ]
 

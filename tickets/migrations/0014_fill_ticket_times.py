@@ -27,6 +27,6 @@ def fill(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("tickets", "0012_ticket_times_and_next_breach")]
+    dependencies = [("tickets", "0013_ticket_times_and_next_breach")]
 
     operations = [migrations.RunPython(fill, migrations.RunPython.noop)]
