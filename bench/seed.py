@@ -368,8 +368,13 @@ def _seed_tickets(cursor, scale, rng, now, agents, groups, accounts, tags) -> Se
         solved_at = updated_at if status in (Ticket.Status.SOLVED, Ticket.Status.CLOSED) else None
         requester = rng.randrange(1, scale.requesters + 1)
         x_account = rng.choice(accounts) if channel in (Channel.X, Channel.X_DM, Channel.X_LIKE) else None
+        # The "when" columns automations count from: the status changed at the last update
+        # (when solved, for solved tickets); the requester wrote first; the assignee answered
+        # at the last update of a ticket they hold past New.
+        answered = updated_at if assignee is not None and status != Ticket.Status.NEW else None
         rows.append((ticket_id, subject, status, priorities[i], requester, assignee, group, channel, x_account,
-                     None, counts[i], created_at, updated_at, solved_at))
+                     None, counts[i], created_at, updated_at, solved_at, solved_at or updated_at, created_at,
+                     answered, answered))
         channels[i] = channel
         requesters.append(requester)
         assignees.append(assignee)
@@ -377,7 +382,8 @@ def _seed_tickets(cursor, scale, rng, now, agents, groups, accounts, tags) -> Se
         updated.append(updated_at)
     _copy(cursor, Ticket, ["id", "subject", "status", "priority", "requester_id", "assignee_id", "group_id",
                            "channel", "x_account_id", "follow_up_of_id", "comment_count", "created_at",
-                           "updated_at", "solved_at"], rows)
+                           "updated_at", "solved_at", "status_changed_at", "requester_replied_at",
+                           "agent_replied_at", "assignee_replied_at"], rows)
     del rows
 
     def ticket_tags():

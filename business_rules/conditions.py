@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import re2
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from tickets.models import Channel, Group, Ticket, User
 
@@ -54,15 +56,42 @@ class Field:
     # Where the engine reads it: a TicketState.values key, or None for computed fields.
     state_key: str | None = None
     help: str = ""
+    # The rule families that may use it: facts of the update itself only make sense to
+    # triggers, time since something only to automations (which run on time), and SLA
+    # policies cannot depend on their own clocks.
+    rules: frozenset[str] = frozenset({"trigger", "automation", "sla"})
 
 
 YES_NO = (("true", "Yes"), ("false", "No"))
+TRIGGER, AUTOMATION, SLA = "trigger", "automation", "sla"
+TRIGGERS_ONLY = frozenset({TRIGGER})
+TIMED_RULES = frozenset({TRIGGER, AUTOMATION})
+AUTOMATIONS_ONLY = frozenset({AUTOMATION})
+HOURS = ["greater_than", "less_than"]
+HOURS_HELP = "Hours; 0.5 is half an hour."
+# Automations' time conditions: field -> the Ticket column the hours are counted from.
+TIME_COLUMNS = {
+    "hours_since_created": "created_at",
+    "hours_since_updated": "updated_at",
+    "hours_since_status_changed": "status_changed_at",
+    "hours_since_requester_reply": "requester_replied_at",
+    "hours_since_assignee_reply": "assignee_replied_at",
+    "sla_hours_until_breach": "next_breach_at",
+    "sla_hours_since_breach": "next_breach_at",
+}
 STATUS_ORDER = [value for value, _ in Ticket.Status.choices]
 
 FIELDS: dict[str, Field] = {
     f.name: f
     for f in [
-        Field("update_type", "Ticket is", ["is"], "choice", (("created", "Created"), ("updated", "Updated"))),
+        Field(
+            "update_type",
+            "Ticket is",
+            ["is"],
+            "choice",
+            (("created", "Created"), ("updated", "Updated")),
+            rules=TRIGGERS_ONLY,
+        ),
         Field("channel", "Channel", EQUALITY + CHANGES, "choice", tuple(Channel.choices), "channel"),
         Field("x_account", "X account", EQUALITY + CHANGES, "x_account", state_key="x_account_id"),
         Field(
@@ -101,13 +130,69 @@ FIELDS: dict[str, Field] = {
             "text",
             help="Contains: any of the comma-separated words or phrases, ignoring case. "
             "Matches: an RE2 regular expression, ignoring case.",
+            rules=TRIGGERS_ONLY,
         ),
-        Field("comment_visibility", "Comment is", ["is"], "choice", (("public", "Public"), ("internal", "Internal"))),
-        Field("updated_by", "Update by", EQUALITY, "choice", (("requester", "Requester"), ("agent", "Agent"))),
+        Field(
+            "comment_visibility",
+            "Comment is",
+            ["is"],
+            "choice",
+            (("public", "Public"), ("internal", "Internal")),
+            rules=TRIGGERS_ONLY,
+        ),
+        Field(
+            "updated_by",
+            "Update by",
+            EQUALITY,
+            "choice",
+            (("requester", "Requester"), ("agent", "Agent")),
+            rules=TRIGGERS_ONLY,
+        ),
+        Field("sla_breached", "SLA: a target is breached", ["is"], "choice", YES_NO, rules=TIMED_RULES),
+        Field(
+            "sla_hours_until_breach",
+            "SLA: hours until next breach",
+            HOURS,
+            "hours",
+            help="Counts only targets not yet breached. " + HOURS_HELP,
+            rules=TIMED_RULES,
+        ),
+        Field("sla_hours_since_breach", "SLA: hours since breach", HOURS, "hours", help=HOURS_HELP, rules=TIMED_RULES),
+        Field("hours_since_created", "Hours since created", HOURS, "hours", help=HOURS_HELP, rules=AUTOMATIONS_ONLY),
+        Field("hours_since_updated", "Hours since updated", HOURS, "hours", help=HOURS_HELP, rules=AUTOMATIONS_ONLY),
+        Field(
+            "hours_since_status_changed",
+            "Hours since status changed",
+            HOURS,
+            "hours",
+            help=HOURS_HELP,
+            rules=AUTOMATIONS_ONLY,
+        ),
+        Field(
+            "hours_since_requester_reply",
+            "Hours since requester's last message",
+            HOURS,
+            "hours",
+            help=HOURS_HELP,
+            rules=AUTOMATIONS_ONLY,
+        ),
+        Field(
+            "hours_since_assignee_reply",
+            "Hours since assignee's last reply",
+            HOURS,
+            "hours",
+            help="A public reply or DM by the agent the ticket is assigned to. " + HOURS_HELP,
+            rules=AUTOMATIONS_ONLY,
+        ),
     ]
 }
 
-FIELD_CHOICES = [(f.name, f.label) for f in FIELDS.values()]
+FIELD_CHOICES = [(f.name, f.label) for f in FIELDS.values() if TRIGGER in f.rules]
+
+
+def fields_for(rules: str) -> dict[str, Field]:
+    """The condition fields a rule family offers."""
+    return {name: f for name, f in FIELDS.items() if rules in f.rules}
 OPERATOR_CHOICES = list(OPERATORS.items())
 
 
@@ -131,13 +216,18 @@ def split_words(value: str) -> list[str]:
     return [w for w in (part.strip() for part in value.replace(",", " ").split()) if w]
 
 
-def clean_condition(field_name: str, operator: str, value: str) -> str:
+def operators_for(field: Field, rules: str) -> list[str]:
+    # Changes belong to an update; automations and policies look at tickets as they are.
+    return field.operators if rules == TRIGGER else [o for o in field.operators if o not in CHANGES]
+
+
+def clean_condition(field_name: str, operator: str, value: str, rules: str = TRIGGER) -> str:
     """The value to store for a valid combination; ValidationError for any other."""
     field = FIELDS.get(field_name)
-    if field is None:
+    if field is None or rules not in field.rules:
         raise ValidationError({"field": f"Unknown field {field_name!r}."})
-    if operator not in field.operators:
-        allowed = ", ".join(OPERATORS[o] for o in field.operators)
+    if operator not in operators_for(field, rules):
+        allowed = ", ".join(OPERATORS[o] for o in operators_for(field, rules))
         raise ValidationError({"operator": f"{field.label} takes these operators: {allowed}."})
     value = (value or "").strip()
     if operator in NO_VALUE:
@@ -158,6 +248,14 @@ def clean_condition(field_name: str, operator: str, value: str) -> str:
         if not value.isdigit():
             raise ValidationError({"value": "Give a whole number."})
         return str(int(value))
+    if field.kind == "hours":
+        try:
+            hours = float(value)
+        except ValueError:
+            hours = -1.0
+        if not 0 <= hours <= 100_000:
+            raise ValidationError({"value": "Give a number of hours, like 48 or 0.5."})
+        return f"{hours:g}"
     # Free text
     if not value:
         raise ValidationError({"value": f"Give a value for {field.label.lower()}."})
@@ -238,6 +336,8 @@ def compile_condition(field_name: str, operator: str, value: str) -> Check:
         if operator == "is":
             return lambda s: s.updated_by == value
         return lambda s: s.updated_by != value
+    if name.startswith("sla_"):
+        return compile_sla_condition(name, operator, value)
     raise ValueError(f"No compiler for {field_name}")
 
 
@@ -284,3 +384,32 @@ def compile_comment_text(operator: str, value: str) -> Check:
     if operator == "contains":
         return contains
     return lambda s: not contains(s)
+
+
+def compile_sla_condition(name: str, operator: str, value: str) -> Check:
+    """SLA conditions read the ticket's next due time (kept by `business_rules.sla`) against
+    the time of the check; `ticket_filters` asks the same in SQL."""
+    if name == "sla_breached":
+        want = value == "true"
+        return lambda s: breached(s.ticket.next_breach_at, timezone.now()) == want
+    span = timedelta(hours=float(value))
+    if name == "sla_hours_until_breach":
+        if operator == "less_than":
+            return lambda s: _due_between(s, timedelta(0), span)
+        return lambda s: s.ticket.next_breach_at is not None and s.ticket.next_breach_at > timezone.now() + span
+    if operator == "less_than":
+        return lambda s: _due_between(s, -span, timedelta(0), future=False)
+    return lambda s: s.ticket.next_breach_at is not None and s.ticket.next_breach_at < timezone.now() - span
+
+
+def breached(due, now) -> bool:
+    return due is not None and due <= now
+
+
+def _due_between(s: TicketState, low: timedelta, high: timedelta, future: bool = True) -> bool:
+    due, now = s.ticket.next_breach_at, timezone.now()
+    if due is None:
+        return False
+    if future:
+        return now + low < due < now + high
+    return now + low < due <= now + high

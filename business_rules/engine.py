@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -208,8 +208,29 @@ def run_triggers(
 
 
 def carry_out(plan: Plan) -> None:
+    """Carry out what the triggers decided, and record each firing with its problems."""
+    problems = apply_plan(plan)
+    TriggerFiring.objects.bulk_create(
+        TriggerFiring(trigger_id=t.id, ticket_id=plan.state.ticket.pk, problems="\n".join(problems[t.id]))
+        for t in plan.fired
+    )
+
+
+def apply_plan(
+    plan: Plan,
+    *,
+    notify: bool = False,
+    locked: Ticket | None = None,
+    as_actor: Callable[[str], Actor] = Actor.trigger,
+) -> dict[int, list[str]]:
+    """Save what the rules that fired decided and carry out their effects; returns, per
+    rule, what could not be done. `notify`: announce the change (`ticket_changed`), as an
+    automation's update is announced; a trigger cascade's own update is not, it is part of
+    the update that started it. `locked`: the ticket, already read FOR UPDATE in this
+    transaction with its requester, group and assignee (else it is read here). `as_actor`:
+    how the event log names a rule (a trigger, an automation) from its title."""
     state = plan.state
-    ticket = (
+    ticket = locked or (
         Ticket.objects.select_for_update(of=("self",))
         .select_related("requester", "group", "assignee")
         .get(pk=state.ticket.pk)
@@ -226,15 +247,15 @@ def carry_out(plan: Plan) -> None:
     if state.tags_changed_by_actions:
         added, removed = state.tags - state.initial_tags, state.initial_tags - state.tags
     if fields or added or removed:
-        actors = {name: Actor.trigger(t.title) for name, t in state.set_by.items() if t is not None}
+        actors = {name: as_actor(t.title) for name, t in state.set_by.items() if t is not None}
         try:
             update_ticket(
                 ticket,
-                actor=Actor.trigger(plan.fired[0].title),
+                actor=as_actor(plan.fired[0].title),
                 field_actors=actors,
                 add_tags=added,
                 remove_tags=removed,
-                notify=False,
+                notify=notify,
                 **fields,
             )
         except ValueError as exc:
@@ -248,9 +269,7 @@ def carry_out(plan: Plan) -> None:
             if problem:
                 logger.info("Trigger %r on ticket #%s: %s", titles[effect.trigger_id], ticket.pk, problem)
                 problems[effect.trigger_id].append(problem)
-    TriggerFiring.objects.bulk_create(
-        TriggerFiring(trigger_id=t.id, ticket=ticket, problems="\n".join(problems[t.id])) for t in plan.fired
-    )
+    return problems
 
 
 def _drop_vanished_rows(fields: dict[str, Any], problems: dict[int, list[str]], plan: Plan) -> None:

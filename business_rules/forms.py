@@ -7,8 +7,27 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from .actions import ACTION_CHOICES, ACTIONS, action_value_choices, clean_action
-from .conditions import FIELD_CHOICES, FIELDS, NO_VALUE, OPERATOR_CHOICES, OPERATORS, clean_condition, value_choices
-from .models import TriggerAction, TriggerCondition
+from .conditions import (
+    AUTOMATION,
+    FIELD_CHOICES,
+    NO_VALUE,
+    OPERATOR_CHOICES,
+    OPERATORS,
+    SLA,
+    TIME_COLUMNS,
+    TRIGGER,
+    clean_condition,
+    fields_for,
+    operators_for,
+    value_choices,
+)
+from .models import (
+    AutomationAction,
+    AutomationCondition,
+    SlaPolicyCondition,
+    TriggerAction,
+    TriggerCondition,
+)
 
 # A blank first choice keeps the admin's unused extra rows unchanged, so they are skipped.
 BLANK = [("", "---------")]
@@ -24,6 +43,8 @@ def _attach(form: forms.Form, exc: ValidationError) -> None:
 
 
 class ConditionForm(forms.ModelForm):
+    # The rule family whose condition fields the form offers (conditions.Field.rules).
+    rules = TRIGGER
     field = forms.ChoiceField(choices=BLANK + FIELD_CHOICES, widget=forms.Select(attrs={"class": "br-field"}))
     operator = forms.ChoiceField(choices=BLANK + OPERATOR_CHOICES, widget=forms.Select(attrs={"class": "br-operator"}))
     value = forms.CharField(required=False, widget=forms.TextInput(attrs={"class": "br-value"}))
@@ -32,12 +53,16 @@ class ConditionForm(forms.ModelForm):
         model = TriggerCondition
         fields = ["field", "operator", "value", "position"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["field"].choices = BLANK + [(name, f.label) for name, f in fields_for(self.rules).items()]
+
     def clean(self):
         data = super().clean()
         if self.errors or not data.get("field"):
             return data
         try:
-            data["value"] = clean_condition(data["field"], data["operator"], data.get("value", ""))
+            data["value"] = clean_condition(data["field"], data["operator"], data.get("value", ""), self.rules)
         except ValidationError as exc:
             _attach(self, exc)
         return data
@@ -120,13 +145,14 @@ class ActionFormSet(forms.BaseInlineFormSet):
             raise ValidationError("Give the trigger at least one action.")
 
 
-def admin_schema() -> dict:
+def admin_schema(rules: str = TRIGGER) -> dict:
     """What trigger_admin.js needs to offer only the operators and values that fit a field."""
     return {
         "operators": OPERATORS,
         "noValue": sorted(NO_VALUE),
         "fields": {
-            name: {"operators": f.operators, "choices": value_choices(f), "help": f.help} for name, f in FIELDS.items()
+            name: {"operators": operators_for(f, rules), "choices": value_choices(f), "help": f.help}
+            for name, f in fields_for(rules).items()
         },
         "actions": {
             name: {
@@ -138,3 +164,60 @@ def admin_schema() -> dict:
             for name, spec in ACTIONS.items()
         },
     }
+
+
+# --- Automations and SLA policies: the same rows, their own families -------------------
+
+
+class AutomationConditionForm(ConditionForm):
+    rules = AUTOMATION
+
+    class Meta(ConditionForm.Meta):
+        model = AutomationCondition
+
+
+class AutomationActionForm(ActionForm):
+    class Meta(ActionForm.Meta):
+        model = AutomationAction
+
+
+class AutomationConditionFormSet(ConditionFormSet):
+    def clean(self):
+        forms.BaseInlineFormSet.clean(self)
+        fields = {f.cleaned_data.get("field") for f in _live_forms(self)}
+        if self.kind == AutomationCondition.Kind.ALL and not fields & set(TIME_COLUMNS):
+            # Without one the automation would act on every matching ticket at once, and
+            # its firing could not tell one condition state from the next.
+            raise ValidationError(
+                "Give the automation at least one time condition (hours since… or SLA hours) in this list."
+            )
+
+
+class AnyAutomationConditionFormSet(AutomationConditionFormSet):
+    kind = AutomationCondition.Kind.ANY
+    other_prefix = "all_conditions"
+
+
+class AutomationActionFormSet(ActionFormSet):
+    def clean(self):
+        forms.BaseInlineFormSet.clean(self)
+        if not _live_forms(self):
+            raise ValidationError("Give the automation at least one action.")
+
+
+class SlaConditionForm(ConditionForm):
+    rules = SLA
+
+    class Meta(ConditionForm.Meta):
+        model = SlaPolicyCondition
+
+
+class SlaConditionFormSet(ConditionFormSet):
+    def clean(self):
+        # A policy without conditions is valid: it applies to every ticket.
+        forms.BaseInlineFormSet.clean(self)
+
+
+class AnySlaConditionFormSet(SlaConditionFormSet):
+    kind = SlaPolicyCondition.Kind.ANY
+    other_prefix = "all_conditions"

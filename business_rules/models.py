@@ -28,10 +28,11 @@ class RulesVersion(models.Model):
         return f"{self.name} {self.version}"
 
     @classmethod
-    def bump(cls, name: str) -> None:
+    def bump(cls, name: str) -> int:
         stamp = secrets.randbits(62) + 1
         if not cls.objects.filter(name=name).update(version=stamp):
             cls.objects.update_or_create(name=name, defaults={"version": stamp})
+        return stamp
 
     @classmethod
     def current(cls, name: str) -> int:
@@ -161,3 +162,17 @@ class TriggerFiring(models.Model):
         return f"{self.trigger} on #{self.ticket_id}"
 
 
+
+
+# Automations and service levels keep their models next to their logic; imported here so
+# they belong to this app's migrations.
+from .automations.models import Automation, AutomationAction, AutomationCondition, AutomationFiring  # noqa: E402, F401
+from .sla.models import (  # noqa: E402, F401
+    Holiday,
+    Schedule,
+    ScheduleInterval,
+    SlaPolicy,
+    SlaPolicyCondition,
+    SlaTarget,
+    TicketClocks,
+)

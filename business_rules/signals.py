@@ -2,26 +2,60 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
 from .cache import clear_local
-from .models import NoiseRule, RulesVersion, Trigger, TriggerAction, TriggerCondition
+from .models import (
+    Automation,
+    AutomationAction,
+    AutomationCondition,
+    Holiday,
+    NoiseRule,
+    RulesVersion,
+    Schedule,
+    ScheduleInterval,
+    SlaPolicy,
+    SlaPolicyCondition,
+    SlaTarget,
+    Trigger,
+    TriggerAction,
+    TriggerCondition,
+)
+from .tasks import recompute_sla_clocks
 
 TRIGGERS = "triggers"
 NOISE = "noise"
+AUTOMATIONS = "automations"
+SLA = "sla"
 
 FAMILIES = {
     Trigger: TRIGGERS,
     TriggerCondition: TRIGGERS,
     TriggerAction: TRIGGERS,
     NoiseRule: NOISE,
+    Automation: AUTOMATIONS,
+    AutomationCondition: AUTOMATIONS,
+    AutomationAction: AUTOMATIONS,
+    SlaPolicy: SLA,
+    SlaPolicyCondition: SLA,
+    SlaTarget: SLA,
+    Schedule: SLA,
+    ScheduleInterval: SLA,
+    Holiday: SLA,
 }
 
 
 def rules_changed(sender, **kwargs) -> None:
     family = FAMILIES[sender]
-    RulesVersion.bump(family)
+    stamp = RulesVersion.bump(family)
     clear_local(family)
+    if family == SLA:
+        # The admin saves a policy row by row (policy, conditions, targets): every row
+        # enqueues, but only the task carrying the last stamp finds it current and runs.
+        transaction.on_commit(partial(recompute_sla_clocks.delay, stamp))
 
 
 def connect() -> None:

@@ -202,10 +202,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Automations (time-based business rules, including closing solved tickets) run every
+# AUTOMATIONS_INTERVAL_SECONDS; each pass acts on at most AUTOMATION_BATCH_SIZE tickets per
+# automation, and the rest are picked up by the next pass.
+AUTOMATIONS_INTERVAL_SECONDS = env.float("AUTOMATIONS_INTERVAL_SECONDS", default=300.0)
+AUTOMATION_BATCH_SIZE = env.int("AUTOMATION_BATCH_SIZE", default=1000)
 CELERY_BEAT_SCHEDULE = {
-    "close-solved-tickets": {
-        "task": "tickets.tasks.close_solved_tickets",
-        "schedule": crontab(minute=7),
+    "run-automations": {
+        "task": "business_rules.tasks.run_automations",
+        "schedule": AUTOMATIONS_INTERVAL_SECONDS,
     },
 }
 # The outbox (tickets/outbox.py): every outgoing post, DM and email is a row; beat sweeps up
@@ -252,7 +257,6 @@ PUBLIC_FORM_RATE_PER_IP = env.str("PUBLIC_FORM_RATE_PER_IP", default="30/h")
 
 # --- Helpdesk ----------------------------------------------------------------
 TICKET_COMMENT_LIMIT = env.int("TICKET_COMMENT_LIMIT", default=5000)
-SOLVED_TO_CLOSED_DAYS = env.int("SOLVED_TO_CLOSED_DAYS", default=4)
 # Raw X JSON (items, pushed events) and raw email messages are deleted this many days after
 # they arrived, by beat, once a day; parsed fields, comments and attachments stay. 0: kept.
 RAW_RETENTION_DAYS = env.int("RAW_RETENTION_DAYS", default=0)

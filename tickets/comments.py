@@ -86,6 +86,8 @@ def add_comment(
         changes = diff(before, ticket)
         ticket.comment_count += 1
         ticket.updated_at = timezone.now()
+        if is_public:
+            note_public_message(ticket, comment, at=ticket.updated_at)
         ticket.save()
         by = _comment_actor(comment)
         events = record_changes(ticket, changes, by=by, at=ticket.updated_at)
@@ -128,8 +130,15 @@ def open_ticket_with_comment(
     # No savepoint of its own: an IntegrityError undoes the ticket along with the comment
     # through the enclosing atomic block, which the caller needs anyway to recover.
     with transaction.atomic(savepoint=False):
+        now = timezone.now()
         ticket = Ticket.objects.create(
-            requester=requester, subject=clean_subject(subject), channel=channel, comment_count=1, **fields
+            requester=requester,
+            subject=clean_subject(subject),
+            channel=channel,
+            comment_count=1,
+            status_changed_at=now,
+            requester_replied_at=now,
+            **fields,
         )
         comment = Comment.objects.create(
             ticket=ticket,
@@ -154,6 +163,18 @@ def open_ticket_with_comment(
             )
         )
     return comment
+
+
+def note_public_message(ticket: Ticket, comment: Comment, *, at) -> None:
+    """Remember when each side last wrote to the other: a public comment or DM from the
+    requester, or one from an agent (and whether that agent is the assignee). Internal
+    notes and messages from nobody (triggers' automatic replies) are neither side's."""
+    if comment.author_user_id is not None:
+        ticket.agent_replied_at = at
+        if comment.author_user_id == ticket.assignee_id:
+            ticket.assignee_replied_at = at
+    elif comment.author_requester_id is not None:
+        ticket.requester_replied_at = at
 
 
 def _comment_actor(comment: Comment) -> Actor:

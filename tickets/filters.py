@@ -10,7 +10,7 @@ comment and need DISTINCT), and each place is read through its own index. See
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
 from .models import Channel, Comment, Group, Identity, Requester, Ticket, User
 
@@ -25,6 +25,9 @@ SORTS = {
     "priority": ("priority", "-updated_at", "-id"),
     "status": ("status_rank", "-updated_at", "-id"),
     "-status": ("-status_rank", "-updated_at", "-id"),
+    # Tickets without a running clock last; read off the (next_breach_at, id) index,
+    # whose default order already puts NULLs last.
+    "breach": (F("next_breach_at").asc(nulls_last=True), "id"),
 }
 SORT_LABELS = [
     ("-updated", "Recently updated"),
@@ -35,6 +38,7 @@ SORT_LABELS = [
     ("priority", "Priority, lowest first"),
     ("status", "Status, new first"),
     ("-status", "Status, closed first"),
+    ("breach", "Next SLA breach first"),
 ]
 # Status in workflow order; sorting on the stored code would put "closed" before "new".
 STATUS_RANK = Case(

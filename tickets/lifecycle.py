@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -28,6 +26,7 @@ def open_ticket(
 ) -> Ticket:
     """Create a ticket. Its first comment is added separately with `add_comment`
     (or both at once with `tickets.comments.open_ticket_with_comment`)."""
+    fields.setdefault("status_changed_at", timezone.now())
     ticket = Ticket.objects.create(requester=requester, subject=clean_subject(subject), channel=channel, **fields)
     if notify:
         transaction.on_commit(
@@ -62,12 +61,13 @@ def open_follow_up(ticket: Ticket) -> Ticket:
 
 
 def apply_status(ticket: Ticket, status: str) -> None:
-    """Set the status and keep `solved_at` true to it."""
+    """Set the status and keep `solved_at` and `status_changed_at` true to it."""
     if status == ticket.status:
         return
     ticket.status = status
+    ticket.status_changed_at = timezone.now()
     if status == Ticket.Status.SOLVED:
-        ticket.solved_at = timezone.now()
+        ticket.solved_at = ticket.status_changed_at
     elif status != Ticket.Status.CLOSED:
         ticket.solved_at = None
 
@@ -183,7 +183,11 @@ def update_ticket(
         return changes
     written = [name for name in changes if name != "tags"]
     if "status" in written:
-        written.append("solved_at")
+        written += ["solved_at", "status_changed_at"]
+    if "assignee_id" in written:
+        # "Hours since the assignee's last reply" is about whoever holds the ticket now.
+        ticket.assignee_replied_at = None
+        written.append("assignee_replied_at")
     # Tags alone are an update too: the queue's "recently updated" should show it.
     ticket.save(update_fields=[*written, "updated_at"])
     events = record_changes(ticket, changes, by=by, field_actors=field_actors)
@@ -223,39 +227,3 @@ def set_tags(ticket: Ticket, names: set[str]) -> None:
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
     ticket.tags.set(existing.values())
-
-
-def close_solved_tickets(now=None) -> int:
-    """Solved tickets become Closed after SOLVED_TO_CLOSED_DAYS; returns how many."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.SOLVED_TO_CLOSED_DAYS)
-    by = Actor.system(f"Solved tickets close after {settings.SOLVED_TO_CLOSED_DAYS} days")
-    with transaction.atomic():
-        # A ticket someone is changing right now (a reply reopening it) is left for the next run.
-        closing = list(
-            Ticket.objects.select_for_update(skip_locked=True)
-            .filter(status=Ticket.Status.SOLVED, solved_at__lte=cutoff)
-            .values_list("pk", flat=True)
-        )
-        if not closing:
-            return 0
-        Ticket.objects.filter(pk__in=closing).update(status=Ticket.Status.CLOSED, updated_at=now)
-        solved, closed = Ticket.Status.SOLVED, Ticket.Status.CLOSED
-        TicketEvent.objects.bulk_create(
-            (
-                TicketEvent(
-                    ticket_id=pk,
-                    created_at=now,
-                    actor_kind=by.kind,
-                    actor_name=by.name,
-                    field=TicketEvent.Field.STATUS,
-                    old_value=solved.value,
-                    new_value=closed.value,
-                    old_label=solved.label,
-                    new_label=closed.label,
-                )
-                for pk in closing
-            ),
-            batch_size=1000,
-        )
-    return len(closing)

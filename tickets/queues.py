@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from .models import Ticket, User
 
@@ -21,12 +23,16 @@ SOLVED_OR_CLOSED = (Ticket.Status.SOLVED, Ticket.Status.CLOSED)
 class Queue:
     label: str
     narrow: Callable[[QuerySet[Ticket], User], QuerySet[Ticket]]
+    default_sort: str | None = None  # a filters.SORTS key; None: recently updated first
 
 
 QUEUES: dict[str, Queue] = {
     "unassigned": Queue("Unassigned", lambda qs, user: qs.filter(assignee__isnull=True, status__in=UNSOLVED)),
     "mine": Queue("Mine", lambda qs, user: qs.filter(assignee=user, status__in=UNSOLVED)),
     "open": Queue("All open", lambda qs, user: qs.filter(status__in=UNSOLVED)),
+    "breaching": Queue(
+        "Breaching within the hour", lambda qs, user: breaching_within(qs, timedelta(hours=1)), default_sort="breach"
+    ),
     "solved": Queue("Solved / Closed", lambda qs, user: qs.filter(status__in=SOLVED_OR_CLOSED)),
     "all": Queue("All tickets", lambda qs, user: qs),
 }
@@ -36,3 +42,9 @@ DEFAULT_QUEUE = "open"
 def channel_queue(qs: QuerySet[Ticket], channel: str) -> QuerySet[Ticket]:
     """The "by channel" view: unsolved tickets that came in on one channel."""
     return qs.filter(channel=channel, status__in=UNSOLVED)
+
+
+def breaching_within(qs: QuerySet[Ticket], span: timedelta) -> QuerySet[Ticket]:
+    """Unsolved tickets whose next service-level target falls due within `span`, or is
+    already breached (those need the agent first)."""
+    return qs.filter(status__in=UNSOLVED, next_breach_at__lt=timezone.now() + span)

@@ -5,13 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import outbox
-from .lifecycle import close_solved_tickets as close_solved
 from .mail.retention import delete_raw_emails_received_before
-
-
-@shared_task
-def close_solved_tickets() -> int:
-    return close_solved()
 
 
 @shared_task

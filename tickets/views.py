@@ -43,7 +43,7 @@ def queue(request: HttpRequest, slug: str = DEFAULT_QUEUE) -> HttpResponse:
     except KeyError:
         raise Http404("No such view") from None
     tickets = chosen.narrow(visible_tickets(request.user), request.user)
-    return _render_queue(request, tickets, title=chosen.label, current_queue=slug)
+    return _render_queue(request, tickets, title=chosen.label, current_queue=slug, default_sort=chosen.default_sort)
 
 
 @require_GET
@@ -56,8 +56,13 @@ def by_channel(request: HttpRequest, channel: str) -> HttpResponse:
     return _render_queue(request, tickets, title=title, current_channel=channel)
 
 
-def _render_queue(request: HttpRequest, tickets, *, title: str, **context) -> HttpResponse:
-    filter_form = QueueFilterForm(request.GET)
+def _render_queue(request: HttpRequest, tickets, *, title: str, default_sort: str | None = None, **context) -> HttpResponse:
+    query = request.GET
+    if default_sort and not query.get("sort"):
+        # The view's own order, shown as chosen in the sort menu.
+        query = query.copy()
+        query["sort"] = default_sort
+    filter_form = QueueFilterForm(query)
     params = filter_form.cleaned()
     tickets = apply_sort(apply_filters(tickets, params), params.get("sort"))
     cap = SEARCH_RESULTS_CAP if "q" in params else None

@@ -1,10 +1,12 @@
 """Every condition field with every operator it offers, on a ticket whose facts are known."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from business_rules.conditions import FIELDS, clean_condition, compile_condition
+from business_rules.conditions import AUTOMATION, SLA, TRIGGER, clean_condition, compile_condition, fields_for
 from business_rules.state import TicketState
 from tickets.models import Channel, Comment, Identity, Ticket
 from tickets.tests.factories import GroupFactory, RequesterFactory, TicketFactory, UserFactory
@@ -169,9 +171,49 @@ def test_condition(world, field, operator, value, holds):
 
 
 def test_every_field_and_operator_is_covered():
-    covered = {(f, o) for f, o, _, _ in CASES}
-    offered = {(name, op) for name, field in FIELDS.items() for op in field.operators}
+    covered = {(f, o) for f, o, _, _ in CASES + SLA_CASES}
+    offered = {(name, op) for name, field in fields_for(TRIGGER).items() for op in field.operators}
     assert offered - covered == set()
+
+
+# The ticket's next SLA target is due in 30 minutes (+0.5), or was due 2 hours ago (-2).
+SLA_CASES = [
+    ("sla_breached", "is", "true", {+0.5: False, -2: True, None: False}),
+    ("sla_breached", "is", "false", {+0.5: True, -2: False, None: True}),
+    ("sla_hours_until_breach", "less_than", "1", {+0.5: True, -2: False, None: False}),
+    ("sla_hours_until_breach", "less_than", "0.25", {+0.5: False, -2: False, None: False}),
+    ("sla_hours_until_breach", "greater_than", "0.25", {+0.5: True, -2: False, None: False}),
+    ("sla_hours_until_breach", "greater_than", "1", {+0.5: False, -2: False, None: False}),
+    ("sla_hours_since_breach", "greater_than", "1", {+0.5: False, -2: True, None: False}),
+    ("sla_hours_since_breach", "greater_than", "3", {+0.5: False, -2: False, None: False}),
+    ("sla_hours_since_breach", "less_than", "3", {+0.5: False, -2: True, None: False}),
+    ("sla_hours_since_breach", "less_than", "1", {+0.5: False, -2: False, None: False}),
+]
+
+
+@pytest.mark.parametrize(("field", "operator", "value", "holds"), SLA_CASES)
+def test_sla_condition_in_a_trigger(field, operator, value, holds):
+    check = compile_condition(field, operator, clean_condition(field, operator, value))
+    now = timezone.now()
+    for hours, expected in holds.items():
+        due = now + timedelta(hours=hours) if hours is not None else None
+        state = TicketState(TicketFactory(next_breach_at=due))
+        assert check(state) is expected, (hours, expected)
+
+
+def test_time_conditions_are_for_automations_only():
+    with pytest.raises(ValidationError):
+        clean_condition("hours_since_created", "greater_than", "2")
+    assert clean_condition("hours_since_created", "greater_than", "0.50", AUTOMATION) == "0.5"
+
+
+def test_automations_and_policies_take_no_change_operators_or_update_facts():
+    with pytest.raises(ValidationError):
+        clean_condition("status", "changed_to", "open", AUTOMATION)
+    with pytest.raises(ValidationError):
+        clean_condition("comment_text", "contains", "refund", SLA)
+    with pytest.raises(ValidationError):
+        clean_condition("sla_breached", "is", "true", SLA)
 
 
 def test_creation_is_told_apart_from_updates(world):

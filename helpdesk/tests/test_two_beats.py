@@ -17,13 +17,15 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from business_rules.tasks import run_automations
+from business_rules.tests.helpers import make_automation
 from helpdesk import heartbeat
 from helpdesk.models import Heartbeat
 from helpdesk.tasks import heartbeat_task
 from tickets.mail import outbound
 from tickets.models import Channel, Comment, Ticket
 from tickets.outbox import SWEEP_BATCH
-from tickets.tasks import close_solved_tickets, sweep_outboxes
+from tickets.tasks import sweep_outboxes
 from tickets.tests.factories import EmailIdentityFactory, RequesterFactory, TicketFactory, UserFactory
 from tickets.tests.outbox_helpers import broker_down, time_passes
 from twitter_channel import tasks as x_tasks
@@ -37,7 +39,7 @@ from twitter_channel.tests.realtime_helpers import mention_event
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PROVEN = {
-    "tickets.tasks.close_solved_tickets",
+    "business_rules.tasks.run_automations",
     "tickets.tasks.sweep_outboxes",
     "helpdesk.tasks.heartbeat",
     "twitter_channel.tasks.dispatch_polls",
@@ -74,11 +76,17 @@ def test_every_periodic_task_is_proven_here():
     assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= PROVEN
 
 
-def test_closing_solved_tickets_twice_closes_each_once(settings):
-    old = timezone.now() - timedelta(days=settings.SOLVED_TO_CLOSED_DAYS + 1)
-    TicketFactory.create_batch(20, status=Ticket.Status.SOLVED, solved_at=old)
+def test_two_automation_passes_close_each_solved_ticket_once():
+    # The shipped automation, made here: a transactional test starts from a flushed database.
+    make_automation(
+        "Close solved tickets after 4 days",
+        all=[("status", "is", "solved"), ("hours_since_status_changed", "greater_than", "96")],
+        actions=[("set_status", "closed")],
+    )
+    old = timezone.now() - timedelta(days=5)
+    TicketFactory.create_batch(20, status=Ticket.Status.SOLVED, solved_at=old, status_changed_at=old)
 
-    assert sum(twice_at_once(close_solved_tickets)) == 20
+    assert sum(twice_at_once(run_automations)) == 20
     assert Ticket.objects.filter(status=Ticket.Status.CLOSED).count() == 20
 
 

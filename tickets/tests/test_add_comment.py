@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import pytest
 from django.test import TestCase
+from django.utils import timezone
 
 from tickets.comments import TicketFull, add_comment
 from tickets.models import Comment, Ticket
@@ -118,3 +121,19 @@ class TicketChangedSignalTest(TestCase):
             ticket_changed.disconnect(dispatch_uid="t")
         assert received[-1]["comment"] == comment
         assert received[-1]["changes"]["status"] == (Ticket.Status.PENDING, Ticket.Status.OPEN)
+
+
+def test_public_messages_record_when_each_side_last_wrote():
+    assignee, colleague = UserFactory(), UserFactory()
+    ticket = TicketFactory(assignee=assignee)
+    add_comment(ticket, body="internal", author_user=assignee, is_public=False)
+    ticket.refresh_from_db()
+    assert (ticket.agent_replied_at, ticket.assignee_replied_at) == (None, None)  # a note is no reply
+    add_comment(ticket, body="hello", author_requester=ticket.requester)
+    add_comment(ticket, body="from a colleague", author_user=colleague)
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    assert ticket.requester_replied_at is not None and ticket.agent_replied_at is not None
+    assert ticket.assignee_replied_at is None
+    add_comment(ticket, body="from the assignee", author_user=assignee)
+    ticket.refresh_from_db()
+    assert timezone.now() - ticket.assignee_replied_at < timedelta(seconds=5)

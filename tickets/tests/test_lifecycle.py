@@ -3,24 +3,12 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from tickets.lifecycle import close_solved_tickets, update_ticket
+from tickets.lifecycle import update_ticket
 from tickets.models import Ticket
 
 from .factories import GroupFactory, TicketFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def test_solved_tickets_close_after_the_configured_days(settings):
-    settings.SOLVED_TO_CLOSED_DAYS = 4
-    now = timezone.now()
-    old = TicketFactory(status=Ticket.Status.SOLVED, solved_at=now - timedelta(days=4, minutes=1))
-    recent = TicketFactory(status=Ticket.Status.SOLVED, solved_at=now - timedelta(days=3))
-    assert close_solved_tickets(now) == 1
-    old.refresh_from_db()
-    recent.refresh_from_db()
-    assert old.status == Ticket.Status.CLOSED
-    assert recent.status == Ticket.Status.SOLVED
 
 
 def test_solving_records_when():
@@ -41,6 +29,30 @@ def test_update_reports_changes_and_tags():
     assert changes["priority"] == (Ticket.Priority.NORMAL, Ticket.Priority.HIGH)
     assert changes["tags"] == ([], ["billing", "vip"])
     assert sorted(ticket.tags.values_list("name", flat=True)) == ["billing", "vip"]
+
+
+def test_a_status_change_records_when():
+    ticket = TicketFactory(status=Ticket.Status.OPEN, status_changed_at=timezone.now() - timedelta(days=2))
+    update_ticket(ticket, status=Ticket.Status.PENDING)
+    ticket.refresh_from_db()
+    assert timezone.now() - ticket.status_changed_at < timedelta(seconds=5)
+
+
+def test_other_changes_leave_the_status_change_time_alone():
+    then = timezone.now() - timedelta(days=2)
+    ticket = TicketFactory(status=Ticket.Status.OPEN, status_changed_at=then)
+    update_ticket(ticket, priority=Ticket.Priority.HIGH)
+    ticket.refresh_from_db()
+    assert ticket.status_changed_at == then
+
+
+def test_a_new_assignee_has_not_replied_yet():
+    from .factories import UserFactory
+
+    ticket = TicketFactory(assignee=UserFactory(), assignee_replied_at=timezone.now())
+    update_ticket(ticket, assignee_id=UserFactory().pk)
+    ticket.refresh_from_db()
+    assert ticket.assignee_replied_at is None
 
 
 def test_an_update_from_an_old_copy_of_the_ticket_keeps_what_changed_meanwhile():
@@ -73,19 +85,6 @@ def test_an_expected_value_that_moved_on_raises_a_conflict_and_saves_nothing():
     assert "from Normal to High" in str(raised.value)
     ticket.refresh_from_db()
     assert (ticket.priority, ticket.status) == (Ticket.Priority.HIGH, Ticket.Status.NEW)
-
-
-def test_closing_solved_tickets_is_logged_as_the_system(settings):
-    from tickets.models import TicketEvent
-
-    settings.SOLVED_TO_CLOSED_DAYS = 4
-    ticket = TicketFactory(status=Ticket.Status.SOLVED, solved_at=timezone.now() - timedelta(days=30))
-    close_solved_tickets()
-    event = ticket.events.get()
-    assert (event.actor_kind, event.field, event.old_value, event.new_value) == (
-        TicketEvent.ActorKind.SYSTEM, "status", "solved", "closed"
-    )
-    assert event.actor_name == "Solved tickets close after 4 days"
 
 
 def test_a_conflict_with_an_older_change_gives_its_date():
