@@ -10,3 +10,18 @@ from django.dispatch import Signal
 
 # sender=Ticket; kwargs: ticket, created, changes, comment, actor
 ticket_changed = Signal()
+
+# sender=Comment; kwargs: comment_id, ticket_id, delivery. Sent after commit whenever an
+# outgoing comment's delivery state changes (pending, sent, failed), by whichever channel.
+delivery_changed = Signal()
+
+
+def announce_delivery(comment_id: int, ticket_id: int, delivery: str) -> None:
+    """Tell listeners, once the current transaction commits, that a comment's delivery moved."""
+    from django.db import transaction
+
+    from .models import Comment
+
+    transaction.on_commit(
+        lambda: delivery_changed.send(sender=Comment, comment_id=comment_id, ticket_id=ticket_id, delivery=delivery)
+    )

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tickets.events import announce_delivery
 from tickets.models import Comment, Ticket
 
 from .models import IncomingItem, XAccount
@@ -126,6 +127,7 @@ def retry(outgoing: OutgoingMessage) -> bool:
         row.error = ""
         row.save(update_fields=["state", "attempts", "error", "outcome_unknown"])
         Comment.objects.filter(pk=row.comment_id).update(delivery=Comment.Delivery.PENDING, delivery_error="")
+        announce_delivery(row.comment_id, row.comment.ticket_id, Comment.Delivery.PENDING)
         enqueue(row.pk)
     return True
 
@@ -206,6 +208,7 @@ def _failed(outgoing: OutgoingMessage, reason: str, *, unknown: bool) -> Deliver
                                                           outcome_unknown=unknown)
     Comment.objects.filter(pk=outgoing.comment_id).update(delivery=Comment.Delivery.FAILED,
                                                           delivery_error=reason[:2000])
+    announce_delivery(outgoing.comment_id, outgoing.comment.ticket_id, Comment.Delivery.FAILED)
     log.warning("Outgoing X message %s failed: %s", outgoing.pk, reason)
     return Delivery(State.FAILED)
 
@@ -231,6 +234,7 @@ def _sent(outgoing: OutgoingMessage, x_id: str | None, *, note: str = "") -> Del
             comment.external_url = post_url(row.account, x_id) if outgoing.is_tweet else ""
             fields += ["external_source", "external_id", "external_url"]
         comment.save(update_fields=fields)
+        announce_delivery(comment.pk, comment.ticket_id, Comment.Delivery.SENT)
     return Delivery(State.SENT)
 
 

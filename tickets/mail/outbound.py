@@ -16,6 +16,7 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 
 from ..comments import add_comment
+from ..events import announce_delivery
 from ..models import Channel, Comment, Ticket, User
 from ..outbound import register_sender
 from .addresses import email_address_for
@@ -164,5 +165,6 @@ def _settle(comment: Comment, delivery: str, error: str) -> None:
     comment.delivery = delivery
     comment.delivery_error = error
     comment.save(update_fields=["delivery", "delivery_error"])
+    announce_delivery(comment.pk, comment.ticket_id, delivery)
     if error:
         log.warning("Email comment %s on ticket #%s failed: %s", comment.pk, comment.ticket_id, error)
