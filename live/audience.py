@@ -235,6 +235,11 @@ def notices_for(event: LiveEvent, ticket: Ticket, sub: Subscription) -> list[dic
     return notices
 
 
+def actor_names(events: list[LiveEvent]) -> str:
+    ids = {e.data.get("actor") for e in events if e.kind == LiveEvent.Kind.TICKET and e.data.get("actor")}
+    return ", ".join(sorted(str(u) for u in User.objects.filter(pk__in=ids))) if ids else ""
+
+
 # --- one batch ----------------------------------------------------------------------------
 
 
@@ -258,7 +263,9 @@ def plan(events: list[LiveEvent], subs: list[Subscription]) -> list[tuple[Subscr
                     out.append((sub, state))
         elif sub.page == TICKET_PAGE and sub.ticket_id in by_ticket:
             if sub.ticket_id in visible:
-                out.append((sub, ticket_state(sub, with_comments=True)))
+                state = ticket_state(sub, with_comments=True)
+                state["changed_by"] = actor_names(by_ticket[sub.ticket_id])
+                out.append((sub, state))
             else:
                 out.append((sub, {"type": "ticket.gone"}))
         for ticket_id in sorted(visible):

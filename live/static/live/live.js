@@ -137,12 +137,12 @@
     if (badge) { badge.textContent = p.status_label; badge.className = `status status--${p.status}`; }
     if (shownProperties) {
       const moved = [];
-      if (shownProperties.status !== p.status) moved.push(`status ${p.status_label}`);
-      if (shownProperties.priority !== p.priority) moved.push(`priority ${p.priority_label}`);
-      if (shownProperties.assignee !== p.assignee) moved.push(`assignee ${p.assignee_label || "nobody"}`);
-      if (shownProperties.group !== p.group) moved.push(`group ${p.group_label || "none"}`);
-      if (shownProperties.tags !== p.tags) moved.push(`tags ${p.tags || "none"}`);
-      if (moved.length) ticketNote(`Changed just now: ${moved.join(", ")}.`);
+      if (shownProperties.status !== p.status) moved.push(`status to ${p.status_label}`);
+      if (shownProperties.priority !== p.priority) moved.push(`priority to ${p.priority_label}`);
+      if (shownProperties.assignee !== p.assignee) moved.push(`assignee to ${p.assignee_label || "nobody"}`);
+      if (shownProperties.group !== p.group) moved.push(`group to ${p.group_label || "none"}`);
+      if (shownProperties.tags !== p.tags) moved.push(`tags to ${p.tags || "none"}`);
+      if (moved.length) ticketNote(`${message.changed_by || "Someone"} changed ${moved.join(", ")}.`);
     }
     shownProperties = p;
     if (propertiesForm && !propertiesDirty) {
@@ -270,7 +270,7 @@
     bell.setAttribute("aria-pressed", "false");
     bell.title = "Notify me of new tickets in this view";
     bell.setAttribute("aria-label", `Notify me of new tickets in ${a.textContent.trim()}`);
-    bell.textContent = "🔔";
+    bell.textContent = "☆";
     bell.addEventListener("click", () => {
       send({ type: "follow", view: slug, on: bell.getAttribute("aria-pressed") !== "true" });
       if ("Notification" in window && Notification.permission === "default") Notification.requestPermission();
@@ -289,11 +289,21 @@
       }
       count.textContent = message.counts[slug];
     }
+    // The heading's total on an unfiltered view page is that view's count.
+    const current = document.querySelector(".queuenav a[aria-current][href*='/views/']");
+    const total = document.querySelector(".pagehead .muted");
+    if (current && total && queueBody && !location.search) {
+      const n = message.counts[current.getAttribute("href").split("/").filter(Boolean).pop()];
+      if (n !== undefined) total.textContent = `${n} ticket${n === 1 ? "" : "s"}`;
+    }
   }
   function applyFollowed(message) {
     const followed = new Set(message.views);
     for (const bell of document.querySelectorAll(".live-follow")) {
-      bell.setAttribute("aria-pressed", followed.has(bell.dataset.view) ? "true" : "false");
+      const on = followed.has(bell.dataset.view);
+      bell.setAttribute("aria-pressed", on ? "true" : "false");
+      bell.textContent = on ? "★" : "☆";
+      bell.title = on ? "You are notified of new tickets in this view (click to stop)" : "Notify me of new tickets in this view";
     }
   }
 
