@@ -204,7 +204,10 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "helpdesk-live"},
+            # redis-py 8 gives up reading after 5 s by default, which is exactly how long
+            # channels-redis blocks waiting for a message (BZPOPMIN): an idle socket's
+            # receive would time out and drop the connection. Read timeout above the wait.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": "helpdesk-live"},
         }
     }
 else:

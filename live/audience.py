@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import EmptyResultSet
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
@@ -75,9 +76,59 @@ def queue_tickets(sub: Subscription):
     return apply_sort(apply_filters(tickets, params), params.get("sort"))
 
 
-def queue_state(sub: Subscription, *, changed: set[int] = frozenset(), everything: bool = False) -> dict | None:
+class Batch:
+    """Results shared by the sockets of one batch of events. Fifty agents who see the same
+    tickets run the same queries: each query's result is kept under its own SQL, so agents
+    whose access or queue differ (a restricted agent, "Mine") never share an answer, and no
+    access rule is restated here to decide who may share."""
+
+    def __init__(self) -> None:
+        self.results: dict = {}
+        self.rows: dict[int, str] = {}
+
+    def ids(self, queryset) -> list[int]:
+        try:
+            key = ("ids", str(queryset.query))
+        except EmptyResultSet:
+            return []
+        if key not in self.results:
+            self.results[key] = list(queryset.values_list("pk", flat=True))
+        return self.results[key]
+
+    def count(self, queryset) -> int:
+        try:
+            key = ("count", str(queryset.query))
+        except EmptyResultSet:
+            return 0
+        if key not in self.results:
+            self.results[key] = queryset.count()
+        return self.results[key]
+
+    def render_rows(self, ids: set[int]) -> dict[str, str]:
+        missing = ids - set(self.rows)
+        if missing:
+            for ticket in (
+                Ticket.objects.filter(pk__in=missing)
+                .select_related("requester", "assignee", "group")
+                .prefetch_related("tags")
+            ):
+                self.rows[ticket.pk] = render_to_string("tickets/_queue_row.html", {"ticket": ticket})
+        return {str(pk): self.rows[pk] for pk in ids if pk in self.rows}
+
+    def viewers(self, ids: list[int]) -> list[tuple[int, int, str]]:
+        key = ("viewers", tuple(ids))
+        if key not in self.results:
+            rows = live_viewers().filter(ticket_id__in=ids).select_related("user")
+            self.results[key] = [(v.ticket_id, v.user_id, str(v.user)) for v in rows]
+        return self.results[key]
+
+
+def queue_state(
+    sub: Subscription, *, changed: set[int] = frozenset(), everything: bool = False, batch: Batch | None = None
+) -> dict | None:
     """The ids the queue page should show now, in order, with the rows it lacks or that
     `changed`; `everything` renders every row (a reconnected page may have missed anything)."""
+    batch = batch or Batch()
     tickets = queue_tickets(sub)
     if tickets is None:
         return None
@@ -87,17 +138,16 @@ def queue_state(sub: Subscription, *, changed: set[int] = frozenset(), everythin
     except ValueError:
         number = 1
     offset = (number - 1) * per_page
-    ids = list(tickets.values_list("pk", flat=True)[offset : offset + per_page])
+    ids = batch.ids(tickets[offset : offset + per_page])
     shown = set(sub.shown)
     wanted = set(ids) if everything else {pk for pk in ids if pk not in shown or pk in changed}
-    rows = {}
-    if wanted:
-        for ticket in (
-            Ticket.objects.filter(pk__in=wanted).select_related("requester", "assignee", "group").prefetch_related("tags")
-        ):
-            rows[str(ticket.pk)] = render_to_string("tickets/_queue_row.html", {"ticket": ticket})
+    rows = batch.render_rows(wanted) if wanted else {}
     sub.shown = ids
-    return {"type": "queue", "ids": ids, "rows": rows, "viewing": viewing_names(ids, sub.user)}
+    viewing: dict[str, list[str]] = {}
+    for ticket_id, user_id, name in batch.viewers(ids):
+        if user_id != sub.user.pk and name not in viewing.setdefault(str(ticket_id), []):
+            viewing[str(ticket_id)].append(name)
+    return {"type": "queue", "ids": ids, "rows": rows, "viewing": {t: sorted(n) for t, n in viewing.items() if n}}
 
 
 # --- ticket pages -------------------------------------------------------------------------
@@ -196,16 +246,9 @@ def viewers_of(ticket_id: int, channel_name: str) -> list[dict]:
 # --- counters and notices -----------------------------------------------------------------
 
 
-def view_counts(user: User, memo: dict) -> dict[str, int]:
-    """Tickets per saved view for the sidebar. Agents who see everything share one count per
-    view (`memo` lives for one batch of events), except "Mine", which is theirs."""
-    counts = {}
-    for slug, queue in QUEUES.items():
-        key = (slug, user.pk if (user.is_restricted or slug == "mine") else None)
-        if key not in memo:
-            memo[key] = queue.narrow(visible_tickets(user), user).count()
-        counts[slug] = memo[key]
-    return counts
+def view_counts(user: User, batch: Batch) -> dict[str, int]:
+    """Tickets per saved view for the sidebar (agents with the same view share the count)."""
+    return {slug: batch.count(queue.narrow(visible_tickets(user), user)) for slug, queue in QUEUES.items()}
 
 
 def followed_views(user: User) -> set[str]:
@@ -243,22 +286,26 @@ def actor_names(events: list[LiveEvent]) -> str:
 # --- one batch ----------------------------------------------------------------------------
 
 
-def plan(events: list[LiveEvent], subs: list[Subscription]) -> list[tuple[Subscription, dict]]:
-    """The messages to send for these events, in order, per socket."""
+def plan(
+    events: list[LiveEvent], subs: list[Subscription], batch: Batch | None = None
+) -> tuple[list[tuple[Subscription, dict]], list[Subscription]]:
+    """The messages to send for these events, in order, per socket; and the sockets whose
+    sidebar counters moved (counted afterwards by `plan_counts`, so rows go out first)."""
     if not events or not subs:
-        return []
+        return [], []
+    batch = batch or Batch()
     by_ticket: dict[int, list[LiveEvent]] = {}
     for event in events:
         by_ticket.setdefault(event.ticket_id, []).append(event)
     tickets = Ticket.objects.select_related("requester").in_bulk(list(by_ticket))
-    memo: dict = {}
     out: list[tuple[Subscription, dict]] = []
+    recount: list[Subscription] = []
     for sub in subs:
-        visible = set(visible_tickets(sub.user).filter(pk__in=list(by_ticket)).values_list("pk", flat=True))
+        visible = set(batch.ids(visible_tickets(sub.user).filter(pk__in=list(by_ticket)).order_by("pk")))
         if sub.page == QUEUE_PAGE:
             # Only tickets the agent may see can enter; a row already shown may leave.
             if visible or set(sub.shown) & set(by_ticket):
-                state = queue_state(sub, changed=visible)
+                state = queue_state(sub, changed=visible, batch=batch)
                 if state is not None:
                     out.append((sub, state))
         elif sub.page == TICKET_PAGE and sub.ticket_id in by_ticket:
@@ -273,5 +320,9 @@ def plan(events: list[LiveEvent], subs: list[Subscription]) -> list[tuple[Subscr
                 if event.kind == LiveEvent.Kind.TICKET and ticket_id in tickets:
                     out.extend((sub, notice) for notice in notices_for(event, tickets[ticket_id], sub))
         if visible and any(e.kind == LiveEvent.Kind.TICKET for t in visible for e in by_ticket[t]):
-            out.append((sub, {"type": "counts", "counts": view_counts(sub.user, memo)}))
-    return out
+            recount.append(sub)
+    return out, recount
+
+
+def plan_counts(subs: list[Subscription], batch: Batch) -> list[tuple[Subscription, dict]]:
+    return [(sub, {"type": "counts", "counts": view_counts(sub.user, batch)}) for sub in subs]

@@ -143,7 +143,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
 
 def _state_on_subscribe(sub: Subscription) -> list[dict]:
     sub.followed = audience.followed_views(sub.user)
-    messages: list[dict] = [{"type": "counts", "counts": audience.view_counts(sub.user, {})},
+    messages: list[dict] = [{"type": "counts", "counts": audience.view_counts(sub.user, audience.Batch())},
                             {"type": "followed", "views": sorted(sub.followed)}]
     if sub.page == QUEUE_PAGE:
         state = audience.queue_state(sub, everything=True)

@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from django.db.models import Max
 from django.utils import timezone
 
-from .audience import Subscription, plan
+from .audience import Batch, Subscription, plan, plan_counts
 from .models import LiveEvent
 
 log = logging.getLogger(__name__)
@@ -70,9 +70,20 @@ class Feed:
 
     async def tick(self) -> None:
         subs = list(self.subscribers)
-        messages, self.last_id, self.gaps = await database_sync_to_async(_read_and_plan)(
-            self.last_id or 0, self.gaps, subs
+        batch = Batch()
+        messages, recount, self.last_id, self.gaps = await database_sync_to_async(_read_and_plan)(
+            self.last_id or 0, self.gaps, subs, batch
         )
+        await self._send(messages)
+        # The counters after the rows: they cost a few counts per distinct view and can wait.
+        if recount:
+            await self._send(await database_sync_to_async(plan_counts)(recount, batch))
+        if time.monotonic() - self.pruned_at > PRUNE_EVERY_SECONDS:
+            self.pruned_at = time.monotonic()
+            await database_sync_to_async(prune)()
+
+
+    async def _send(self, messages) -> None:
         for sub, message in messages:
             consumer = self.subscribers.get(sub)
             if consumer is not None:
@@ -80,9 +91,6 @@ class Feed:
                     await consumer.send_json(message)
                 except Exception:  # the socket closed meanwhile; its disconnect removes it
                     log.debug("Live message to a closed socket dropped", exc_info=True)
-        if time.monotonic() - self.pruned_at > PRUNE_EVERY_SECONDS:
-            self.pruned_at = time.monotonic()
-            await database_sync_to_async(prune)()
 
 
 def _latest_id() -> int:
@@ -108,9 +116,10 @@ def read_new(last_id: int, gaps: dict[int, float]) -> tuple[list[LiveEvent], int
     return sorted(found + new, key=lambda e: e.pk), last_id, gaps
 
 
-def _read_and_plan(last_id: int, gaps: dict[int, float], subs: list[Subscription]):
+def _read_and_plan(last_id: int, gaps: dict[int, float], subs: list[Subscription], batch: Batch):
     events, last_id, gaps = read_new(last_id, gaps)
-    return plan(events, subs), last_id, gaps
+    messages, recount = plan(events, subs, batch)
+    return messages, recount, last_id, gaps
 
 
 def prune() -> None:

@@ -17,7 +17,8 @@ def _notices(user, since=0):
     events = list(LiveEvent.objects.filter(pk__gt=since).order_by("pk"))
     sub = Subscription(user=user, channel_name="test")
     sub.followed = set(FollowedView.objects.filter(user=user).values_list("view", flat=True))
-    return [m for s, m in plan(events, [sub]) if m["type"] == "notice"]
+    messages, _ = plan(events, [sub])
+    return [m for s, m in messages if m["type"] == "notice"]
 
 
 def _last():
