@@ -294,6 +294,7 @@ def plan(
     if not events or not subs:
         return [], []
     batch = batch or Batch()
+    subs = current_users(subs)
     by_ticket: dict[int, list[LiveEvent]] = {}
     for event in events:
         by_ticket.setdefault(event.ticket_id, []).append(event)
@@ -322,6 +323,20 @@ def plan(
         if visible and any(e.kind == LiveEvent.Kind.TICKET for t in visible for e in by_ticket[t]):
             recount.append(sub)
     return out, recount
+
+
+def current_users(subs: list[Subscription]) -> list[Subscription]:
+    """The subscriptions whose user may still use the helpdesk, each with the user as stored
+    now: a page re-reads its user on every request, so a socket must not keep answering with
+    the role or the access its user had when it connected."""
+    users = User.objects.in_bulk({sub.user.pk for sub in subs})
+    active = []
+    for sub in subs:
+        user = users.get(sub.user.pk)
+        if user is not None and user.is_active:
+            sub.user = user
+            active.append(sub)
+    return active
 
 
 def plan_counts(subs: list[Subscription], batch: Batch) -> list[tuple[Subscription, dict]]:

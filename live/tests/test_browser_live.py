@@ -132,9 +132,14 @@ def test_presence_typing_and_property_changes_between_two_agents(server, browser
     alan.wait_for_selector("#live-presence:has-text('Also viewing: Ada')")
     ada.wait_for_selector("#live-presence:has-text('Also viewing: Alan')")
 
-    ada.fill("#reply-form textarea[name=body]", "Looking into it now")
+    # Typed key by key, as a person does: the page says "typing" while keys come and for a
+    # few seconds after the last one.
+    ada.locator("#reply-form textarea[name=body]").press_sequentially("Looking into it now", delay=100)
     alan.wait_for_selector("#live-typing:has-text('Ada is typing')")
     screenshot(alan, "live_ticket_typing_1440")
+    alan.set_viewport_size(NARROW)
+    screenshot(alan, "live_ticket_typing_390")
+    alan.set_viewport_size(WIDE)
     # Ada stops typing: after a few idle seconds the line goes away.
     alan.wait_for_selector("#live-typing", state="hidden", timeout=15_000)
 

@@ -111,3 +111,25 @@ def test_anonymous_socket_is_refused():
 
     connected, code = async_to_sync(scenario)()
     assert not connected and code == 4401
+
+
+def test_agent_restricted_while_connected_stops_hearing_of_foreign_tickets(agent, support_group, billing_group):
+    async def scenario():
+        socket = await open_socket(agent, page="queue", path="/views/open/", query="", shown=[])
+        await first_of(socket, "queue")
+        # An admin restricts the agent to Support while their page is open.
+        await in_db(_restrict)(agent, support_group)
+        foreign = await in_db(_open)("Refund for invoice 42", group=billing_group, channel=Channel.EMAIL)
+        heard = await messages_within(socket, 1.5)
+        await socket.disconnect()
+        return foreign, heard
+
+    foreign, heard = async_to_sync(scenario)()
+    assert _mentions(heard, foreign.pk) == []
+
+
+def _restrict(user, group):
+    from tickets.models import User
+
+    User.objects.filter(pk=user.pk).update(role=User.Role.RESTRICTED)
+    user.allowed_groups.add(group)
