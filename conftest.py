@@ -19,6 +19,18 @@ def _same_fake_data_every_run():
 
 
 @pytest.fixture(autouse=True)
+def _cache_of_its_own(settings):
+    # Rate limits count in the cache (Redis under REDIS_URL): each test gets its own key
+    # prefix, so one test's posts never count against another's. Never cache.clear(): on
+    # Redis that flushes the database the Celery broker shares.
+    import uuid
+
+    default = dict(settings.CACHES["default"])
+    default["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {**settings.CACHES, "default": default}
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

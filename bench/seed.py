@@ -303,18 +303,20 @@ def _seed_requesters(cursor, scale: Scale, rng: random.Random, now: datetime) ->
         for i, name in enumerate(names):
             requester_id = i + 1
             slug = name.lower().replace(" ", ".")
-            # Everyone has an email; about half also write from X, a few from two X accounts.
+            # Everyone has an email (confirmed, their primary: they wrote from it); about half
+            # also write from X, a few from two X accounts.
             identity_id += 1
             yield (identity_id, requester_id, "email", f"{slug}.{requester_id}@example.com", "", name, "",
-                   None, False, now)
+                   None, False, now, since, True)
             for n in range(2 if i % 20 == 0 else 1 if i % 2 == 0 else 0):
                 identity_id += 1
                 handle = f"{slug.replace('.', '_')}{requester_id}{'_alt' if n else ''}"[:50]
                 yield (identity_id, requester_id, "x", str(10**15 + requester_id * 10 + n), handle, name,
-                       f"https://pbs.example.com/{handle}.jpg", rng.randrange(0, 50_000), rng.random() < 0.02, now)
+                       f"https://pbs.example.com/{handle}.jpg", rng.randrange(0, 50_000), rng.random() < 0.02, now,
+                       None, False)
 
     _copy(cursor, Identity, ["id", "requester_id", "kind", "value", "handle", "display_name", "avatar_url",
-                             "followers", "verified", "updated_at"], identities())
+                             "followers", "verified", "updated_at", "confirmed_at", "is_primary"], identities())
 
 
 @dataclass

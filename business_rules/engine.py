@@ -32,7 +32,9 @@ from django.db import transaction
 from django.db.models import Subquery
 
 from tickets.comments import TicketFull, add_comment
-from tickets.lifecycle import update_ticket
+from tickets.events import Actor
+from tickets.lifecycle import find_conflicts, update_ticket
+from tickets.mail.addresses import email_address_for
 from tickets.models import Comment, Group, Ticket, User
 from tickets.outbound import NoSenderForChannel, reply_to_requester
 
@@ -123,7 +125,9 @@ def evaluate(state: TicketState, triggers: Iterable[CompiledTrigger]) -> Plan:
                 continue
             fired.add(trigger.id)
             plan.fired.append(trigger)
+            state.acting = trigger
             trigger.apply(state, plan.effects)
+            state.acting = None
         if state.revision == revision:
             # This pass changed nothing, so no unfired trigger can have started to match.
             return plan
@@ -216,10 +220,23 @@ def carry_out(plan: Plan) -> None:
     # database since the event stays as it is.
     fields = {name: value for name, value in fields.items() if name in FIELDS}
     _drop_vanished_rows(fields, problems, plan)
-    tags = sorted(state.tags) if state.tags_changed_by_actions else None
-    if fields or tags is not None:
+    _drop_overtaken_fields(ticket, fields, problems, state)
+    # Tags as the triggers' additions and removals: tags an agent set meanwhile stay.
+    added = removed = ()
+    if state.tags_changed_by_actions:
+        added, removed = state.tags - state.initial_tags, state.initial_tags - state.tags
+    if fields or added or removed:
+        actors = {name: Actor.trigger(t.title) for name, t in state.set_by.items() if t is not None}
         try:
-            update_ticket(ticket, tags=tags, notify=False, **fields)
+            update_ticket(
+                ticket,
+                actor=Actor.trigger(plan.fired[0].title),
+                field_actors=actors,
+                add_tags=added,
+                remove_tags=removed,
+                notify=False,
+                **fields,
+            )
         except ValueError as exc:
             for trigger in plan.fired:
                 problems[trigger.id].append(f"Could not update the ticket: {exc}")
@@ -245,6 +262,18 @@ def _drop_vanished_rows(fields: dict[str, Any], problems: dict[int, list[str]], 
             del fields[name]
             for trigger in plan.fired:
                 problems[trigger.id].append(f"{name.removesuffix('_id').title()} {pk} no longer exists; not set.")
+
+
+def _drop_overtaken_fields(ticket: Ticket, fields: dict[str, Any], problems: dict[int, list[str]], state) -> None:
+    """The cascade decided on the ticket as it was read for this update; a field someone
+    changed since (an agent saving while the triggers ran) keeps their value. Their save
+    runs the triggers again on what they set."""
+    expected = {name: getattr(state.ticket, name) for name in fields}
+    for conflict in find_conflicts(ticket, expected, fields):
+        del fields[conflict.field]
+        setter = state.set_by.get(conflict.field)
+        if setter is not None:
+            problems[setter.id].append(f"Not set: {conflict.describe()}")
 
 
 def perform(effect: Effect, ticket: Ticket, state: TicketState, values: dict[str, str]) -> str:
@@ -281,8 +310,11 @@ def perform(effect: Effect, ticket: Ticket, state: TicketState, values: dict[str
         if not recipients:
             return f"Email to the group not sent: nobody in {ticket.group} has an email address."
     else:
-        recipients = [state.requester_email] if state.requester_email else []
+        # The same address a reply by email would go to: never an unconfirmed one, which
+        # anybody could have attached to the requester.
+        address = email_address_for(ticket)
+        recipients = [address] if address else []
         if not recipients:
-            return "Email to the requester not sent: the requester has no email address."
+            return "Email to the requester not sent: the requester has no confirmed email address."
     transaction.on_commit(lambda: send_trigger_email.delay(recipients, subject, body))
     return ""

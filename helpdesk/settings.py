@@ -62,6 +62,7 @@ INSTALLED_APPS = [
     "live",
     "axes",
     "csp",
+    "django_ratelimit",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,27 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Cache (rate limits) -----------------------------------------------------
+# django-ratelimit counts in the cache, so every web process must share it: Redis when
+# REDIS_URL is set (Django's own RedisCache; INCR is atomic, django-ratelimit only knows the
+# django-redis package by name, hence W001 silenced). Without Redis, development uses
+# local memory: one process's count, exact for `make run`'s single web process, but web
+# processes would not share it, so production without REDIS_URL fails `manage.py check`.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                    "KEY_PREFIX": "helpdesk"},
+    }
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"]
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "helpdesk"}}
+    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + (["django_ratelimit.E003"] if DEBUG else [])
+# The client's address for per-IP limits, as login throttling sees it (TRUSTED_PROXY_COUNT).
+RATELIMIT_IP_META_KEY = "helpdesk.client_ip.client_ip"
+# Posts to the requester's email form and confirmation page (tickets/public.py).
+PUBLIC_FORM_RATE_PER_LINK = env.str("PUBLIC_FORM_RATE_PER_LINK", default="10/h")
+PUBLIC_FORM_RATE_PER_IP = env.str("PUBLIC_FORM_RATE_PER_IP", default="30/h")
 
 # --- Helpdesk ----------------------------------------------------------------
 TICKET_COMMENT_LIMIT = env.int("TICKET_COMMENT_LIMIT", default=5000)

@@ -41,3 +41,14 @@ def assignable_groups(user: User, current: Group | None = None) -> QuerySet[Grou
     if current is not None:
         allowed |= Q(pk=current.pk)
     return Group.objects.filter(allowed)
+
+
+def can_change_requester(user: User, requester) -> bool:
+    """Whether `user` may change a requester's identities (add an email address, choose the
+    primary one). A restricted agent may only when every ticket of that requester is within
+    their reach: an address they add would receive the replies of the others."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if not user.is_restricted:
+        return True
+    return not requester.tickets.exclude(pk__in=visible_tickets(user).values("pk")).exists()

@@ -6,13 +6,17 @@ agent or restricted agent never reaches these pages, even if someone ticked is_s
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .mail.models import EmailAttachment, InboundEmail
-from .models import Comment, Group, Identity, Requester, Tag, Ticket, User
+from .lifecycle import EditConflict, find_conflicts, update_ticket
+from .mail.models import EmailAttachment, EmailConfirmation, EmailRequest, InboundEmail
+from .models import Comment, Group, Identity, Requester, Tag, Ticket, TicketEvent, User
 
 
 @admin.register(User)
@@ -58,7 +62,9 @@ class TagAdmin(admin.ModelAdmin):
 class IdentityInline(admin.TabularInline):
     model = Identity
     extra = 0
-    fields = ("kind", "value", "handle", "display_name", "followers", "verified", "avatar_url")
+    fields = ("kind", "value", "handle", "display_name", "followers", "verified", "avatar_url", "confirmed_at",
+              "is_primary", "added_by")
+    readonly_fields = ("added_by",)
 
 
 @admin.register(Requester)
@@ -70,14 +76,71 @@ class RequesterAdmin(admin.ModelAdmin):
 
 @admin.register(Identity)
 class IdentityAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "kind", "requester", "display_name", "followers", "verified")
-    list_filter = ("kind", "verified")
+    list_display = ("__str__", "kind", "requester", "display_name", "followers", "verified", "confirmed_at",
+                    "is_primary", "added_by")
+    list_filter = ("kind", "verified", "is_primary")
     search_fields = ("value", "handle", "display_name", "requester__name")
     autocomplete_fields = ("requester",)
+    readonly_fields = ("added_by",)
+
+
+class TicketAdminForm(forms.ModelForm):
+    """The ticket's change form, safe on a page left open: each property posts back the
+    value the page was drawn with, only what the admin changed is saved (through
+    update_ticket, so it is logged), and a field someone changed since is refused."""
+
+    class Meta:
+        model = Ticket
+        fields = "__all__"  # noqa: DJ007 - the admin's own field list decides
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for field in self.fields.values():
+                field.show_hidden_initial = True
+
+    def seen(self, name: str):
+        """The value this field had when the page was drawn (a pk for related rows)."""
+        field = self.fields[name]
+        raw = field.hidden_widget().value_from_datadict(self.data, self.files, self.add_initial_prefix(name))
+        value = field.to_python(raw)
+        if name == "tags":
+            return {t.name for t in value}
+        return value.pk if isinstance(value, models.Model) else value
+
+    def edit(self) -> dict:
+        """update_ticket's arguments for what the admin changed on this page."""
+        edit = {"fields": {}, "expected": {}, "add_tags": set(), "remove_tags": set()}
+        for name in self.changed_data:
+            try:
+                seen = self.seen(name)
+            except ValidationError:
+                seen = None  # the value shown no longer exists: nothing to compare with
+            if name == "tags":
+                wanted = {t.name for t in self.cleaned_data["tags"]}
+                edit["add_tags"], edit["remove_tags"] = wanted - (seen or set()), (seen or set()) - wanted
+                continue
+            edit["fields"][name] = self.cleaned_data[name]
+            edit["expected"][Ticket._meta.get_field(name).attname] = seen
+        return edit
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and not self.errors:
+            # self.instance is still the ticket as stored (the form's values go in after clean).
+            edit = self.edit()
+            wanted = {Ticket._meta.get_field(n).attname: getattr(v, "pk", v) for n, v in edit["fields"].items()}
+            for conflict in find_conflicts(self.instance, edit["expected"], wanted):
+                self.add_error(conflict.field.removesuffix("_id"), conflict.describe())
+            status = edit["fields"].get("status")
+            if self.instance.status == Ticket.Status.CLOSED and status not in (None, Ticket.Status.CLOSED):
+                self.add_error("status", "A closed ticket cannot be reopened; open a follow-up instead.")
+        return data
 
 
 @admin.register(Ticket)
 class TicketAdmin(admin.ModelAdmin):
+    form = TicketAdminForm
     list_display = ("id", "subject", "status", "priority", "channel", "requester", "assignee", "group", "updated_at")
     list_filter = ("status", "priority", "channel", "group", "assignee")
     search_fields = ("=id", "subject", "requester__name")
@@ -87,6 +150,50 @@ class TicketAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     # Comments come in through add_comment only (the cap and the lifecycle depend on it).
     show_full_result_count = False
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        edit = form.edit()
+        fields = edit["fields"]
+        # Properties go through update_ticket (row lock, changed fields only, event log);
+        # the links it does not know (requester, follow-up of) are written alone.
+        links = {name: fields.pop(name) for name in list(fields) if name not in UPDATE_TICKET_FIELDS}
+        checked = {_attname(name) for name in fields}
+        ticket = Ticket.objects.get(pk=obj.pk)
+        try:
+            with transaction.atomic():
+                update_ticket(
+                    ticket,
+                    actor=request.user,
+                    expected={k: v for k, v in edit["expected"].items() if k in checked},
+                    add_tags=edit["add_tags"],
+                    remove_tags=edit["remove_tags"],
+                    **fields,
+                )
+                if links:
+                    for name, value in links.items():
+                        setattr(ticket, name, value)
+                    ticket.save(update_fields=[*links, "updated_at"])
+        except (EditConflict, ValueError) as exc:
+            # Someone saved between the form's checks and this save: theirs stands.
+            messages.error(request, f"Ticket #{obj.pk} was not changed: {exc}")
+        obj.refresh_from_db()
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            # The tags were changed by save_model as the admin's additions and removals; the
+            # form's own save would replace them with the page's list.
+            form.cleaned_data.pop("tags", None)
+        super().save_related(request, form, formsets, change)
+
+
+UPDATE_TICKET_FIELDS = {"subject", "status", "priority", "assignee", "group", "channel", "x_account"}
+
+
+def _attname(name: str) -> str:
+    return Ticket._meta.get_field(name).attname
 
 
 @admin.register(Comment)
@@ -112,6 +219,22 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(TicketEvent)
+class TicketEventAdmin(ReadOnlyAdmin):
+    """The event log is a record of what happened: looked up here, never edited or deleted."""
+
+    list_display = ("created_at", "ticket", "field", "old_label", "new_label", "actor_kind", "actor_name")
+    list_filter = ("actor_kind", "field", "created_at")
+    search_fields = ("=ticket__id", "actor_name")
+    autocomplete_fields = ("ticket", "actor_user", "actor_requester")
+    list_select_related = ("ticket",)
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 
@@ -148,3 +271,21 @@ class EmailAttachmentAdmin(ReadOnlyAdmin):
     @admin.display(description="File")
     def download(self, obj: EmailAttachment) -> str:
         return format_html('<a href="{}">Download</a>', reverse("mail:attachment", args=[obj.pk]))
+
+
+@admin.register(EmailRequest)
+class EmailRequestAdmin(ReadOnlyAdmin):
+    """Links that asked a requester for an email address: who asked, and whether it was used."""
+
+    list_display = ("created_at", "ticket", "requester", "created_by", "used_at")
+    search_fields = ("=ticket__id", "requester__name")
+    list_select_related = ("ticket", "requester", "created_by")
+    show_full_result_count = False
+
+
+@admin.register(EmailConfirmation)
+class EmailConfirmationAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "address", "request", "confirmed_at")
+    search_fields = ("address", "=request__ticket__id")
+    list_select_related = ("request",)
+    show_full_result_count = False

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .events import ticket_changed
+from .events import Actor, record_changes, ticket_changed
 from .lifecycle import apply_status, clean_subject, diff, open_follow_up, snapshot
 from .models import Channel, Comment, Requester, Ticket, User
 
@@ -87,6 +87,8 @@ def add_comment(
         ticket.comment_count += 1
         ticket.updated_at = timezone.now()
         ticket.save()
+        by = _comment_actor(comment)
+        events = record_changes(ticket, changes, by=by, at=ticket.updated_at)
     if notify:
         transaction.on_commit(
             lambda: ticket_changed.send(
@@ -96,6 +98,8 @@ def add_comment(
                 changes=changes,
                 comment=comment,
                 actor=author_user,
+                by=by,
+                events=events,
             )
         )
     return comment
@@ -139,10 +143,27 @@ def open_ticket_with_comment(
     if notify:
         transaction.on_commit(
             lambda: ticket_changed.send(
-                sender=Ticket, ticket=ticket, created=True, changes={}, comment=comment, actor=None
+                sender=Ticket,
+                ticket=ticket,
+                created=True,
+                changes={},
+                comment=comment,
+                actor=None,
+                by=_comment_actor(comment),
+                events=[],
             )
         )
     return comment
+
+
+def _comment_actor(comment: Comment) -> Actor:
+    """Who a comment's status move is credited to in the log: its agent, or the intake its
+    requester's message came through."""
+    if comment.author_user is not None:
+        return Actor.agent(comment.author_user)
+    if comment.author_requester is not None:
+        return Actor.requester_message(comment.author_requester, comment.channel)
+    return Actor.system()
 
 
 def _continuation_of(ticket: Ticket) -> Ticket:

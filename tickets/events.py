@@ -1,15 +1,161 @@
-"""What happened to a ticket, told to whoever listens (business rules, real-time UI).
+"""What happened to a ticket: the event log, and the signal that tells whoever listens
+(business rules, the real-time UI).
 
-Sent once per change set, after the change is saved: `changes` maps a field name to its
-(old, new) values; `comment` is the comment added in the same update, if any.
+Every change of a ticket's properties is written to the log (`TicketEvent`) in the
+transaction that makes it, by the same services that send `ticket_changed` once it is
+committed: one `Actor` says who made it (an agent, a trigger, the X intake...).
 """
 
 from __future__ import annotations
 
-from django.dispatch import Signal
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-# sender=Ticket; kwargs: ticket, created, changes, comment, actor
+from django.dispatch import Signal
+from django.utils import timezone
+
+from .models import X_CHANNELS, Channel, Requester, Ticket, TicketEvent, User
+
+# sender=Ticket; kwargs: ticket, created, changes, comment, actor, by, events
+# `changes` maps a field name (as in `lifecycle.TRACKED_FIELDS`, plus "tags") to its
+# (old, new) values; `comment` is the comment added in the same update, if any; `actor` is
+# the agent who made the change (None for anyone else), `by` the full `Actor`, and `events`
+# the log rows written for it.
 ticket_changed = Signal()
+
+Kind = TicketEvent.ActorKind
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who changed a ticket, as the event log records it."""
+
+    kind: str
+    user: User | None = None
+    name: str = ""
+    requester: Requester | None = None
+
+    @classmethod
+    def agent(cls, user: User) -> Actor:
+        return cls(Kind.AGENT, user, str(user))
+
+    @classmethod
+    def trigger(cls, title: str) -> Actor:
+        return cls(Kind.TRIGGER, None, title)
+
+    @classmethod
+    def automation(cls, title: str) -> Actor:
+        return cls(Kind.AUTOMATION, None, title)
+
+    @classmethod
+    def system(cls, what: str = "System") -> Actor:
+        return cls(Kind.SYSTEM, None, what)
+
+    @classmethod
+    def requester_message(cls, requester: Requester, channel: str) -> Actor:
+        """A requester's message moved the ticket (reopened it): credited to the intake it
+        came through."""
+        if channel in X_CHANNELS:
+            kind = Kind.X_INTAKE
+        elif channel == Channel.EMAIL:
+            kind = Kind.EMAIL
+        else:
+            kind = Kind.REQUESTER
+        return cls(kind, None, requester.name, requester)
+
+    @classmethod
+    def of(cls, actor: Actor | User | None) -> Actor:
+        """Services take a plain user for the common case, an agent at work."""
+        if isinstance(actor, Actor):
+            return actor
+        return cls.agent(actor) if actor is not None else cls.system()
+
+
+# changes' keys (Ticket attribute names) -> the log's field names
+LOGGED_FIELDS = {
+    "status": TicketEvent.Field.STATUS,
+    "priority": TicketEvent.Field.PRIORITY,
+    "assignee_id": TicketEvent.Field.ASSIGNEE,
+    "group_id": TicketEvent.Field.GROUP,
+    "tags": TicketEvent.Field.TAGS,
+    "subject": TicketEvent.Field.SUBJECT,
+    "channel": TicketEvent.Field.CHANNEL,
+    "x_account_id": TicketEvent.Field.X_ACCOUNT,
+}
+
+
+def record_changes(
+    ticket: Ticket,
+    changes: Mapping[str, tuple[Any, Any]],
+    *,
+    by: Actor,
+    field_actors: Mapping[str, Actor] | None = None,
+    at: datetime | None = None,
+) -> list[TicketEvent]:
+    """Write one log row per changed field (in the caller's transaction); returns them.
+
+    `field_actors` credits some fields to another actor than `by` (each trigger of a
+    cascade for what it set, while the cascade is saved once)."""
+    at = at or timezone.now()
+    rows = []
+    for name, (old, new) in changes.items():
+        field = LOGGED_FIELDS.get(name)
+        if field is None:
+            continue
+        actor = (field_actors or {}).get(name, by)
+        rows.append(
+            TicketEvent(
+                ticket=ticket,
+                created_at=at,
+                actor_kind=actor.kind,
+                actor_user=actor.user,
+                actor_requester=actor.requester,
+                actor_name=actor.name[:255],
+                field=field,
+                old_value=_data(old),
+                new_value=_data(new),
+                old_label=label(name, old),
+                new_label=label(name, new),
+            )
+        )
+    if rows:
+        TicketEvent.objects.bulk_create(rows)
+    return rows
+
+
+def _data(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return sorted(value)
+    return value
+
+
+def label(name: str, value: Any) -> str:
+    """How a person reads a ticket's value: a choice's label, a related row's name."""
+    if value is None or value == "":
+        return {"assignee_id": "Unassigned", "group_id": "No group", "x_account_id": "None"}.get(name, "")
+    if name == "tags":
+        return ", ".join(sorted(value)) or "(none)"
+    field = Ticket._meta.get_field(name.removesuffix("_id"))
+    if field.is_relation:
+        related = field.related_model._default_manager.filter(pk=value).first()
+        return str(related) if related is not None else f"#{value} (deleted)"
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    return str(value)
+
+
+def latest_events(ticket: Ticket, fields: Iterable[str]) -> dict[str, TicketEvent]:
+    """The last logged change of each of these fields (log field names), for telling an agent
+    who changed what since their page was drawn."""
+    found: dict[str, TicketEvent] = {}
+    for field in set(fields):
+        event = ticket.events.filter(field=field).order_by("-created_at", "-id").first()
+        if event is not None:
+            found[field] = event
+    return found
+
 
 # sender=Comment; kwargs: comment_id, ticket_id, delivery. Sent after commit whenever an
 # outgoing comment's delivery state changes (pending, sent, failed), by whichever channel.

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_unicode_slug
+from django.db import models
 
 from .access import assignable_groups
 from .models import Group, Ticket, User
@@ -28,6 +32,10 @@ class ReplyForm(forms.Form):
         choices=[("", "(unchanged)"), *((v, label) for v, label in Ticket.Status.choices if v != Ticket.Status.NEW)],
     )
 
+    # The ticket's status when the page was drawn: "and set status to" does not override a
+    # status another agent set since.
+    status_seen = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20)
+
     EMAIL = "email"
 
     def __init__(self, *args, email_address: str | None = None, **kwargs):
@@ -45,6 +53,10 @@ class ReplyForm(forms.Form):
         return self.cleaned_data["kind"] in ("public", self.EMAIL)
 
     @property
+    def status_when_drawn(self) -> str:
+        return self.cleaned_data.get("status_seen") or ""
+
+    @property
     def by_email(self) -> bool:
         return self.cleaned_data["kind"] == self.EMAIL
 
@@ -55,30 +67,107 @@ class RequesterEmailForm(forms.Form):
     email = forms.EmailField(label="Add an email address", max_length=254)
 
 
+@dataclass
+class PropertyEdit:
+    """What an agent changed on the properties form, as `update_ticket` takes it."""
+
+    fields: dict[str, Any]  # field name -> new value, only those the agent changed
+    expected: dict[str, Any]  # Ticket attribute -> the value the agent's page showed
+    add_tags: set[str]
+    remove_tags: set[str]
+    tags: list[str] | None = None  # replace all tags (a post without the page's values)
+
+
 class TicketPropertiesForm(forms.Form):
-    status = forms.ChoiceField(choices=Ticket.Status.choices)
-    priority = forms.TypedChoiceField(coerce=int, choices=Ticket.Priority.choices)
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False, empty_label="Unassigned")
-    group = forms.ModelChoiceField(queryset=Group.objects.none(), required=False, empty_label="No group")
-    tags = forms.CharField(required=False, help_text="Separated by commas or spaces", max_length=1000)
+    # show_hidden_initial: each field also posts back the value the page was drawn with
+    # (a hidden "initial-<name>" input), so a save applies only what this agent changed and
+    # can tell a change made by someone else since (see `edit`).
+    status = forms.ChoiceField(choices=Ticket.Status.choices, show_hidden_initial=True)
+    priority = forms.TypedChoiceField(coerce=int, choices=Ticket.Priority.choices, show_hidden_initial=True)
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, empty_label="Unassigned", show_hidden_initial=True
+    )
+    group = forms.ModelChoiceField(
+        queryset=Group.objects.none(), required=False, empty_label="No group", show_hidden_initial=True
+    )
+    tags = forms.CharField(
+        required=False, help_text="Separated by commas or spaces", max_length=1000, show_hidden_initial=True
+    )
+
+    # form field -> Ticket attribute compared for conflicts
+    ATTRIBUTES = {"status": "status", "priority": "priority", "assignee": "assignee_id", "group": "group_id"}
 
     def __init__(self, *args, user: User, ticket: Ticket, **kwargs):
-        kwargs.setdefault(
-            "initial",
-            {
-                "status": ticket.status,
-                "priority": ticket.priority,
-                "assignee": ticket.assignee_id,
-                "group": ticket.group_id,
-                "tags": " ".join(t.name for t in ticket.tags.all()),
-            },
-        )
+        kwargs.setdefault("initial", self.values_of(ticket))
         super().__init__(*args, **kwargs)
+        self._user = user
         self.fields["assignee"].queryset = _agents()
         self.fields["group"].queryset = assignable_groups(user, ticket.group)
 
+    @staticmethod
+    def values_of(ticket: Ticket) -> dict[str, Any]:
+        return {
+            "status": ticket.status,
+            "priority": ticket.priority,
+            "assignee": ticket.assignee_id,
+            "group": ticket.group_id,
+            "tags": " ".join(sorted(t.name for t in ticket.tags.all())),
+        }
+
     def clean_tags(self) -> list[str]:
         return split_tags(self.cleaned_data["tags"])
+
+    def seen(self, name: str) -> Any:
+        """The value this field had when the page was drawn, as posted back; `MISSING` when
+        the post does not carry it (a script, a page older than this form)."""
+        raw = self.data.get(self.add_initial_prefix(name))
+        if raw is None:
+            return MISSING
+        try:
+            if name == "tags":
+                return set(split_tags(raw))
+            if name in ("assignee", "group"):
+                return int(raw) if raw else None
+            return self.fields[name].clean(raw)
+        except (TypeError, ValueError, ValidationError):
+            return MISSING
+
+    def edit(self) -> PropertyEdit:
+        """The fields this agent changed on their page, with what the page showed of them.
+
+        Only those are saved: a field left as the page showed it is not written back, so
+        what another agent set since survives. Tags are changed as the agent's additions
+        and removals, never replaced wholesale."""
+        data = self.cleaned_data
+        edit = PropertyEdit(fields={}, expected={}, add_tags=set(), remove_tags=set())
+        for name, attribute in self.ATTRIBUTES.items():
+            wanted, seen = data[name], self.seen(name)
+            wanted_value = wanted.pk if isinstance(wanted, models.Model) else wanted
+            if seen is MISSING:
+                edit.fields[name] = wanted  # compared with the ticket as it is now: last write wins
+            elif wanted_value != seen:
+                edit.fields[name] = wanted
+                edit.expected[attribute] = seen
+        seen_tags = self.seen("tags")
+        if seen_tags is MISSING:
+            edit.tags = data["tags"]
+        else:
+            edit.add_tags = set(data["tags"]) - seen_tags
+            edit.remove_tags = seen_tags - set(data["tags"])
+        return edit
+
+    def for_retry(self, ticket: Ticket) -> TicketPropertiesForm:
+        """This form as posted (the agent's choices kept), but drawn from the ticket as it
+        is now: submitting it again applies the agent's choices over what they were shown."""
+        data = self.data.copy()
+        for name, value in self.values_of(ticket).items():
+            data[self.add_initial_prefix(name)] = "" if value is None else str(value)
+        retry = type(self)(data, user=self._user, ticket=ticket)
+        retry.is_valid()
+        return retry
+
+
+MISSING = object()
 
 
 def split_tags(text: str) -> list[str]:
@@ -112,6 +201,24 @@ class TicketIdsField(forms.Field):
             raise ValidationError("Select at least one ticket.")
 
 
+class SeenRowsField(forms.Field):
+    """What the queue page showed of each row, posted back as "id:status:assignee_id"
+    (assignee empty when unassigned), so a bulk change can tell which rows another agent
+    changed since. Unreadable entries are ignored: such rows are not checked."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value) -> dict[int, dict[str, Any]]:
+        rows = {}
+        for entry in value or ():
+            try:
+                pk, status, assignee = str(entry).split(":")
+                rows[int(pk)] = {"status": status, "assignee_id": int(assignee) if assignee else None}
+            except ValueError:
+                continue
+        return rows
+
+
 class BulkActionForm(forms.Form):
     ASSIGN, STATUS, TAG, DELETE = "assign", "status", "tag", "delete"
 
@@ -125,6 +232,7 @@ class BulkActionForm(forms.Form):
     )
     tag = forms.CharField(required=False, max_length=80)
     confirmed = forms.BooleanField(required=False)
+    seen = SeenRowsField(required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

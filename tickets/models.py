@@ -12,6 +12,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 class Channel(models.TextChoices):
@@ -108,16 +109,35 @@ class Identity(models.Model):
     display_name = models.CharField(max_length=200, blank=True)
     avatar_url = models.URLField(max_length=500, blank=True)
     followers = models.PositiveIntegerField(null=True, blank=True)
-    verified = models.BooleanField(default=False)
+    verified = models.BooleanField(default=False)  # X's verified mark
     updated_at = models.DateTimeField(auto_now=True)
+    # Email only. Nothing is sent to an address until it is confirmed: the requester wrote
+    # from it, its owner clicked the link mailed to it, or an agent (added_by) vouched for it.
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The agent who added this address by hand.",
+    )
+    # Replies by email go to the primary address (or, on a ticket, to the confirmed address
+    # the requester last wrote from), never merely to the newest one.
+    is_primary = models.BooleanField(default=False)
 
     class Meta:
         verbose_name_plural = "identities"
-        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="unique_identity")]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="unique_identity"),
+            models.UniqueConstraint(
+                fields=["requester"], condition=Q(kind="email", is_primary=True), name="one_primary_email_per_requester"
+            ),
+        ]
         indexes = [models.Index(fields=["handle"])]
 
     def __str__(self) -> str:
         return f"@{self.handle}" if self.kind == self.Kind.X and self.handle else self.value
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None
 
 
 class Tag(models.Model):
@@ -255,5 +275,72 @@ class Comment(models.Model):
         return not self.is_public
 
 
+
+class TicketEvent(models.Model):
+    """One property of a ticket changed: when, by whom (or what), from which value to which.
+
+    Written in the transaction of the change itself, by the same services that announce it
+    (`tickets.lifecycle.update_ticket`, `tickets.comments.add_comment`), whoever the actor:
+    an agent, a trigger, the X intake, email, the system or an automation. Values are kept
+    twice: as data (`old_value`/`new_value`: ids, choice values, tag lists), for the code that
+    reasons about history (edit conflicts, service-level clocks, live updates), and as the
+    label a person saw (`old_label`/`new_label`), which stays true after a rename or deletion.
+    """
+
+    class ActorKind(models.TextChoices):
+        AGENT = "agent", "Agent"
+        TRIGGER = "trigger", "Trigger"
+        X_INTAKE = "x_intake", "X intake"
+        EMAIL = "email", "Email"
+        REQUESTER = "requester", "Requester"
+        SYSTEM = "system", "System"
+        AUTOMATION = "automation", "Automation"
+
+    class Field(models.TextChoices):
+        STATUS = "status", "Status"
+        PRIORITY = "priority", "Priority"
+        ASSIGNEE = "assignee", "Assignee"
+        GROUP = "group", "Group"
+        TAGS = "tags", "Tags"
+        SUBJECT = "subject", "Subject"
+        CHANNEL = "channel", "Channel"
+        X_ACCOUNT = "x_account", "X account"
+
+    # No index of its own: the (ticket, created_at, id) index below serves lookups by ticket.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    actor_kind = models.CharField(max_length=12, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The requester whose message made the change (X intake, email): erasing a person must
+    # find the rows that carry their name.
+    actor_requester = models.ForeignKey(
+        Requester, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who it was when it happened: an agent's name, a trigger's title, a requester's name.
+    actor_name = models.CharField(max_length=255, blank=True)
+    field = models.CharField(max_length=12, choices=Field.choices)
+    old_value = models.JSONField(null=True, blank=True)
+    new_value = models.JSONField(null=True, blank=True)
+    old_label = models.TextField(blank=True)
+    new_label = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["ticket", "created_at", "id"], name="ticketevent_ticket_time_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.ticket_id} {self.field}: {self.old_label} → {self.new_label}"
+
+    @property
+    def tags_added(self) -> list[str]:
+        return sorted(set(self.new_value or ()) - set(self.old_value or ()))
+
+    @property
+    def tags_removed(self) -> list[str]:
+        return sorted(set(self.old_value or ()) - set(self.new_value or ()))
+
+
 # The email channel's own records; imported here so they belong to this app's migrations.
-from .mail.models import EmailAttachment, InboundEmail  # noqa: E402, F401
+from .mail.models import EmailAttachment, EmailConfirmation, EmailRequest, InboundEmail  # noqa: E402, F401

@@ -1,99 +1,68 @@
-"""The requester's side of a ticket, reached without an account through signed links.
+"""The requester's side of a ticket, reached without an account through signed links
+(`tickets.links`).
 
-`ticket_link(ticket)` goes in a tweet or DM: a page with the ticket's status and the
+The ticket page (`ticket_link`, appended to public posts) shows the ticket's status and the
 public tweets of the conversation, nothing else (no DMs, emails, internal notes, subject,
-assignee or other tickets), and a form to continue by email. `request_email_link(ticket)`
-goes straight to that form. The signature (django.core.signing, one salt per kind of link,
-so one link cannot be turned into the other) is the only credential; a tampered link, or
-one older than TICKET_LINK_MAX_AGE_DAYS (0 = never expires), is a 404.
-
-Tokens are <base62 ticket id>.<base62 timestamp>.<signature>, about 55 characters; X
-shortens every link to 23 characters anyway.
+assignee or other tickets), and agents by first name only. It offers no email form: its link
+is public, and an address must come through a link only the requester received
+(`request_email_link`, single-use, bound to them), then be confirmed by its owner.
 """
 
 from __future__ import annotations
 
-import logging
 from functools import wraps
 
 from django import forms
 from django.conf import settings
-from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.decorators import ratelimit
 
-from .comments import TicketFull, add_comment
-from .mail.addresses import AddressBelongsToAnotherRequester, set_requester_email
-from .models import Channel, Comment, Identity, Ticket
+from .links import CONFIRMATION_SALT, EMAIL_REQUEST_SALT, TICKET_LINK_SALT, BadLink, id_from
+from .mail import capture
+from .mail.models import EmailConfirmation
+from .models import Channel, Comment, Ticket
 
-log = logging.getLogger(__name__)
-
-TICKET_LINK_SALT = "tickets.public.ticket-link"
-EMAIL_LINK_SALT = "tickets.public.request-email"
 # Only public tweets and likes are shown: they are public on X already. DMs are private
 # between the requester and us, and anyone holding the link may not be the requester.
 PUBLIC_CHANNELS = (Channel.X, Channel.X_LIKE)
 
 
-def _signer(salt: str) -> signing.TimestampSigner:
-    # "." rather than ":" keeps the token in characters no URL or tweet treats specially.
-    return signing.TimestampSigner(salt=salt, sep=".")
-
-
-def _token(ticket: Ticket, salt: str) -> str:
-    return _signer(salt).sign(signing.b62_encode(ticket.pk))
-
-
-def _ticket_for(token: str, salt: str) -> Ticket:
-    days = settings.TICKET_LINK_MAX_AGE_DAYS
+def _id_or_404(token: str, salt: str) -> int:
     try:
-        value = _signer(salt).unsign(token, max_age=days * 86400 if days else None)
-        ticket_id = signing.b62_decode(value)
-    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
-        raise Http404("No such ticket") from None
-    return get_object_or_404(Ticket, pk=ticket_id)
+        return id_from(token, salt)
+    except BadLink:
+        raise Http404("No such page") from None
 
 
-def ticket_link(ticket: Ticket) -> str:
-    """Absolute URL of the requester-facing page of `ticket`, short enough for a tweet."""
-    return settings.SITE_URL + reverse("public:ticket", args=[_token(ticket, TICKET_LINK_SALT)])
+def _per_link(group: str, request: HttpRequest) -> str:
+    return request.resolver_match.kwargs["token"]
 
 
-def request_email_link(ticket: Ticket) -> str:
-    """Absolute URL of the form where the requester leaves an email address."""
-    return settings.SITE_URL + reverse("public:email", args=[_token(ticket, EMAIL_LINK_SALT)])
+def _rate_per_link(group: str, request: HttpRequest) -> str:
+    return settings.PUBLIC_FORM_RATE_PER_LINK
 
 
-def capture_requester_email(ticket: Ticket, address: str) -> None:
-    """Add `address` (already validated) to the ticket's requester and tell the agents.
+def _rate_per_ip(group: str, request: HttpRequest) -> str:
+    return settings.PUBLIC_FORM_RATE_PER_IP
 
-    An address that belongs to another requester is not moved: the agents get a note and
-    decide. The person at the form is told the same thing either way, so the form cannot
-    be used to learn whether an address is known to us.
-    """
-    address = address.strip().lower()
-    known = Identity.objects.filter(
-        kind=Identity.Kind.EMAIL, value=address, requester_id=ticket.requester_id
-    ).exists()
-    try:
-        set_requester_email(ticket.requester, address, actor=None)
-        if known:
-            note = f"The requester confirmed their email address {address} on the ticket page."
-        else:
-            note = f"The requester left their email address {address} on the ticket page; you can now reply by email."
-    except AddressBelongsToAnotherRequester as exc:
-        other = exc.identity.requester
-        note = (
-            f"The requester left the email address {address} on the ticket page, but it already belongs to "
-            f"requester {other} (#{other.pk}). It was not added; check whether they are the same person."
-        )
-    try:
-        add_comment(ticket, body=note, is_public=False)
-    except TicketFull:
-        log.warning("Ticket #%s is full; email capture note not added: %s", ticket.pk, note)
+
+def rate_limited(view):
+    """Posts to a requester page are counted per link and per client address (django-ratelimit,
+    in the shared cache); past either limit the page answers 429 and does nothing. A link
+    works once, but a script can still post bad addresses to it, or walk many links."""
+
+    @ratelimit(group="public-form-link", key=_per_link, rate=_rate_per_link, method="POST", block=False)
+    @ratelimit(group="public-form-ip", key="ip", rate=_rate_per_ip, method="POST", block=False)
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if getattr(request, "limited", False):
+            return render(request, "public/too_many.html", status=429)
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 class EmailCaptureForm(forms.Form):
@@ -101,13 +70,15 @@ class EmailCaptureForm(forms.Form):
 
 
 def requester_page(view):
-    """Headers for pages whose URL is a credential: no caching, no Referer carrying the
-    token to the sites the page links to (tweets on X), no search engine indexing."""
+    """Headers for pages whose URL is a credential: no caching, no search engine indexing,
+    and no Referer carrying the token to other sites (tweets on X). `same-origin`, not
+    `no-referrer`: browsers then send the form's own Origin with its POST, which Django's
+    CSRF check needs (under `no-referrer` Chromium sends `Origin: null` and gets a 403)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = never_cache(view)(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        response["Referrer-Policy"] = "same-origin"
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response
 
@@ -117,36 +88,49 @@ def requester_page(view):
 @requester_page
 @require_GET
 def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
-    ticket = _ticket_for(token, TICKET_LINK_SALT)
+    ticket = get_object_or_404(Ticket, pk=_id_or_404(token, TICKET_LINK_SALT))
     latest = (
         Comment.objects.filter(ticket=ticket, is_public=True, channel__in=PUBLIC_CHANNELS)
         .select_related("author_user", "author_requester")
         .order_by("-created_at", "-id")[: settings.COMMENTS_PER_PAGE]
     )
+    return render(request, "public/ticket.html", {"ticket": ticket, "tweets": list(reversed(latest))})
+
+
+@requester_page
+@require_http_methods(["GET", "POST"])
+@rate_limited
+def email_form(request: HttpRequest, token: str) -> HttpResponse:
+    email_request = capture.open_request(_id_or_404(token, EMAIL_REQUEST_SALT))
+    if email_request is None:
+        return render(request, "public/link_used.html", status=410)
+    ticket = email_request.ticket
+    form = EmailCaptureForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        if capture.take_address(email_request.pk, form.cleaned_data["email"]) is None:
+            return render(request, "public/link_used.html", status=410)
+        # The same answer whoever the address belongs to: the form reveals nothing about it.
+        return render(request, "public/email_saved.html", {"ticket": ticket, "address": form.cleaned_data["email"]})
     return render(
         request,
-        "public/ticket.html",
-        {
-            "ticket": ticket,
-            "tweets": list(reversed(latest)),
-            "form": EmailCaptureForm(),
-            "email_action": reverse("public:email", args=[_token(ticket, EMAIL_LINK_SALT)]),
-        },
+        "public/email_form.html",
+        {"ticket": ticket, "form": form, "email_action": request.path},
+        status=400 if request.method == "POST" else 200,
     )
 
 
 @requester_page
 @require_http_methods(["GET", "POST"])
-def email_form(request: HttpRequest, token: str) -> HttpResponse:
-    ticket = _ticket_for(token, EMAIL_LINK_SALT)
-    form = EmailCaptureForm(request.POST if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
-        capture_requester_email(ticket, form.cleaned_data["email"])
-        return render(request, "public/email_saved.html", {"ticket": ticket})
-    status = 400 if request.method == "POST" else 200
-    return render(
-        request,
-        "public/email_form.html",
-        {"ticket": ticket, "form": form, "email_action": request.path},
-        status=status,
+@rate_limited
+def confirm_email(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button, POST confirms: mail scanners that open every link confirm nothing."""
+    confirmation = get_object_or_404(
+        EmailConfirmation.objects.select_related("request"), pk=_id_or_404(token, CONFIRMATION_SALT)
     )
+    ticket_id = confirmation.request.ticket_id
+    if request.method == "POST":
+        capture.confirm(confirmation.pk)
+        return render(request, "public/email_confirmed.html", {"ticket_id": ticket_id})
+    if confirmation.confirmed_at is not None:
+        return render(request, "public/email_confirmed.html", {"ticket_id": ticket_id})
+    return render(request, "public/confirm_email.html", {"ticket_id": ticket_id, "address": confirmation.address})

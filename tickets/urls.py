@@ -13,5 +13,7 @@ urlpatterns = [
     path("tickets/<int:pk>/reply/", views.reply, name="reply"),
     path("tickets/<int:pk>/update/", views.update, name="update"),
     path("tickets/<int:pk>/requester-email/", views.requester_email, name="requester_email"),
+    path("tickets/<int:pk>/requester-email/<int:identity_pk>/primary/", views.requester_primary_email,
+         name="requester_primary_email"),
     path("tickets/<int:pk>/delete/", views.delete, name="delete"),
 ]

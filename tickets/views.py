@@ -20,16 +20,17 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import bulk, panels
-from .access import can_delete_tickets, visible_tickets
+from .access import can_change_requester, can_delete_tickets, visible_tickets
 from .comments import TicketFull
 from .filters import QueueFilterForm, apply_filters, apply_sort
 from .forms import BulkActionForm, ReplyForm, RequesterEmailForm, TicketPropertiesForm
-from .lifecycle import update_ticket
-from .mail.addresses import AddressBelongsToAnotherRequester, email_address_for, set_requester_email
-from .models import Channel, Ticket
+from .lifecycle import EditConflict, update_ticket
+from .mail.addresses import email_address_for, make_primary, set_requester_email
+from .models import Channel, Identity, Ticket
 from .queue_page import SEARCH_RESULTS_CAP, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import post_reply, replies_since
+from .timeline import timeline_for
 
 # --- Queues -----------------------------------------------------------------------------
 
@@ -121,10 +122,12 @@ def _render_detail(
         {
             "ticket": ticket,
             "page": page,
-            "identities": list(ticket.requester.identities.order_by("kind", "pk")),
+            "timeline": timeline_for(ticket, page),
+            "identities": list(ticket.requester.identities.select_related("added_by").order_by("kind", "pk")),
             "previous_ticket": next((t for t in related if t.pk == ticket.follow_up_of_id), None),
             "follow_ups": [t for t in related if t.follow_up_of_id == ticket.pk],
-            "reply_form": reply_form or ReplyForm(email_address=_email_reply_address(ticket)),
+            "reply_form": reply_form
+            or ReplyForm(email_address=_email_reply_address(ticket), initial={"status_seen": ticket.status}),
             "requester_email_form": requester_email_form or RequesterEmailForm(),
             "properties_form": properties_form or TicketPropertiesForm(user=request.user, ticket=ticket),
             "sidebar_panels": panels.panels_for(ticket, panels.SIDEBAR),
@@ -152,6 +155,8 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         form.add_error(None, f"{names} answered this ticket since you opened it. Read their reply above; "
                              "submit again to send yours anyway.")
         return _render_detail(request, ticket, reply_form=form, status=409)
+    # Read before the reply, which may move the status itself (a first answer opens it).
+    status_moved_since_drawn = form.status_when_drawn not in ("", ticket.status)
     try:
         post_reply(
             ticket,
@@ -170,9 +175,12 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         return _render_detail(request, ticket, reply_form=form, status=400)
     then_status = form.cleaned_data["then_status"]
     if then_status:
-        ticket.refresh_from_db()
+        # "Submit as Solved" from a page drawn before another agent set the status: theirs stands.
+        expected = {"status": form.status_when_drawn} if status_moved_since_drawn else None
         try:
-            update_ticket(ticket, status=then_status, actor=request.user)
+            update_ticket(ticket, status=then_status, actor=request.user, expected=expected)
+        except EditConflict as exc:
+            messages.warning(request, f"Your reply was added, but the status was not changed: {exc}")
         except ValueError as exc:
             messages.error(request, str(exc))
     if form.by_email:
@@ -185,22 +193,44 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def requester_email(request: HttpRequest, pk: int) -> HttpResponse:
-    """Any agent who sees the ticket may give its requester an email address, so that the
-    conversation can move to email."""
+    """An agent who sees the ticket gives its requester an email address (given on the phone,
+    in a DM...), vouching for it (recorded as `added_by`), so that the conversation can move
+    to email. A restricted agent may not change a requester who has tickets outside their reach."""
     ticket = _visible_ticket(request, pk)
     form = RequesterEmailForm(request.POST)
-    if form.is_valid():
+    if not can_change_requester(request.user, ticket.requester):
+        form.is_valid()
+        form.add_error("email", OUT_OF_REACH)
+    elif form.is_valid():
         try:
             identity = set_requester_email(ticket.requester, form.cleaned_data["email"], actor=request.user)
-        except AddressBelongsToAnotherRequester as exc:
-            form.add_error(
-                "email", f"{exc.message} Nothing was changed: merging two requesters is for an admin to decide."
-            )
-        except ValidationError as exc:
+        except ValidationError as exc:  # AddressBelongsToAnotherRequester names nobody
             form.add_error("email", exc)
     if not form.is_valid():
         return _render_detail(request, ticket, requester_email_form=form, status=400)
     messages.success(request, f"{identity.value} is now an email address of {ticket.requester}.")
+    return redirect(ticket)
+
+
+OUT_OF_REACH = ("This requester also has tickets outside your views; an address you add would receive their replies. "
+                "Ask an agent who sees all of them.")
+
+
+@require_POST
+@login_required
+def requester_primary_email(request: HttpRequest, pk: int, identity_pk: int) -> HttpResponse:
+    """Make one of the requester's confirmed addresses the one replies by email go to."""
+    ticket = _visible_ticket(request, pk)
+    identity = get_object_or_404(Identity, pk=identity_pk, requester_id=ticket.requester_id, kind=Identity.Kind.EMAIL)
+    if not can_change_requester(request.user, ticket.requester):
+        messages.error(request, OUT_OF_REACH)
+    else:
+        try:
+            make_primary(identity)
+        except ValidationError as exc:
+            messages.error(request, exc.messages[0])
+        else:
+            messages.success(request, f"Replies by email now go to {identity.value}.")
     return redirect(ticket)
 
 
@@ -211,17 +241,26 @@ def update(request: HttpRequest, pk: int) -> HttpResponse:
     form = TicketPropertiesForm(request.POST, user=request.user, ticket=ticket)
     if not form.is_valid():
         return _render_detail(request, ticket, properties_form=form, status=400)
-    data = form.cleaned_data
+    edit = form.edit()
     try:
         changes = update_ticket(
             ticket,
             actor=request.user,
-            status=data["status"],
-            priority=data["priority"],
-            assignee=data["assignee"],
-            group=data["group"],
-            tags=data["tags"],
+            expected=edit.expected,
+            tags=edit.tags,
+            add_tags=edit.add_tags,
+            remove_tags=edit.remove_tags,
+            **edit.fields,
         )
+    except EditConflict as conflict:
+        # Nothing saved. The agent sees what the other side did, keeps their own choices, and
+        # the form now carries the current values: submitting again applies their choices.
+        retry = form.for_retry(conflict.ticket)
+        retry.add_error(None, "Someone changed this ticket while you were editing it; nothing was saved.")
+        for c in conflict.conflicts:
+            retry.add_error(None, c.describe())
+        retry.add_error(None, "Your choices are kept below: submit again to apply them anyway.")
+        return _render_detail(request, conflict.ticket, properties_form=retry, status=409)
     except ValueError as exc:  # reopening a closed ticket
         form.add_error("status", str(exc))
         ticket.refresh_from_db()
@@ -278,9 +317,9 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Deleted {count} ticket{'s' if count != 1 else ''}.")
         return redirect(back)
     if action == BulkActionForm.ASSIGN:
-        result = bulk.bulk_assign(tickets, data["assignee"], actor=user)
+        result = bulk.bulk_assign(tickets, data["assignee"], actor=user, seen=data["seen"])
     elif action == BulkActionForm.STATUS:
-        result = bulk.bulk_set_status(tickets, data["status"], actor=user)
+        result = bulk.bulk_set_status(tickets, data["status"], actor=user, seen=data["seen"])
     else:
         result = bulk.bulk_add_tag(tickets, data["tag"], actor=user)
     messages.success(request, f"Updated {result.changed} ticket{'s' if result.changed != 1 else ''}.")

@@ -17,4 +17,5 @@ class TwitterChannelConfig(AppConfig):
         for channel in (Channel.X, Channel.X_LIKE, Channel.X_DM):
             register_sender(channel, reply_on_x)
         register_ticket_panel("twitter_channel/reply/_reply_options.html", channels=X_CHANNELS, place=REPLY)
+        register_ticket_panel("twitter_channel/reply/_participants_panel.html", channels=X_CHANNELS, place=SIDEBAR)
         register_ticket_panel("twitter_channel/reply/_deliveries_panel.html", channels=X_CHANNELS, place=SIDEBAR)

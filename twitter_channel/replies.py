@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Max
 
 from tickets.comments import add_comment
+from tickets.links import request_email_link, ticket_link
+from tickets.mail.capture import new_email_request
 from tickets.models import Channel, Comment, Identity, Ticket, User
-from tickets.public import request_email_link, ticket_link
 
 from . import sending
 from .models import IncomingItem, XAccount
@@ -36,9 +38,38 @@ class XReplyRefused(ValidationError):
     """The reply cannot be sent as asked; nothing was recorded. The message says why."""
 
 
+@dataclass(frozen=True)
+class Recipient:
+    """Someone a reply can go to: the ticket's requester, or another participant of its
+    thread whom an agent picked explicitly. `post` is their latest post on the ticket (a
+    public reply answers it); a DM goes to `x_id`."""
+
+    x_id: str
+    handle: str
+    is_requester: bool
+    post: Comment | None = None
+    post_item: IncomingItem | None = None
+
+    @property
+    def name(self) -> str:
+        return f"@{self.handle}" if self.handle else f"X user {self.x_id}"
+
+    @property
+    def tweet_label(self) -> str:
+        if self.post is None:
+            return f"Public reply to {self.name} (nothing of theirs to answer on this ticket)"
+        excerpt = self.post.body if len(self.post.body) <= 80 else self.post.body[:79] + "…"
+        return f"Public reply to {self.name}, under their post “{excerpt}”"
+
+    @property
+    def dm_label(self) -> str:
+        return f"DM to {self.name}"
+
+
 @dataclass
 class ReplyChoices:
-    """What the composer offers on one ticket."""
+    """What the composer offers on one ticket. Replies go to the requester unless an agent
+    picks one of the `participants` (others who posted in the thread) explicitly."""
 
     ticket: Ticket
     modes: list[tuple[str, str]]
@@ -48,8 +79,10 @@ class ReplyChoices:
     dm_account: XAccount | None
     answered: IncomingItem | None  # the requester's latest post, which a public reply answers
     answered_comment: Comment | None
-    recipient_x_id: str
+    recipient_x_id: str  # the requester's X user id
     dm_conversation_id: str
+    requester: Recipient | None = None
+    participants: list[Recipient] = field(default_factory=list)
     summoned_account_ids: set[int] = field(default_factory=set)
     append_link_default: bool = False
     link: str = ""
@@ -57,6 +90,18 @@ class ReplyChoices:
     @property
     def link_weight(self) -> int:
         return link_weight(self.link)
+
+    def recipient(self, to: str | None) -> Recipient:
+        """The recipient an agent chose (`to`: an X user id), the requester by default; a
+        person who is not on the ticket cannot be chosen."""
+        if to in (None, "") or (self.requester is not None and to == self.requester.x_id):
+            if self.requester is None:
+                raise XReplyRefused("The requester has no X account to answer.")
+            return self.requester
+        found = next((p for p in self.participants if p.x_id == str(to)), None)
+        if found is None:
+            raise XReplyRefused("That X user is not a participant of this ticket.")
+        return found
 
     def warning_for(self, account: XAccount | None) -> str:
         """Why X may refuse a public reply from `account`, or ""."""
@@ -71,36 +116,46 @@ class ReplyChoices:
 
 
 def reply_choices(ticket: Ticket) -> ReplyChoices:
+    # Everything here is the requester's: a stranger who replied in the thread joins the
+    # ticket as a comment, and must never become whom the brand answers without an agent
+    # choosing so (they would receive the DM, or the email link, meant for the customer).
+    requester_x_ids = set(
+        Identity.objects.filter(requester_id=ticket.requester_id, kind=Identity.Kind.X).values_list("value", flat=True)
+    )
     answered_comment = (
-        Comment.objects.filter(ticket=ticket, external_source=Comment.Source.TWEET, author_requester__isnull=False)
+        Comment.objects.filter(ticket=ticket, external_source=Comment.Source.TWEET,
+                               author_requester_id=ticket.requester_id)
         .order_by("-created_at", "-id")
         .first()
     )
-    answered = None
-    if answered_comment is not None:
-        answered = (
-            IncomingItem.objects.filter(x_id=answered_comment.external_id,
-                                        kind__in=(IncomingItem.Kind.MENTION, IncomingItem.Kind.LIKE))
-            .defer("raw").order_by("-id").first()
-        )
+    answered = _item_of(answered_comment)
+    if answered is not None and answered.author_x_id not in requester_x_ids:
+        answered = None  # not the requester's own post (their identity changed hands)
+        answered_comment = None
     latest_dm = (
-        IncomingItem.objects.filter(ticket=ticket, kind=IncomingItem.Kind.DM).defer("raw").order_by("-id").first()
+        IncomingItem.objects.filter(ticket=ticket, kind=IncomingItem.Kind.DM, author_x_id__in=requester_x_ids)
+        .defer("raw").order_by("-id").first()
     )
     accounts = list(XAccount.objects.filter(allowed_for_replies=True, is_active=True).order_by("username"))
     default_account = next((a for a in accounts if a.pk == ticket.x_account_id), accounts[0] if accounts else None)
     dm_account = ticket.x_account if ticket.x_account and ticket.x_account.is_active else None
     recipient = (latest_dm.author_x_id if latest_dm else "") or (answered.author_x_id if answered else "")
-    if not recipient:
+    if not recipient and requester_x_ids:
         recipient = (
             Identity.objects.filter(requester_id=ticket.requester_id, kind=Identity.Kind.X)
-            .order_by("-updated_at").values_list("value", flat=True).first() or ""
+            .order_by("pk").values_list("value", flat=True).first()
         )
+    requester = None
+    if recipient:
+        handle = (Identity.objects.filter(kind=Identity.Kind.X, value=recipient)
+                  .values_list("handle", flat=True).first() or "")
+        requester = Recipient(recipient, handle, True, answered_comment, answered)
     modes = []
     if answered_comment is not None and accounts:
-        modes.append((TWEET, "Public reply"))
+        modes.append((TWEET, requester.tweet_label if requester else "Public reply"))
     if dm_account is not None and recipient:
-        modes.append((DM, "Direct message"))
-    default_mode = DM if ticket.channel == Channel.X_DM and (DM, "Direct message") in modes else (
+        modes.append((DM, requester.dm_label))
+    default_mode = DM if ticket.channel == Channel.X_DM and any(m == DM for m, _ in modes) else (
         modes[0][0] if modes else "")
     account_for_link = default_account or dm_account
     return ReplyChoices(
@@ -114,10 +169,39 @@ def reply_choices(ticket: Ticket) -> ReplyChoices:
         answered_comment=answered_comment,
         recipient_x_id=recipient,
         dm_conversation_id=latest_dm.conversation_key if latest_dm else "",
+        requester=requester,
+        participants=thread_participants(ticket, exclude_x_ids=requester_x_ids),
         summoned_account_ids=_summoned(answered, accounts),
         append_link_default=bool(account_for_link and account_for_link.append_ticket_link_default),
         link=ticket_link(ticket),
     )
+
+
+def _item_of(comment: Comment | None) -> IncomingItem | None:
+    if comment is None:
+        return None
+    return (
+        IncomingItem.objects.filter(x_id=comment.external_id, kind__in=(IncomingItem.Kind.MENTION, IncomingItem.Kind.LIKE))
+        .defer("raw").order_by("-id").first()
+    )
+
+
+def thread_participants(ticket: Ticket, *, exclude_x_ids: set[str] = frozenset()) -> list[Recipient]:
+    """Others who posted in the ticket's thread on X (not its requester), each with their
+    latest post on the ticket, oldest participant first."""
+    latest_ids = (
+        Comment.objects.filter(ticket=ticket, external_source=Comment.Source.TWEET, author_requester__isnull=False)
+        .exclude(author_requester_id=ticket.requester_id)
+        .values("author_requester_id").annotate(latest=Max("id")).values_list("latest", flat=True)
+    )
+    comments = {c.external_id: c for c in Comment.objects.filter(pk__in=list(latest_ids)).order_by("id")}
+    items = IncomingItem.objects.filter(x_id__in=comments, kind=IncomingItem.Kind.MENTION).defer("raw").order_by("id")
+    found: dict[str, Recipient] = {}
+    for item in items:
+        if item.author_x_id and item.author_x_id not in exclude_x_ids and item.author_x_id not in found:
+            found[item.author_x_id] = Recipient(item.author_x_id, item.author_handle, False,
+                                                comments[item.x_id], item)
+    return list(found.values())
 
 
 def _summoned(answered: IncomingItem | None, accounts: list[XAccount]) -> set[int]:
@@ -159,18 +243,21 @@ class ComposedReply:
 
 
 def compose(choices: ReplyChoices, body: str, *, mode: str | None = None, account_id: int | str | None = None,
-            append_link: bool | None = None) -> ComposedReply:
-    """The exact post to send, or XReplyRefused saying what is wrong."""
+            append_link: bool | None = None, to: str | None = None) -> ComposedReply:
+    """The exact post to send, or XReplyRefused saying what is wrong. It goes to the
+    requester unless `to` names a participant of the ticket's thread (an agent's choice)."""
     body = (body or "").strip()
     if not body:
         raise XReplyRefused("Write a message first.")
-    if not choices.modes:
+    if not choices.modes and not choices.participants:
         raise XReplyRefused("This ticket has nothing on X to answer: no post of the requester and no DM "
                             "conversation with a connected account.")
+    recipient = choices.recipient(to)
     mode = mode or choices.default_mode
-    if mode not in dict(choices.modes):
-        raise XReplyRefused(f"A {dict(OutgoingMessage.Kind.choices).get(mode, mode)!s} is not possible on this "
-                            "ticket.")
+    possible = {TWEET: bool(recipient.post and choices.accounts), DM: choices.dm_account is not None}
+    if not possible.get(mode):
+        raise XReplyRefused(f"A {dict(OutgoingMessage.Kind.choices).get(mode, mode)!s} to {recipient.name} is not "
+                            "possible on this ticket.")
     if append_link is None:
         append_link = choices.append_link_default
     text = appended(body, choices.link) if append_link else body
@@ -178,8 +265,11 @@ def compose(choices: ReplyChoices, body: str, *, mode: str | None = None, accoun
         if dm_length(text) > DM_LIMIT:
             raise XReplyRefused(f"A direct message takes at most {DM_LIMIT:,} characters; this one has "
                                 f"{dm_length(text):,}.")
-        return ComposedReply(DM, choices.dm_account, text, recipient_x_id=choices.recipient_x_id,
-                             dm_conversation_id=choices.dm_conversation_id)
+        # The requester's own DM conversation when there is one; X finds (or opens) the
+        # one-to-one conversation with anyone else from their user id.
+        conversation = choices.dm_conversation_id if recipient.is_requester else ""
+        return ComposedReply(DM, choices.dm_account, text, recipient_x_id=recipient.x_id,
+                             dm_conversation_id=conversation)
     account = choices.default_account
     if account_id not in (None, ""):
         account = next((a for a in choices.accounts if str(a.pk) == str(account_id)), None)
@@ -190,9 +280,8 @@ def compose(choices: ReplyChoices, body: str, *, mode: str | None = None, accoun
         extra = " with the ticket link" if append_link else ""
         raise XReplyRefused(f"Too long for X: {length} of {TWEET_LIMIT} characters{extra} "
                             f"(links count 23, CJK characters and emoji 2). Shorten it by {length - TWEET_LIMIT}.")
-    answered = choices.answered_comment
-    recipient = choices.answered.author_x_id if choices.answered else choices.recipient_x_id
-    return ComposedReply(TWEET, account, text, in_reply_to_tweet_id=answered.external_id, recipient_x_id=recipient)
+    return ComposedReply(TWEET, account, text, in_reply_to_tweet_id=recipient.post.external_id,
+                         recipient_x_id=recipient.x_id)
 
 
 def queue_reply(ticket: Ticket, composed: ComposedReply, author: User | None) -> Comment:
@@ -220,20 +309,46 @@ def queue_reply(ticket: Ticket, composed: ComposedReply, author: User | None) ->
 
 
 def reply_on_x(ticket: Ticket, body: str, author: User | None = None, *, mode: str | None = None,
-               account: str | int | None = None, append_link: str | bool | None = None, **_ignored) -> Comment:
+               account: str | int | None = None, append_link: str | bool | None = None, to: str | None = None,
+               **_ignored) -> Comment:
     """The X channels' sender (`tickets.outbound`): the ticket page's reply box (options
     arrive as strings from its X panel) and business rules' "reply to requester" (no
     options: the ticket's defaults)."""
     choices = reply_choices(ticket)
-    composed = compose(choices, body, mode=mode or None, account_id=account, append_link=_flag(append_link))
+    composed = compose(choices, body, mode=mode or None, account_id=account, append_link=_flag(append_link),
+                       to=to or None)
     return queue_reply(ticket, composed, author)
 
 
-def request_email(ticket: Ticket, author: User | None, *, mode: str | None = None) -> Comment:
-    """Ask the requester for an email address, with the link to the form that takes it."""
+class PublicPostNeedsConfirmation(XReplyRefused):
+    """The email request would go out as a public post: anyone reading the thread could use
+    the link. The agent must see the exact text and confirm it first."""
+
+    def __init__(self, text: str):
+        super().__init__("The requester cannot be reached by DM: the link would be posted publicly.")
+        self.text = text
+
+
+def email_request_text(link: str) -> str:
+    return f"{REQUEST_EMAIL_TEXT} {link}"
+
+
+def request_email(ticket: Ticket, author: User | None, *, public: bool = False, text: str = "") -> Comment:
+    """Ask the requester for an email address, with the link to the form that takes it.
+
+    Each link is single-use and bound to the requester (`tickets.mail.capture`). It goes by
+    DM (X accepts a DM unless they closed theirs; a refusal shows on the delivery). A public post of it, readable by anyone in the thread,
+    is only made with `public=True` and the exact `text` the agent was shown and confirmed
+    (PublicPostNeedsConfirmation, carrying that text, otherwise)."""
     choices = reply_choices(ticket)
-    body = f"{REQUEST_EMAIL_TEXT} {request_email_link(ticket)}"
-    return queue_reply(ticket, compose(choices, body, mode=mode, append_link=False), author)
+    dm_possible = any(mode == DM for mode, _ in choices.modes)
+    if not public and dm_possible:
+        body = email_request_text(request_email_link(new_email_request(ticket, author)))
+        return queue_reply(ticket, compose(choices, body, mode=DM, append_link=False), author)
+    if not public or not text:
+        # The link in the text shown is the one posted: one request, made now.
+        raise PublicPostNeedsConfirmation(email_request_text(request_email_link(new_email_request(ticket, author))))
+    return queue_reply(ticket, compose(choices, text, mode=TWEET, append_link=False), author)
 
 
 def _flag(value: str | bool | None) -> bool | None:

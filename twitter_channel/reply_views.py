@@ -17,7 +17,7 @@ from tickets.comments import TicketFull
 from tickets.models import Ticket
 
 from . import sending
-from .replies import XReplyRefused, compose, queue_reply, reply_choices, request_email
+from .replies import PublicPostNeedsConfirmation, XReplyRefused, compose, queue_reply, reply_choices, request_email
 from .reply_models import OutgoingMessage
 
 
@@ -36,13 +36,14 @@ def composer(request: HttpRequest, pk: int) -> HttpResponse:
     error = ""
     values = {"body": "", "mode": choices.default_mode,
               "account": str(choices.default_account.pk) if choices.default_account else "",
-              "append_link": choices.append_link_default}
+              "append_link": choices.append_link_default, "to": ""}
     if request.method == "POST":
         values = {"body": request.POST.get("body", ""), "mode": request.POST.get("mode", ""),
-                  "account": request.POST.get("account", ""), "append_link": request.POST.get("append_link") == "1"}
+                  "account": request.POST.get("account", ""), "append_link": request.POST.get("append_link") == "1",
+                  "to": request.POST.get("to", "")}
         try:
             composed = compose(choices, values["body"], mode=values["mode"] or None, account_id=values["account"],
-                               append_link=values["append_link"])
+                               append_link=values["append_link"], to=values["to"] or None)
             queue_reply(ticket, composed, request.user)
         except (XReplyRefused, TicketFull) as exc:
             error = exc.messages[0] if isinstance(exc, XReplyRefused) else str(exc)
@@ -61,9 +62,17 @@ def composer(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def ask_for_email(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send the requester the email form's link by DM. Posting it publicly instead takes two
+    steps: the agent first sees the exact text (and that anyone can read it), then confirms."""
     ticket = _x_ticket(request, pk)
+    public = request.POST.get("public") == "1"
+    confirmed_text = request.POST.get("text", "") if request.POST.get("confirmed") == "1" else ""
     try:
-        request_email(ticket, request.user, mode=request.POST.get("mode") or None)
+        request_email(ticket, request.user, public=public, text=confirmed_text)
+    except PublicPostNeedsConfirmation as exc:
+        return render(request, "twitter_channel/reply/confirm_public_email_request.html", {
+            "ticket": ticket, "text": exc.text, "recipient": reply_choices(ticket).requester,
+        })
     except (XReplyRefused, TicketFull) as exc:
         messages.error(request, exc.messages[0] if isinstance(exc, XReplyRefused) else str(exc))
     else:

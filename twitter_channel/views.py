@@ -66,7 +66,12 @@ def account_list(request: HttpRequest) -> HttpResponse:
         }
         for a in accounts
     ]
-    return render(request, "twitter_channel/accounts.html", {"rows": rows})
+    response = render(request, "twitter_channel/accounts.html", {"rows": rows})
+    # Connect and Reconnect post here and are redirected to X's consent page: the page's
+    # Content-Security-Policy must let its forms lead there (browsers check form-action on
+    # every redirect of a submission).
+    response._csp_update = {"form-action": [x_oauth.authorize_origin()]}
+    return response
 
 
 @admin_only

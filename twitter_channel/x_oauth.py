@@ -14,7 +14,7 @@ import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from django.conf import settings
@@ -28,6 +28,11 @@ TIMEOUT = 10.0
 
 def authorize_endpoint() -> str:
     return settings.X_OAUTH_AUTHORIZE_URL or DEFAULT_AUTHORIZE_URL
+
+
+def authorize_origin() -> str:
+    parts = urlsplit(authorize_endpoint())
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def token_endpoint() -> str:

@@ -371,13 +371,29 @@ def is_duplicate_content(body: Any) -> bool:
     return "duplicate" in text or (isinstance(kind, str) and "duplicate" in kind.lower())
 
 
+# X names its problem types under two hosts while it migrates (README "Errors"): spec 2.159
+# and most live answers under api.twitter.com, spec 2.167 (and live X's resource-not-found
+# since 2026) under api.x.com. Both name the same problem.
+PROBLEM_TYPE_PREFIXES = ("https://api.twitter.com/2/problems/", "https://api.x.com/2/problems/")
+
+
+def problem_kind(problem: Any) -> str:
+    """The kind of an X problem ("resource-not-found", "usage-capped"), whichever of X's hosts
+    names its type; "" for `about:blank`, another host's URI or anything that is not a problem."""
+    kind = problem.get("type") if isinstance(problem, dict) else None
+    if isinstance(kind, str):
+        for prefix in PROBLEM_TYPE_PREFIXES:
+            if kind.startswith(prefix):
+                return kind[len(prefix):]
+    return ""
+
+
 def is_rate_limit_body(body: Any) -> bool:
     """v1.1-style code 88 ("Rate limit exceeded") or the v2 `usage-capped` problem, which X
     may send with another status than 429."""
     if not isinstance(body, dict):
         return False
-    kind = body.get("type")
-    if isinstance(kind, str) and "usage-capped" in kind:
+    if problem_kind(body) == "usage-capped":
         return True
     return any(isinstance(e, dict) and e.get("code") == 88 for e in body.get("errors") or [])
 

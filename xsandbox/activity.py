@@ -6,7 +6,8 @@ arrives, X emits an event to every subscription that matches (`event_type`, `fil
 out on the app's `GET /2/activity/stream`. Every event is logged with its time, so the stream's
 `backfill_minutes` and `POST /2/webhooks/replay` can send it again.
 
-Shapes follow X's spec 2.167: the envelope `{"data": {"event_type", "event_uuid", "filter",
+Shapes follow X's spec 2.167, the only one that defines these events' payloads, in every
+vocabulary mode (tweet and both modes add 2.159's keys alongside, see `shapes.Mode`): the envelope `{"data": {"event_type", "event_uuid", "filter",
 "tag", "payload", "includes"}}`; payload Post for post.*, LikeWithPostAuthor for like.create.
 The spec leaves two shapes open, and the sandbox picks: a webhook body is one such envelope,
 and the dm.received / dm.sent payload is a DM event as `GET /2/dm_events` returns it.
@@ -38,7 +39,7 @@ from typing import Any
 import requests
 
 from .clock import SnowflakeIds, format_time
-from .shapes import USER_FIELDS, Selection, Serializer
+from .shapes import USER_FIELDS, Selection, Serializer, Vocabulary
 from .store import DmEvent, Like, Tweet
 
 log = logging.getLogger("xsandbox.activity")
@@ -219,9 +220,12 @@ class Activity:
         liker = self.sb.store.users[like.user_id]
         users.setdefault(liker.id, self._serializer().user(liker, self._selection()))
         includes["users"] = list(users.values())
-        # The liked post itself rides along in includes (the payload only names it).
-        posts = includes.setdefault(self.sb.vocab.includes, [])
-        posts.insert(0, self._post_payload(tweet))
+        # The liked post itself rides along in includes (the payload only names it), under the
+        # includes key of every vocabulary the events speak.
+        liked = self._post_payload(tweet)
+        for v in self._vocabularies():
+            posts = [p for p in includes.get(v.includes, []) if p["id"] != tweet.id]
+            includes[v.includes] = [liked, *posts]
         for sub in self._matching("like.create", [like.user_id], direction="outbound"):
             self.emit(sub, payload, includes)
         if tweet.author_id != like.user_id:
@@ -248,18 +252,22 @@ class Activity:
                 if s.event_type == event_type and s.user_id in wanted
                 and (not s.direction or not direction or s.direction == direction)]
 
+    def _vocabularies(self) -> tuple[Vocabulary, ...]:
+        return self.sb.mode.activity_vocabularies
+
     def _serializer(self) -> Serializer:
-        return Serializer(self.sb.store, self.sb.vocab)
+        return Serializer(self.sb.store, self._vocabularies())
 
     def _selection(self) -> Selection:
-        v = self.sb.vocab
+        vocabs = self._vocabularies()
         return Selection(
-            tweet_fields=frozenset(v.tweet_fields) - {"public_metrics"},
+            tweet_fields=frozenset(f for v in vocabs for f in v.tweet_fields) - {"public_metrics"},
             user_fields=frozenset(USER_FIELDS) & {"name", "username", "profile_image_url", "verified",
                                                   "public_metrics"},
-            dm_fields=frozenset(v.dm_fields) | {"sender_id", "participant_ids", "dm_conversation_id", "created_at"},
-            expansions=frozenset({"author_id", "entities.mentions.username", "referenced_tweets.id",
-                                  "referenced_tweets.id.author_id", "referenced_posts", "sender_id"}),
+            dm_fields=frozenset(f for v in vocabs for f in v.dm_fields) | {
+                "sender_id", "participant_ids", "dm_conversation_id", "created_at"},
+            expansions=frozenset({"author_id", "entities.mentions.username", "sender_id"}
+                                 | {e for v in vocabs for e in v.reference_expansions}),
         )
 
     def _post_payload(self, tweet: Tweet) -> dict:

@@ -37,19 +37,7 @@ from .endpoints import bearer
 from .ratelimits import APP_KEY
 from .store import Token
 
-APP_ONLY = problems.blank_problem(
-    403, "Unsupported Authentication",
-    "Authenticating with OAuth 2.0 User Context is forbidden for this endpoint. "
-    "Supported authentication types are [OAuth 2.0 Application-Only].")
 NOT_FOUND = problems.blank_problem(404, "Not Found Error", "Sorry, that page does not exist")
-# X's answer to a stream connection over the app's limit (spec 2.159 ConnectionExceptionProblem,
-# body as X sends it): a 429 whose rate-limit headers still show requests left.
-TOO_MANY_CONNECTIONS = {
-    "title": "ConnectionException",
-    "detail": "This stream is currently at the maximum allowed connection limit.",
-    "connection_issue": "TooManyConnections",
-    "type": "https://api.twitter.com/2/problems/streaming-connection",
-}
 
 
 def _activity(request: Request) -> Activity:
@@ -79,7 +67,8 @@ def x_activity_route(key: str, handler: Handler, *,
         if not verdict.allowed:
             return problems.problem_response(problems.TOO_MANY_REQUESTS, headers)
         if token is not None and not user_allowed:
-            return problems.problem_response(APP_ONLY, headers)
+            return problems.problem_response(problems.unsupported_authentication(
+                act.sb.problem_type, "OAuth 2.0 User Context", "OAuth 2.0 Application-Only"), headers)
         auth: Auth = ("app", None) if token is None else ("user", token)
         response = await handler(request, auth)
         response.headers.update(headers)
@@ -88,17 +77,21 @@ def x_activity_route(key: str, handler: Handler, *,
     return endpoint
 
 
-def _invalid(message: str) -> Response:
-    return problems.json_response(problems.invalid_request([{"message": message}]), 400)
+def _invalid(request: Request, message: str) -> Response:
+    return _invalid_errors(request, [{"message": message}])
+
+
+def _invalid_errors(request: Request, errors: list[dict]) -> Response:
+    return problems.json_response(problems.invalid_request(_activity(request).sb.problem_type, errors), 400)
 
 
 async def _body(request: Request) -> dict | Response:
     try:
         body = json.loads(await request.body() or b"null")
     except ValueError:
-        return _invalid("Request body is not valid JSON")
+        return _invalid(request, "Request body is not valid JSON")
     if not isinstance(body, dict):
-        return _invalid("Request body must be a JSON object")
+        return _invalid(request, "Request body must be a JSON object")
     return body
 
 
@@ -118,13 +111,13 @@ async def create_webhook(request: Request, auth: Auth) -> Response:
         return body
     url = body.get("url")
     if not isinstance(url, str) or not 1 <= len(url) <= 200:
-        return _invalid("$.url: must be a string of 1 to 200 characters")
+        return _invalid(request, "$.url: must be a string of 1 to 200 characters")
     act = _activity(request)
     if any(w.url == url for w in act.webhooks.values()):
-        return _invalid(f"A webhook with the url {url} already exists (DuplicateUrlFailed)")
+        return _invalid(request, f"A webhook with the url {url} already exists (DuplicateUrlFailed)")
     # The CRC request goes out while X's answer waits, as on X; off the event loop.
     if not await asyncio.to_thread(act.crc_check, url):
-        return _invalid(f"The webhook at {url} did not answer the CRC check correctly (CrcValidationFailed)")
+        return _invalid(request, f"The webhook at {url} did not answer the CRC check correctly (CrcValidationFailed)")
     hook = Webhook(act.new_id(), url, act.sb.clock.now(), valid=True)
     act.webhooks[hook.id] = hook
     return _ok({"data": hook.view()})
@@ -156,12 +149,12 @@ async def replay(request: Request, auth: Auth) -> Response:
     act = _activity(request)
     start, end = parse_yyyymmddhhmm(body.get("from_date")), parse_yyyymmddhhmm(body.get("to_date"))
     if start is None or end is None:
-        return _invalid("from_date and to_date must be UTC timestamps in yyyymmddhhmm format")
+        return _invalid(request, "from_date and to_date must be UTC timestamps in yyyymmddhhmm format")
     if body.get("webhook_id") not in act.webhooks:
-        return _invalid(f"Unknown webhook_id {body.get('webhook_id')}")
+        return _invalid(request, f"Unknown webhook_id {body.get('webhook_id')}")
     now = act.sb.clock.now()
     if start > end or start < now - REPLAY_WINDOW_SECONDS - 60:
-        return _invalid("Replay covers at most the past 24 hours, from_date before to_date")
+        return _invalid(request, "Replay covers at most the past 24 hours, from_date before to_date")
     job = act.replay(body["webhook_id"], start, end + 59.999)  # to_date is inclusive of its minute
     return _ok({"data": {"job_id": job["job_id"], "created_at": job["created_at"]}})
 
@@ -176,24 +169,23 @@ async def create_subscription(request: Request, auth: Auth) -> Response:
         return body
     unknown = set(body) - {"event_type", "filter", "tag", "webhook_id"}
     if unknown:
-        return _invalid(f"$: unknown properties {sorted(unknown)}")
+        return _invalid(request, f"$: unknown properties {sorted(unknown)}")
     event_type, event_filter = body.get("event_type"), body.get("filter")
     act = _activity(request)
     accepted = [t for t in EVENT_TYPES if t not in act.refused_event_types]
     if event_type not in accepted:
-        return problems.json_response(problems.invalid_request(
-            [problems.bad_value("event_type", str(event_type), accepted)]), 400)
+        return _invalid_errors(request, [problems.bad_value("event_type", str(event_type), accepted)])
     if not isinstance(event_filter, dict) or set(event_filter) - {"user_id", "direction", "keyword"}:
-        return _invalid("$.filter: must be an object with user_id, direction or keyword")
+        return _invalid(request, "$.filter: must be an object with user_id, direction or keyword")
     user_id = event_filter.get("user_id")
     direction = event_filter.get("direction") or ""
     if not isinstance(user_id, str) or user_id not in act.sb.store.users:
-        return _invalid(f"$.filter.user_id: unknown user {user_id!r}")
+        return _invalid(request, f"$.filter.user_id: unknown user {user_id!r}")
     if direction not in ("", "inbound", "outbound"):
-        return _invalid("$.filter.direction: must be inbound or outbound")
+        return _invalid(request, "$.filter.direction: must be inbound or outbound")
     webhook_id = body.get("webhook_id") or ""
     if webhook_id and webhook_id not in act.webhooks:
-        return _invalid(f"$.webhook_id: unknown webhook {webhook_id}")
+        return _invalid(request, f"$.webhook_id: unknown webhook {webhook_id}")
     kind, token = auth
     if kind == "user":
         needed = SCOPE_FOR.get(event_type.split(".")[0], "tweet.read")
@@ -225,7 +217,7 @@ async def delete_subscriptions(request: Request, auth: Auth) -> Response:
     act = _activity(request)
     ids = [i for i in (request.query_params.get("ids") or "").split(",") if i]
     if not 1 <= len(ids) <= 100:
-        return _invalid("ids: between 1 and 100 subscription ids")
+        return _invalid(request, "ids: between 1 and 100 subscription ids")
     data, errors = [], []
     for sid in ids:
         if act.subscriptions.pop(sid, None) is None:
@@ -248,7 +240,7 @@ async def update_subscription(request: Request, auth: Auth) -> Response:
         return problems.problem_response(NOT_FOUND)
     if "webhook_id" in body:
         if body["webhook_id"] and body["webhook_id"] not in act.webhooks:
-            return _invalid(f"$.webhook_id: unknown webhook {body['webhook_id']}")
+            return _invalid(request, f"$.webhook_id: unknown webhook {body['webhook_id']}")
         sub.webhook_id = body["webhook_id"] or ""
     if "tag" in body:
         sub.tag = str(body["tag"] or "")
@@ -261,10 +253,11 @@ async def stream(request: Request, auth: Auth) -> Response:
     act = _activity(request)
     raw = request.query_params.get("backfill_minutes", "0")
     if not raw.isdigit() or not 0 <= int(raw) <= 5:
-        return problems.json_response(problems.invalid_request([problems.bad_value(
-            "backfill_minutes", raw, message=f"The `backfill_minutes` query parameter value [{raw}] is not between 0 and 5")]), 400)
+        return _invalid_errors(request, [problems.bad_value(
+            "backfill_minutes", raw, message=f"The `backfill_minutes` query parameter value [{raw}] is not between 0 and 5")])
     if len(act.streams) >= MAX_STREAMS:
-        return problems.json_response(TOO_MANY_CONNECTIONS, 429, media_type=problems.PROBLEM_TYPE)
+        return problems.json_response(problems.too_many_connections(act.sb.problem_type), 429,
+                                     media_type=problems.PROBLEM_TYPE)
     queue: asyncio.Queue = asyncio.Queue()
     # Registered before the backlog is read: nothing emitted in between is lost or sent twice.
     act.streams.add(queue)

@@ -15,6 +15,9 @@ from .store import StoreError, Tweet, one_to_one_id
 from .text import MAX_WEIGHTED_LENGTH, weighted_length
 
 READ_USERS = ("users.read", "tweet.read")
+# X's words for a post over 280 weighted characters, in every vocabulary.
+TEXT_TOO_LONG = ("Your Tweet text is too long. For more information on how Twitter determines text length see "
+                 "https://github.com/twitter/twitter-text.")
 TIME_PARAMS = ("start_time", "end_time")
 EVENT_TYPES = ("MessageCreate", "ParticipantsJoin", "ParticipantsLeave")
 
@@ -33,8 +36,8 @@ def page_meta(count: int, next_token: str | None, previous_token: str | None, **
     return meta
 
 
-def invalid(*errors: dict) -> Response:
-    return problems.json_response(problems.invalid_request(list(errors)), 400)
+def invalid(ctx: Ctx, *errors: dict) -> Response:
+    return problems.json_response(problems.invalid_request(ctx.sandbox.problem_type, list(errors)), 400)
 
 
 def _int_param(ctx: Ctx, name: str, lo: int, hi: int, default: int) -> int | Response:
@@ -42,7 +45,7 @@ def _int_param(ctx: Ctx, name: str, lo: int, hi: int, default: int) -> int | Res
     if raw is None:
         return default
     if not raw.isdigit() or not lo <= int(raw) <= hi:
-        return invalid(problems.bad_value(
+        return invalid(ctx, problems.bad_value(
             name, raw, message=f"The `{name}` query parameter value [{raw}] is not between {lo} and {hi}"))
     return int(raw)
 
@@ -52,7 +55,7 @@ def _id_param(ctx: Ctx, name: str) -> int | None | Response:
     if raw is None:
         return None
     if not raw.isdigit() or len(raw) > 19:
-        return invalid(problems.bad_value(
+        return invalid(ctx, problems.bad_value(
             name, raw, message=f"The `{name}` query parameter value [{raw}] does not match ^[0-9]{{1,19}}$"))
     return int(raw)
 
@@ -63,7 +66,7 @@ def _token_param(ctx: Ctx) -> tuple[str, int] | None | Response:
         return None
     decoded = paging.decode(raw)
     if decoded is None:
-        return invalid(problems.bad_value(
+        return invalid(ctx, problems.bad_value(
             "pagination_token", raw, message=f"The `pagination_token` query parameter value [{raw}] is not valid"))
     return decoded
 
@@ -96,7 +99,7 @@ async def user_by_id(ctx: Ctx) -> Response:
     uid = ctx.request.path_params["id"]
     user = ctx.sandbox.store.users.get(uid)
     if user is None:
-        return ok({"errors": [problems.not_found("user", "id", uid)]})
+        return ok({"errors": [problems.not_found(ctx.sandbox.problem_type, "user", "id", uid)]})
     return ok({"data": ctx.serializer.user(user, ctx.selection)})
 
 
@@ -104,7 +107,7 @@ async def user_by_username(ctx: Ctx) -> Response:
     name = ctx.request.path_params["username"]
     user = ctx.sandbox.store.user_by_username(name)
     if user is None:
-        return ok({"errors": [problems.not_found("user", "username", name)]})
+        return ok({"errors": [problems.not_found(ctx.sandbox.problem_type, "user", "username", name)]})
     return ok({"data": ctx.serializer.user(user, ctx.selection)})
 
 
@@ -113,7 +116,7 @@ async def mentions(ctx: Ctx) -> Response:
     store = ctx.sandbox.store
     uid = ctx.request.path_params["id"]
     if store.users.get(uid) is None:
-        return ok({"errors": [problems.not_found("user", "id", uid)]})
+        return ok({"errors": [problems.not_found(ctx.sandbox.problem_type, "user", "id", uid)]})
     limit = _int_param(ctx, "max_results", 5, 100, 10)
     since_id = _id_param(ctx, "since_id")
     until_id = _id_param(ctx, "until_id")
@@ -128,7 +131,7 @@ async def mentions(ctx: Ctx) -> Response:
             try:
                 times[name] = parse_time(raw)
             except ValueError:
-                return invalid(problems.bad_value(
+                return invalid(ctx, problems.bad_value(
                     name, raw, message=f"Invalid '{name}':'{raw}'. '{name}' must be a valid RFC 3339 date"))
     start, end = times.get("start_time"), times.get("end_time")
 
@@ -151,7 +154,7 @@ async def liked_tweets(ctx: Ctx) -> Response:
     store = ctx.sandbox.store
     uid = ctx.request.path_params["id"]
     if store.users.get(uid) is None:
-        return ok({"errors": [problems.not_found("user", "id", uid)]})
+        return ok({"errors": [problems.not_found(ctx.sandbox.problem_type, "user", "id", uid)]})
     limit = _int_param(ctx, "max_results", 5, 100, 100)
     token = _token_param(ctx)
     for value in (limit, token):
@@ -172,10 +175,10 @@ async def liked_tweets(ctx: Ctx) -> Response:
 async def tweet_by_id(ctx: Ctx) -> Response:
     tid = ctx.request.path_params["id"]
     if not tid.isdigit():
-        return invalid(problems.bad_value("id", tid, message=f"The `id` query parameter value [{tid}] is not valid"))
+        return invalid(ctx, problems.bad_value("id", tid, message=f"The `id` query parameter value [{tid}] is not valid"))
     tweet = ctx.sandbox.store.get_tweet(tid)
     if tweet is None:
-        return ok({"errors": [problems.not_found("tweet", "id", tid)]})
+        return ok({"errors": [problems.not_found(ctx.sandbox.problem_type, "tweet", "id", tid)]})
     body = _tweets_body(ctx, [tweet])
     body["data"] = body["data"][0]
     return ok(body)
@@ -185,14 +188,14 @@ async def tweets_by_ids(ctx: Ctx) -> Response:
     raw = ctx.query("ids")
     ids = [x for x in (raw or "").split(",") if x]
     if not ids or len(ids) > 100:
-        return invalid(problems.param_error("ids", [raw or ""], f"size [{len(ids)}] is not between 1 and 100"))
+        return invalid(ctx, problems.param_error("ids", [raw or ""], f"size [{len(ids)}] is not between 1 and 100"))
     bad = [x for x in ids if not x.isdigit()]
     if bad:
-        return invalid(*[problems.bad_value("ids", x, message=f"The `ids` query parameter value [{x}] is not valid")
+        return invalid(ctx, *[problems.bad_value("ids", x, message=f"The `ids` query parameter value [{x}] is not valid")
                          for x in bad])
     store = ctx.sandbox.store
     found = [t for t in (store.get_tweet(x) for x in ids) if t is not None]
-    errors = [problems.not_found("tweet", "ids", x) for x in ids if store.get_tweet(x) is None]
+    errors = [problems.not_found(ctx.sandbox.problem_type, "tweet", "ids", x) for x in ids if store.get_tweet(x) is None]
     body: dict = _tweets_body(ctx, found) if found else {}
     if errors:
         body["errors"] = errors
@@ -203,9 +206,9 @@ async def _json_body(ctx: Ctx) -> dict | Response:
     try:
         body = json.loads(await ctx.request.body() or b"null")
     except ValueError:
-        return invalid({"message": "Request body is not valid JSON"})
+        return invalid(ctx, {"message": "Request body is not valid JSON"})
     if not isinstance(body, dict):
-        return invalid({"message": "Request body must be a JSON object"})
+        return invalid(ctx, {"message": "Request body must be a JSON object"})
     return body
 
 
@@ -215,11 +218,9 @@ async def create_tweet(ctx: Ctx) -> Response:
         return body
     text = body.get("text")
     if not isinstance(text, str) or not text.strip():
-        return invalid({"message": "$.text: must be a non-empty string when no media is attached"})
+        return invalid(ctx, {"message": "$.text: must be a non-empty string when no media is attached"})
     if weighted_length(text) > MAX_WEIGHTED_LENGTH:
-        return invalid(problems.param_error(
-            "text", [text], f"Your {ctx.sandbox.vocab.name.capitalize()} text is too long. "
-            f"The weighted length is {weighted_length(text)}, the limit is {MAX_WEIGHTED_LENGTH}."))
+        return invalid(ctx, problems.param_error("text", [text], TEXT_TOO_LONG))
     reply = body.get("reply") or {}
     in_reply_to = reply.get("in_reply_to_tweet_id") if isinstance(reply, dict) else None
     store = ctx.sandbox.store
@@ -230,7 +231,7 @@ async def create_tweet(ctx: Ctx) -> Response:
     except StoreError as exc:
         if exc.kind in ("not_found", "deleted"):
             return problems.problem_response(problems.REPLY_TO_DELETED)
-        return invalid({"message": exc.message})
+        return invalid(ctx, {"message": exc.message})
     ctx.sandbox.dirty = True
     return ok({"data": {"id": tweet.id, "text": tweet.text}}, 201)
 
@@ -263,7 +264,7 @@ async def _dm_events(ctx: Ctx, conversation_id: str | None) -> Response:
         types = tuple(raw_types.split(","))
         bad = [t for t in types if t not in EVENT_TYPES]
         if bad:
-            return invalid(*[problems.bad_value("event_types", t, list(EVENT_TYPES)) for t in bad])
+            return invalid(ctx, *[problems.bad_value("event_types", t, list(EVENT_TYPES)) for t in bad])
     keys = store.dm_event_ids_for(ctx.user.id, conversation_id)
     accept = None
     if raw_types is not None:
@@ -302,10 +303,10 @@ async def _send_dm(ctx: Ctx, recipient: str | None, conversation: str | None) ->
         return body
     text = body.get("text")
     if not isinstance(text, str) or not text:
-        return invalid({"message": "$.text: must be a non-empty string when no attachments are given"})
+        return invalid(ctx, {"message": "$.text: must be a non-empty string when no attachments are given"})
     store = ctx.sandbox.store
     if recipient is not None and recipient not in store.users:
-        return invalid(problems.bad_value(
+        return invalid(ctx, problems.bad_value(
             "participant_id", recipient, message=f"The `participant_id` value [{recipient}] is not a known user"))
     try:
         event = store.send_dm(ctx.user.id, text, recipient_id=recipient, conversation_id=conversation)
@@ -313,7 +314,7 @@ async def _send_dm(ctx: Ctx, recipient: str | None, conversation: str | None) ->
         if exc.kind in ("forbidden", "not_found"):
             return problems.problem_response(problems.blank_problem(
                 403, "Forbidden", "You are not permitted to send messages to this conversation."))
-        return invalid({"message": exc.message})
+        return invalid(ctx, {"message": exc.message})
     ctx.sandbox.dirty = True
     return ok({"data": {"dm_conversation_id": event.dm_conversation_id, "dm_event_id": event.id}}, 201)
 

@@ -59,23 +59,22 @@ def handler(fn):
 
 
 def full_selection(sb: Sandbox) -> Selection:
-    return Selection(tweet_fields=frozenset(sb.vocab.tweet_fields) - {"public_metrics"},
-                     user_fields=frozenset(USER_FIELDS), dm_fields=frozenset(sb.vocab.dm_fields) | {
+    vocabs = sb.mode.vocabularies
+    return Selection(tweet_fields=frozenset(f for v in vocabs for f in v.tweet_fields) - {"public_metrics"},
+                     user_fields=frozenset(USER_FIELDS), dm_fields=frozenset(f for v in vocabs for f in v.dm_fields) | {
                          "sender_id", "participant_ids"})
 
 
 def tweet_view(sb: Sandbox, t: Tweet) -> dict:
-    view = Serializer(sb.store, sb.vocab).tweet(t, full_selection(sb))
+    view = Serializer(sb.store, sb.mode.vocabularies).tweet(t, full_selection(sb))
     view["author_id"] = t.author_id
     view["author_username"] = sb.store.users[t.author_id].username
     view["deleted"] = t.deleted
-    if t.referenced:
-        view[sb.vocab.referenced] = [dict(r) for r in t.referenced]
     return view
 
 
 def dm_view(sb: Sandbox, e: DmEvent) -> dict:
-    view = Serializer(sb.store, sb.vocab).dm_event(e, full_selection(sb))
+    view = Serializer(sb.store, sb.mode.vocabularies).dm_event(e, full_selection(sb))
     view["dm_conversation_id"] = e.dm_conversation_id
     if e.sender_id:
         view["sender_username"] = sb.store.users[e.sender_id].username
@@ -83,7 +82,7 @@ def dm_view(sb: Sandbox, e: DmEvent) -> dict:
 
 
 def user_view(sb: Sandbox, user) -> dict:
-    view = Serializer(sb.store, sb.vocab).user(user, Selection(user_fields=frozenset(
+    view = Serializer(sb.store, sb.mode.vocabularies).user(user, Selection(user_fields=frozenset(
         {"created_at", "description", "location", "url", "protected", "verified", "profile_image_url"})))
     view["tokens"] = [t.access_token for t in sb.store.tokens.values()
                       if t.user_id == user.id and sb.store.valid_token(t.access_token)]
@@ -269,6 +268,8 @@ async def config(request: Request, sb: Sandbox) -> Response:
         data = await body_of(request)
         if "vocabulary" in data:
             sb.set_vocabulary(data["vocabulary"])
+        if "problem_host" in data:
+            sb.set_problem_host(data["problem_host"] or "")
         if "rate_limits" in data:
             sb.limiter.set_profile(data["rate_limits"])
         if "access_token_ttl" in data:

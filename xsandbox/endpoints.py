@@ -43,7 +43,7 @@ class Ctx:
 
     @property
     def serializer(self) -> Serializer:
-        return Serializer(self.sandbox.store, self.sandbox.vocab, self.user.id)
+        return Serializer(self.sandbox.store, self.sandbox.mode.vocabularies, self.user.id)
 
     def query(self, name: str) -> str | None:
         return self.request.query_params.get(name)
@@ -54,16 +54,20 @@ Handler = Callable[[Ctx], Awaitable[Response]]
 
 def _allowed_params(ep: Endpoint, sb: Sandbox) -> list[str]:
     names = list(ep.path_params) + list(ep.params)
-    v = sb.vocab
+    fields_params = [v.fields_param for v in sb.mode.vocabularies]
     if ep.objects == "tweet":
-        names += ["expansions", v.fields_param, "user.fields"]
+        names += ["expansions", *fields_params, "user.fields"]
         if ep.media_params:
             names += ["media.fields", "poll.fields", "place.fields"]
     elif ep.objects == "user":
-        names += ["expansions", v.fields_param, "user.fields"]
+        names += ["expansions", *fields_params, "user.fields"]
     elif ep.objects == "dm":
-        names += ["dm_event.fields", "expansions", "user.fields", v.fields_param, "media.fields"]
+        names += ["dm_event.fields", "expansions", "user.fields", *fields_params, "media.fields"]
     return names
+
+
+def _union(*lists: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(name for names in lists for name in names))
 
 
 def _parse_list(query, name: str, allowed: tuple[str, ...], errors: list[dict]) -> frozenset[str]:
@@ -85,15 +89,22 @@ def parse_selection(request: Request, ep: Endpoint, sb: Sandbox) -> tuple[Select
     for name in q.keys():
         if name not in allowed:
             errors.append(problems.unknown_param(name, q.get(name, ""), allowed))
-    v = sb.vocab
+    vocabs = sb.mode.vocabularies
     sel = Selection()
     if ep.objects:
-        expansions = {"tweet": v.tweet_expansions, "user": v.user_expansions, "dm": v.dm_expansions}[ep.objects]
+        # Each vocabulary's fields parameter is checked against its own spec's enum; in the
+        # "both" mode an expansion or DM field of either spec is accepted (as live X does).
+        expansions = _union(*({"tweet": v.tweet_expansions, "user": v.user_expansions,
+                                "dm": v.dm_expansions}[ep.objects] for v in vocabs))
+        tweet_fields: frozenset[str] = frozenset()
+        for v in vocabs:
+            if v.fields_param in allowed:
+                tweet_fields |= _parse_list(q, v.fields_param, v.tweet_fields, errors)
         sel = Selection(
-            tweet_fields=_parse_list(q, v.fields_param, v.tweet_fields, errors) if v.fields_param in allowed
-            else frozenset(),
+            tweet_fields=tweet_fields,
             user_fields=_parse_list(q, "user.fields", USER_FIELDS, errors),
-            dm_fields=_parse_list(q, "dm_event.fields", v.dm_fields, errors) if ep.objects == "dm" else frozenset(),
+            dm_fields=_parse_list(q, "dm_event.fields", _union(*(v.dm_fields for v in vocabs)), errors)
+            if ep.objects == "dm" else frozenset(),
             expansions=_parse_list(q, "expansions", expansions, errors),
         )
     return sel, errors
@@ -122,7 +133,7 @@ def x_route(ep: Endpoint, handler: Handler) -> Callable[[Request], Awaitable[Res
             return problems.problem_response(problems.FORBIDDEN, headers)
         selection, errors = parse_selection(request, ep, sb)
         if errors:
-            return problems.json_response(problems.invalid_request(errors), 400, headers)
+            return problems.json_response(problems.invalid_request(sb.problem_type, errors), 400, headers)
         fault = sb.faults.take(ep.key)
         ctx = Ctx(request, sb, ep, token, user, selection, fault)
         if fault is not None:

@@ -1,17 +1,20 @@
 """X's error bodies, byte-for-byte in the shapes X sends (see shared/x-api/examples).
 
 Two families: RFC 7807 'about:blank' problems for auth/limits (401, 403, 429, 5xx)
-and 'invalid-request' / 'resource-not-found' problems with an ``errors`` list.
+and typed problems ('invalid-request' with an ``errors`` list, 'resource-not-found',
+'unsupported-authentication', 'streaming-connection'). A typed problem's `type` URI depends
+on the sandbox's mode (`Sandbox.problem_type`): callers pass it in as ``types``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
 
-PROBLEMS = "https://api.twitter.com/2/problems/"
+ProblemTypes = Callable[[str], str]  # "resource-not-found" -> its type URI
 JSON_TYPE = "application/json; charset=utf-8"
 PROBLEM_TYPE = "application/problem+json"
 
@@ -43,12 +46,34 @@ def problem_response(problem: dict, headers: dict[str, str] | None = None) -> Re
     return json_response(problem, problem["status"], headers, media_type=PROBLEM_TYPE)
 
 
-def invalid_request(errors: list[dict]) -> dict:
+def invalid_request(types: ProblemTypes, errors: list[dict]) -> dict:
     return {
         "errors": errors,
         "title": "Invalid Request",
         "detail": "One or more parameters to your request was invalid.",
-        "type": PROBLEMS + "invalid-request",
+        "type": types("invalid-request"),
+    }
+
+
+def unsupported_authentication(types: ProblemTypes, used: str, supported: str) -> dict:
+    """X's 403 for a token of the wrong kind, worded as X words it (two spaces included)."""
+    return {
+        "title": "Unsupported Authentication",
+        "detail": f"Authenticating with {used} is forbidden for this endpoint.  "
+                  f"Supported authentication types are [{supported}].",
+        "type": types("unsupported-authentication"),
+        "status": 403,
+    }
+
+
+def too_many_connections(types: ProblemTypes) -> dict:
+    """X's answer to a stream connection over the app's limit (spec 2.159
+    ConnectionExceptionProblem, body as X sends it)."""
+    return {
+        "title": "ConnectionException",
+        "detail": "This stream is currently at the maximum allowed connection limit.",
+        "connection_issue": "TooManyConnections",
+        "type": types("streaming-connection"),
     }
 
 
@@ -66,13 +91,17 @@ def bad_value(name: str, value: str, allowed: list[str] | None = None, message: 
     return param_error(name, [value], message)
 
 
-def not_found(resource_type: str, parameter: str, value: str, what: str | None = None) -> dict:
-    """Partial error for a missing item, e.g. a deleted tweet in a lookup (HTTP 200)."""
+def not_found(types: ProblemTypes, resource_type: str, parameter: str, value: str, what: str | None = None) -> dict:
+    """Partial error for a missing item, e.g. a deleted tweet in a lookup (HTTP 200).
+
+    `resource_id` is required by spec 2.159's ResourceNotFoundProblem and named by 2.167's
+    (X's 2020 Postman examples predate it)."""
     return {
         "value": value,
         "detail": f"Could not find {resource_type} with {what or parameter}: [{value}].",
         "title": "Not Found Error",
         "resource_type": resource_type,
         "parameter": parameter,
-        "type": PROBLEMS + "resource-not-found",
+        "resource_id": value,
+        "type": types("resource-not-found"),
     }

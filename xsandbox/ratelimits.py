@@ -1,7 +1,7 @@
 """Per-endpoint, per-user (or per-app) 15-minute rate-limit windows with X's headers.
 
 A window opens at a user's first request to an endpoint and closes 15 minutes
-later (X's behaviour), measured on the sandbox clock so tests can jump past a reset.
+later, on the whole second its x-rate-limit-reset names (X's behaviour), measured on the sandbox clock so tests can jump past a reset.
 """
 
 from __future__ import annotations
@@ -114,9 +114,12 @@ class RateLimiter:
         now = self.clock.now()
         window = self.windows.get((bucket, user_key))
         if window is None or now >= window[0]:
-            window = [now + WINDOW_SECONDS, 0]
+            # The window ends on a whole second, the one x-rate-limit-reset announces: rounding
+            # a fractional end up would promise a reset more than 15 minutes away (twarc reads
+            # that as clock skew), rounding it down would answer 429 after the announced reset.
+            window = [math.floor(now) + WINDOW_SECONDS, 0]
             self.windows[(bucket, user_key)] = window
-        reset = math.ceil(window[0])
+        reset = int(window[0])
         if window[1] >= limit:
             return Verdict(False, limit, 0, reset)
         window[1] += 1
@@ -130,7 +133,7 @@ class RateLimiter:
             "limits": {name: self.limit_for(name) for name in names},
             "overrides": dict(self.overrides),
             "windows": [
-                {"bucket": b, "user_id": u, "used": int(w[1]), "reset": math.ceil(w[0])}
+                {"bucket": b, "user_id": u, "used": int(w[1]), "reset": int(w[0])}
                 for (b, u), w in self.windows.items() if now < w[0]
             ],
         }

@@ -15,7 +15,7 @@ from pathlib import Path
 from .clock import Clock
 from .faults import Faults
 from .ratelimits import RateLimiter
-from .shapes import VOCABULARIES, Vocabulary
+from .shapes import MODES, Mode
 from .store import Store
 
 ALL_SCOPES = (
@@ -27,13 +27,20 @@ ALL_SCOPES = (
 
 @dataclass
 class SandboxConfig:
-    vocabulary: str = "tweet"
+    vocabulary: str = "both"  # tweet | post: one vocabulary strictly | both, as live X
+    problem_host: str = ""  # e.g. "https://api.x.com": every problem type under it ("": the mode's spec)
     rate_limits: str = "x"
     access_token_ttl: float = 7200.0  # X: 2 hours
     code_ttl: float = 30.0  # X: authorization codes live 30 s
     state_file: str | None = None
     scenario_file: str | None = None
     play: bool = False
+
+
+def mode_named(name: str) -> Mode:
+    if name not in MODES:
+        raise ValueError(f"vocabulary must be one of {sorted(MODES)}")
+    return MODES[name]
 
 
 class Sandbox:
@@ -43,16 +50,24 @@ class Sandbox:
         self.store = Store(self.clock)
         self.limiter = RateLimiter(self.clock, self.config.rate_limits)
         self.faults = Faults()
-        self.vocab: Vocabulary = VOCABULARIES[self.config.vocabulary]
+        self.mode: Mode = mode_named(self.config.vocabulary)
+        self.problem_host = self.config.problem_host
         self.access_token_ttl = self.config.access_token_ttl
         # (endpoint, user) -> last body, for the repeated_page fault
         self.last_bodies: dict[tuple[str, str], bytes] = {}
         self.dirty = False
 
     def set_vocabulary(self, name: str) -> None:
-        if name not in VOCABULARIES:
-            raise ValueError(f"vocabulary must be one of {sorted(VOCABULARIES)}")
-        self.vocab = VOCABULARIES[name]
+        self.mode = mode_named(name)
+
+    def set_problem_host(self, host: str) -> None:
+        if host and not host.startswith(("https://", "http://")):
+            raise ValueError("problem_host must be an http(s) URL like https://api.x.com, or empty")
+        self.problem_host = host.rstrip("/")
+
+    def problem_type(self, kind: str) -> str:
+        """The `type` URI of problem `kind` ("resource-not-found") as this sandbox sends it."""
+        return self.mode.problem_type(kind, self.problem_host)
 
     def reset(self) -> None:
         """Empty state, real time, no faults, fresh rate-limit windows, startup settings."""
@@ -60,14 +75,16 @@ class Sandbox:
         self.store.clear()
         self.limiter.set_profile(self.config.rate_limits)
         self.faults.clear()
-        self.vocab = VOCABULARIES[self.config.vocabulary]
+        self.mode = mode_named(self.config.vocabulary)
+        self.problem_host = self.config.problem_host
         self.access_token_ttl = self.config.access_token_ttl
         self.last_bodies.clear()
         self.dirty = True
 
     def describe_config(self) -> dict:
         return {
-            "vocabulary": self.vocab.name,
+            "vocabulary": self.mode.name,
+            "problem_host": self.problem_host,
             "rate_limits": self.limiter.profile,
             "access_token_ttl": self.access_token_ttl,
             "brand_user_id": self.store.brand_user_id,

@@ -103,5 +103,29 @@ class Scenario:
             self.apply(step["action"], step)
 
 
-def read_scenario(path: str | Path) -> dict:
-    return json.loads(Path(path).read_text("utf-8"))
+BUNDLED = Path(__file__).parent / "scenarios"
+
+
+def scenario_path(name: str | Path) -> Path:
+    """A scenario file, or the name of one bundled in xsandbox/scenarios/ ("demo")."""
+    path = Path(name)
+    bundled = BUNDLED / f"{name}.json"
+    if not path.exists() and path.parent == Path(".") and bundled.exists():
+        return bundled
+    return path
+
+
+def read_scenario(name: str | Path) -> dict:
+    """The scenario `name` names (see scenario_path); ValueError when there is none to read,
+    so the control API answers 400 and the command line stops with the reason."""
+    path = scenario_path(name)
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        bundled = sorted(p.stem for p in BUNDLED.glob("*.json"))
+        raise ValueError(f"cannot read scenario {str(name)!r} ({exc.strerror}); bundled: {bundled}") from exc
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"scenario {str(name)!r} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ValueError(f"scenario {str(name)!r} must be a JSON object")
+    return data

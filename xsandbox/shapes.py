@@ -1,8 +1,15 @@
-"""Serializers for v2 objects (post, user, DM event) in either vocabulary.
+"""Serializers for v2 objects (post, user, DM event) in X's two vocabularies.
 
 X only sends the fields a request asks for (``tweet.fields``/``post.fields``,
 ``user.fields``, ``dm_event.fields``) plus a small default set, and puts expanded
 objects in ``includes``; this module reproduces that.
+
+A `Mode` is what one sandbox speaks: spec 2.159's tweet vocabulary strictly, spec 2.167's post
+vocabulary strictly, or both at once as live X does today (shared/x-api/README.md "The
+vocabulary is changing"). A serializer is given the vocabularies its answer speaks: keys a
+request names (``referenced_tweets``, ``includes.tweets``) follow the names the request used, and
+keys X always sends (edit history, public metrics) come in every spelling of the answer, which
+both specs allow (no schema of theirs forbids additional properties).
 """
 
 from __future__ import annotations
@@ -17,12 +24,12 @@ from .store import DmEvent, Store, Tweet, User
 class Vocabulary:
     name: str
     fields_param: str  # query parameter naming the post fields
-    other_fields_param: str  # the other vocabulary's parameter: refused with a 400
     referenced: str  # referenced_tweets | referenced_posts
     edit_history: str  # edit_history_tweet_ids | edit_history_post_ids
     includes: str  # includes.tweets | includes.posts
     tweet_fields: tuple[str, ...]
     tweet_expansions: tuple[str, ...]
+    reference_expansions: tuple[str, ...]  # expansions that put the referenced posts in includes
     user_expansions: tuple[str, ...]
     dm_fields: tuple[str, ...]
     dm_expansions: tuple[str, ...]
@@ -42,7 +49,7 @@ _COMMON_POST_FIELDS = (
 # enum forgets author_id/in_reply_to_user_id/referenced_posts although its Post schema has
 # them; clients need them, so they stay accepted.
 TWEET = Vocabulary(
-    name="tweet", fields_param="tweet.fields", other_fields_param="post.fields",
+    name="tweet", fields_param="tweet.fields",
     referenced="referenced_tweets", edit_history="edit_history_tweet_ids", includes="tweets",
     tweet_fields=tuple(sorted(_COMMON_POST_FIELDS + ("edit_history_tweet_ids", "note_tweet", "referenced_tweets"))),
     tweet_expansions=(
@@ -51,13 +58,14 @@ TWEET = Vocabulary(
         "entities.mentions.username", "geo.place_id", "in_reply_to_user_id",
         "entities.note.mentions.username", "referenced_tweets.id", "referenced_tweets.id.attachments.media_keys",
         "referenced_tweets.id.author_id"),
+    reference_expansions=("referenced_tweets.id", "referenced_tweets.id.author_id"),
     user_expansions=("affiliation.user_id", "most_recent_tweet_id", "pinned_tweet_id"),
     dm_fields=("attachments", "created_at", "dm_conversation_id", "entities", "event_type", "id",
                "participant_ids", "referenced_tweets", "sender_id", "text"),
     dm_expansions=("attachments.media_keys", "participant_ids", "referenced_tweets.id", "sender_id"),
 )
 POST = Vocabulary(
-    name="post", fields_param="post.fields", other_fields_param="tweet.fields",
+    name="post", fields_param="post.fields",
     referenced="referenced_posts", edit_history="edit_history_post_ids", includes="posts",
     tweet_fields=tuple(sorted(_COMMON_POST_FIELDS + (
         "article_title", "edit_history_post_ids", "matched_media_notes", "note_post",
@@ -66,12 +74,48 @@ POST = Vocabulary(
         "article.cover_media", "article.media_entities", "attachments.media_keys",
         "attachments.media_source_tweet", "attachments.poll_ids", "author_id", "edit_history_post_ids",
         "entities.mentions.username", "geo.place_id", "in_reply_to_user_id", "referenced_posts", "username"),
+    reference_expansions=("referenced_posts",),
     user_expansions=("affiliation", "most_recent_post_id", "pinned_post_id"),
     dm_fields=("attachments", "created_at", "dm_conversation_id", "entities", "event_type", "id", "text"),
     dm_expansions=("attachments.media_keys", "participant_ids", "referenced_posts", "sender_id"),
     posts_count="post_count", reposts_count="repost_count",
 )
-VOCABULARIES = {"tweet": TWEET, "post": POST}
+TWITTER_PROBLEMS = "https://api.twitter.com/2/problems/"  # spec 2.159's problem types
+X_PROBLEMS = "https://api.x.com/2/problems/"  # spec 2.167's
+# The problem types spec 2.167 names (its Problem discriminator); the others it dropped.
+SPEC_2167_PROBLEM_TYPES = frozenset({
+    "disallowed-resource", "field-hydration-failure", "field-unauthorized", "internal-error", "invalid-request",
+    "not-authorized-for-field", "not-authorized-for-resource", "resource-not-found", "resource-unavailable"})
+
+
+@dataclass(frozen=True)
+class Mode:
+    """What the sandbox speaks: which vocabularies requests may use, and how answers are spelled."""
+
+    name: str
+    vocabularies: tuple[Vocabulary, ...]  # accepted in requests, spelled in answers
+    # The Activity API's events exist only in spec 2.167 (2.159's stream has no post, like or DM
+    # payloads), so they carry 2.167's keys in every mode, and the mode's own keys besides.
+    activity_vocabularies: tuple[Vocabulary, ...]
+    problems_2167_host: bool  # problem types 2.167 names are under api.x.com
+
+    def problem_type(self, kind: str, host: str | None = None) -> str:
+        """The `type` URI of problem `kind` ("resource-not-found"): under `host` when the sandbox
+        is set to one, else as the mode's spec says. Live X is mid-migration the same way: the
+        types 2.167 names moved to api.x.com, the ones it dropped (unsupported-authentication,
+        streaming-connection, usage-capped) are still sent under api.twitter.com."""
+        if host:
+            return host.rstrip("/") + "/2/problems/" + kind
+        if self.problems_2167_host and kind in SPEC_2167_PROBLEM_TYPES:
+            return X_PROBLEMS + kind
+        return TWITTER_PROBLEMS + kind
+
+
+MODES = {
+    "tweet": Mode("tweet", (TWEET,), (POST, TWEET), problems_2167_host=False),
+    "post": Mode("post", (POST,), (POST,), problems_2167_host=True),
+    "both": Mode("both", (TWEET, POST), (POST, TWEET), problems_2167_host=True),
+}
 
 USER_FIELDS = (
     "affiliation", "confirmed_email", "connection_status", "created_at", "description", "entities", "id",
@@ -93,16 +137,17 @@ class Selection:
 
 
 class Serializer:
-    def __init__(self, store: Store, vocab: Vocabulary, viewer_id: str | None = None) -> None:
+    def __init__(self, store: Store, vocabularies: tuple[Vocabulary, ...], viewer_id: str | None = None) -> None:
         self.store = store
-        self.vocab = vocab
+        self.vocabs = vocabularies
         self.viewer_id = viewer_id
 
     # ---- single objects ----------------------------------------------------------
     def tweet(self, t: Tweet, sel: Selection) -> dict:
-        v = self.vocab
         f = sel.tweet_fields
-        out: dict = {"id": t.id, "text": t.text, v.edit_history: [t.id]}
+        out: dict = {"id": t.id, "text": t.text}
+        for v in self.vocabs:
+            out[v.edit_history] = [t.id]
         if "author_id" in f or "author_id" in sel.expansions:
             out["author_id"] = t.author_id
         if "created_at" in f:
@@ -111,8 +156,9 @@ class Serializer:
             out["conversation_id"] = t.conversation_id
         if t.in_reply_to_user_id and ("in_reply_to_user_id" in f or "in_reply_to_user_id" in sel.expansions):
             out["in_reply_to_user_id"] = t.in_reply_to_user_id
-        if t.referenced and v.referenced in f:
-            out[v.referenced] = [dict(r) for r in t.referenced]
+        for v in self.vocabs:
+            if t.referenced and v.referenced in f:
+                out[v.referenced] = [dict(r) for r in t.referenced]
         if "entities" in f:
             entities = {}
             if t.urls:
@@ -148,8 +194,9 @@ class Serializer:
                     if ref["id"] == t.id:
                         counts[ref["type"]] += 1
         likes = sum(1 for lk in self.store.likes if lk.tweet_id == t.id)
-        return {self.vocab.reposts_count: counts["retweeted"], "reply_count": counts["replied_to"],
-                "like_count": likes, "quote_count": counts["quoted"], "bookmark_count": 0, "impression_count": 0}
+        metrics = {v.reposts_count: counts["retweeted"] for v in self.vocabs}
+        return {**metrics, "reply_count": counts["replied_to"], "like_count": likes, "quote_count": counts["quoted"],
+                "bookmark_count": 0, "impression_count": 0}
 
     def user(self, u: User, sel: Selection) -> dict:
         f = sel.user_fields
@@ -168,7 +215,8 @@ class Serializer:
         if "public_metrics" in f:
             tweets = sum(1 for t in self.store.tweets.values() if t.author_id == u.id and not t.deleted)
             likes = sum(1 for lk in self.store.likes if lk.user_id == u.id)
-            out["public_metrics"] = {"followers_count": 0, "following_count": 0, self.vocab.posts_count: tweets,
+            posts = {v.posts_count: tweets for v in self.vocabs}
+            out["public_metrics"] = {"followers_count": 0, "following_count": 0, **posts,
                                      "listed_count": 0, "like_count": likes, "media_count": 0}
         return out
 
@@ -192,10 +240,11 @@ class Serializer:
     # ---- includes ------------------------------------------------------------------
     def includes_for_tweets(self, tweets: list[Tweet], sel: Selection) -> dict:
         ex = sel.expansions
-        v = self.vocab
         user_ids: list[str] = []
         ref_tweets: list[Tweet] = []
-        want_refs = "referenced_tweets.id" in ex or "referenced_posts" in ex or "referenced_tweets.id.author_id" in ex
+        # The referenced posts go under the includes key of each vocabulary whose expansion asked.
+        ref_keys = [v.includes for v in self.vocabs if ex & set(v.reference_expansions)]
+        want_refs = bool(ref_keys)
         for t in tweets:
             if "author_id" in ex:
                 user_ids.append(t.author_id)
@@ -216,8 +265,9 @@ class Serializer:
             includes["users"] = users
         if ref_tweets:
             seen: set[str] = set()
-            includes[v.includes] = [self.tweet(rt, sel) for rt in ref_tweets
-                                    if not (rt.id in seen or seen.add(rt.id))]
+            posts = [self.tweet(rt, sel) for rt in ref_tweets if not (rt.id in seen or seen.add(rt.id))]
+            for key in ref_keys:
+                includes[key] = posts
         return includes
 
     def includes_for_dm_events(self, events: list[DmEvent], sel: Selection) -> dict:

@@ -14,10 +14,16 @@ Quick start::
 
 Public API (kept stable):
 
-``running_sandbox(*, vocabulary="tweet", rate_limits="x", access_token_ttl=7200.0,
-scenario=None, state_file=None, host="127.0.0.1", port=0) -> ContextManager[SandboxClient]``
+``running_sandbox(*, vocabulary=None, rate_limits="x", access_token_ttl=7200.0,
+scenario=None, state_file=None, host="127.0.0.1", port=0, problem_host="") -> ContextManager[SandboxClient]``
     Starts uvicorn + the sandbox in a background thread on a free port (``port=0``) and
-    stops it on exit. ``scenario`` is a dict or a path to a scenario JSON file.
+    stops it on exit. ``scenario`` is a dict or a path to a scenario JSON file. ``vocabulary``:
+    "tweet" / "post" speak spec 2.159 / 2.167 strictly (the other's parameters get X's 400),
+    "both" accepts either and answers each request in its words, as live X does (``python -m
+    xsandbox`` and ``make run`` default to it). ``vocabulary=None``: the environment variable
+    ``XSANDBOX_VOCABULARY``, else "tweet", so a whole test run can be repeated in another mode
+    (``make test-vocabularies``). ``problem_host`` puts every problem type under
+    that host (default: as the mode's spec says; see ``shapes.Mode.problem_type``).
 
 ``SandboxClient(base_url)`` — a thin ``requests`` client of the control API (``/sandbox/api``).
 Users are referred to by id or username everywhere. Every method returns the decoded JSON
@@ -42,7 +48,7 @@ and raises ``SandboxError`` (with ``.status`` and ``.body``) on a non-2xx answer
     ``add_fault(endpoint, kind, count=1, delay_seconds=None) -> dict`` / ``clear_faults(endpoint=None)``
     ``set_rate_limit(endpoint, limit) -> dict`` / ``set_rate_limit_profile(profile) -> dict``
     ``reset_rate_limit_windows() -> dict``
-    ``configure(vocabulary=None, rate_limits=None, access_token_ttl=None, brand=None) -> dict``
+    ``configure(vocabulary=None, rate_limits=None, access_token_ttl=None, brand=None, problem_host=None) -> dict``
     ``load_scenario(scenario: dict | str | Path, reset=False, play=False) -> dict``
     ``reset() -> dict``  empty state, real clock, no faults, startup settings
     ``state() -> dict``
@@ -64,6 +70,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import threading
 import time
@@ -77,6 +84,8 @@ from requests.adapters import HTTPAdapter
 
 from .app import create_app
 from .sandbox import Sandbox, SandboxConfig
+
+VOCABULARY_ENV = "XSANDBOX_VOCABULARY"
 
 __all__ = ["SandboxClient", "SandboxError", "running_sandbox", "SandboxAdapter"]
 
@@ -205,9 +214,12 @@ class SandboxClient:
         return self._call("POST", "/rate-limits", {"reset_windows": True})
 
     def configure(self, vocabulary: str | None = None, rate_limits: str | None = None,
-                  access_token_ttl: float | None = None, brand: str | None = None) -> dict:
+                  access_token_ttl: float | None = None, brand: str | None = None,
+                  problem_host: str | None = None) -> dict:
+        """problem_host: "" goes back to the mode's spec."""
         return self._call("POST", "/config", self._clean(vocabulary=vocabulary, rate_limits=rate_limits,
-                                                         access_token_ttl=access_token_ttl, brand=brand))
+                                                         access_token_ttl=access_token_ttl, brand=brand,
+                                                         problem_host=problem_host))
 
     def load_scenario(self, scenario: dict | str | Path, reset: bool = False, play: bool = False) -> dict:
         data = scenario if isinstance(scenario, dict) else json.loads(Path(scenario).read_text("utf-8"))
@@ -294,14 +306,17 @@ def _free_socket(host: str, port: int) -> socket.socket:
 
 
 @contextlib.contextmanager
-def running_sandbox(*, vocabulary: str = "tweet", rate_limits: str = "x", access_token_ttl: float = 7200.0,
+def running_sandbox(*, vocabulary: str | None = None, rate_limits: str = "x", access_token_ttl: float = 7200.0,
                     scenario: dict | str | Path | None = None, state_file: str | None = None,
-                    host: str = "127.0.0.1", port: int = 0) -> Iterator[SandboxClient]:
+                    host: str = "127.0.0.1", port: int = 0, problem_host: str = "") -> Iterator[SandboxClient]:
     """A real HTTP sandbox on ``host`` (free port by default) for the duration of the block."""
     import uvicorn
 
+    if vocabulary is None:
+        vocabulary = os.environ.get(VOCABULARY_ENV) or "tweet"
+
     config = SandboxConfig(vocabulary=vocabulary, rate_limits=rate_limits, access_token_ttl=access_token_ttl,
-                           state_file=state_file)
+                           state_file=state_file, problem_host=problem_host)
     sandbox = Sandbox(config)
     app = create_app(sandbox)
     sock = _free_socket(host, port)

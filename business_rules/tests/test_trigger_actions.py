@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+from django.utils import timezone
 
 from business_rules.models import TriggerFiring
 from tickets import outbound
@@ -145,13 +146,25 @@ def test_email_the_group(ticket, django_capture_on_commit_callbacks, mailoutbox)
     assert (mail.subject, mail.body) == ("New in Social", "Parcel lost")
 
 
-def test_email_the_requester_at_their_email_identity(ticket, django_capture_on_commit_callbacks, mailoutbox):
-    Identity.objects.create(requester=ticket.requester, kind="email", value="alice@example.com")
+def test_email_the_requester_at_their_primary_address(ticket, django_capture_on_commit_callbacks, mailoutbox):
+    confirmed = timezone.now()
+    Identity.objects.create(requester=ticket.requester, kind="email", value="old@example.com", confirmed_at=confirmed)
+    Identity.objects.create(requester=ticket.requester, kind="email", value="alice@example.com",
+                            confirmed_at=confirmed, is_primary=True)
     make_trigger(all=ON_UPDATE, actions=[("email_requester", "", "We got it", "Hello {{requester.name}}")])
     touch(ticket, django_capture_on_commit_callbacks)
     (mail,) = mailoutbox
     assert mail.to == ["alice@example.com"]
     assert mail.body == "Hello Alice Doe"
+
+
+def test_an_unconfirmed_address_gets_no_trigger_email(ticket, django_capture_on_commit_callbacks, mailoutbox):
+    # An address nobody confirmed (held from before confirmation existed) could be anybody's.
+    Identity.objects.create(requester=ticket.requester, kind="email", value="stranger@example.com")
+    trigger = make_trigger("Ack", all=ON_UPDATE, actions=[("email_requester", "", "We got it", "Hello")])
+    touch(ticket, django_capture_on_commit_callbacks)
+    assert mailoutbox == []
+    assert "no confirmed email address" in TriggerFiring.objects.get(trigger=trigger).problems
 
 
 def test_email_the_requester_without_email_is_skipped_with_a_logged_reason(
@@ -162,8 +175,8 @@ def test_email_the_requester_without_email_is_skipped_with_a_logged_reason(
     with caplog.at_level(logging.INFO, logger="business_rules.engine"):
         touch(ticket, django_capture_on_commit_callbacks)
     assert mailoutbox == []
-    assert "requester has no email address" in TriggerFiring.objects.get(trigger=trigger).problems
-    assert "requester has no email address" in caplog.text
+    assert "requester has no confirmed email address" in TriggerFiring.objects.get(trigger=trigger).problems
+    assert "requester has no confirmed email address" in caplog.text
 
 
 @pytest.fixture

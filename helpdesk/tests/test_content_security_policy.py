@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 
 from tickets.comments import add_comment
-from tickets.public import ticket_link
+from tickets.links import ticket_link
 from tickets.tests.factories import AdminFactory, RequesterFactory, TicketFactory
 
 TEMPLATE_DIRS = [Path(settings.BASE_DIR) / "templates",

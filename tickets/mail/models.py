@@ -60,3 +60,40 @@ class EmailAttachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class EmailRequest(models.Model):
+    """One link asking a requester for an email address (sent by DM, or posted publicly when
+    an agent confirmed it). It is bound to the requester it was made for and works once."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="email_requests")
+    requester = models.ForeignKey("tickets.Requester", on_delete=models.CASCADE, related_name="email_requests")
+    created_by = models.ForeignKey(
+        "tickets.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "tickets"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Email request {self.pk} on #{self.ticket_id}"
+
+
+class EmailConfirmation(models.Model):
+    """An address given on the public form, waiting for its owner to click the link mailed
+    to it. Until then it is not the requester's: nothing but that mail goes to it."""
+
+    request = models.ForeignKey(EmailRequest, on_delete=models.CASCADE, related_name="confirmations")
+    address = models.EmailField(max_length=254)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        app_label = "tickets"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.address} ({'confirmed' if self.confirmed_at else 'waiting'})"

@@ -15,3 +15,15 @@ def send_email_comment(self, comment_id: int) -> None:
     except TransientEmailError as exc:
         # 1, 2, 4, 8, 16 minutes: rides out a mail server restart without hammering it.
         raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+
+
+@shared_task(bind=True, max_retries=5)
+def send_address_confirmation(self, confirmation_id: int) -> None:
+    from smtplib import SMTPException
+
+    from .capture import send_confirmation
+
+    try:
+        send_confirmation(confirmation_id)
+    except (SMTPException, OSError) as exc:
+        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc

@@ -1,4 +1,5 @@
 import factory
+from django.utils import timezone
 
 from tickets.models import Comment, Group, Identity, Requester, Ticket, User
 
@@ -44,6 +45,19 @@ class XIdentityFactory(factory.django.DjangoModelFactory):
     kind = Identity.Kind.X
     value = factory.Sequence(lambda n: str(1_000_000 + n))
     handle = factory.Sequence(lambda n: f"customer{n}")
+
+
+class EmailIdentityFactory(factory.django.DjangoModelFactory):
+    """A confirmed email address; the requester's primary one unless said otherwise."""
+
+    class Meta:
+        model = Identity
+
+    requester = factory.SubFactory(RequesterFactory)
+    kind = Identity.Kind.EMAIL
+    value = factory.Sequence(lambda n: f"customer{n}@example.com")
+    confirmed_at = factory.LazyFunction(timezone.now)
+    is_primary = True
 
 
 class TicketFactory(factory.django.DjangoModelFactory):

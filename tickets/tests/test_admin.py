@@ -4,13 +4,13 @@ from django.contrib import admin
 from tickets.mail.inbound import ingest_email
 from tickets.mail.models import EmailAttachment, InboundEmail
 from tickets.mail.testing import build_email
-from tickets.models import Comment, Group, Identity, Requester, Tag, Ticket, User
+from tickets.models import Comment, Group, Identity, Requester, Tag, Ticket, TicketEvent, User
 
 from .factories import AdminFactory, CommentFactory, TicketFactory, UserFactory, XIdentityFactory
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [User, Group, Requester, Identity, Tag, Ticket, Comment, InboundEmail, EmailAttachment]
+MODELS = [User, Group, Requester, Identity, Tag, Ticket, Comment, TicketEvent, InboundEmail, EmailAttachment]
 
 
 def test_only_admins_and_superusers_are_staff():

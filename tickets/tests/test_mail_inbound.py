@@ -7,9 +7,9 @@ from tickets.mail.models import InboundEmail
 from tickets.mail.outbound import send_email_reply
 from tickets.mail.testing import build_bounce, build_email
 from tickets.mail.tokens import reply_address
-from tickets.models import Channel, Comment, Identity, Requester, Ticket
+from tickets.models import Channel, Comment, Requester, Ticket
 
-from .factories import RequesterFactory, TicketFactory, UserFactory
+from .factories import EmailIdentityFactory, RequesterFactory, TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def requester():
     requester = RequesterFactory(name="Ann Smith")
-    Identity.objects.create(requester=requester, kind=Identity.Kind.EMAIL, value="ann@example.com")
+    EmailIdentityFactory(requester=requester, value="ann@example.com")
     return requester
 
 

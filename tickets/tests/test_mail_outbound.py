@@ -11,7 +11,7 @@ from tickets.mail.tokens import ticket_id_from_address
 from tickets.models import Channel, Comment, Identity, Ticket
 from tickets.outbound import reply_to_requester
 
-from .factories import RequesterFactory, TicketFactory, UserFactory
+from .factories import EmailIdentityFactory, RequesterFactory, TicketFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def send(django_capture_on_commit_callbacks):
 @pytest.fixture
 def ticket():
     requester = RequesterFactory(name="Ann Smith")
-    Identity.objects.create(requester=requester, kind=Identity.Kind.EMAIL, value="ann@example.com")
+    EmailIdentityFactory(requester=requester, value="ann@example.com")
     return TicketFactory(requester=requester, channel=Channel.EMAIL, subject="Printer on fire")
 
 
@@ -120,11 +120,32 @@ def test_reply_names_the_earlier_messages_of_the_ticket(send, ticket):
     assert message["Subject"].startswith("Re: ")
 
 
-def test_reply_goes_to_the_address_the_requester_used_last(send, ticket):
-    other = Identity.objects.create(requester=ticket.requester, kind=Identity.Kind.EMAIL, value="ann@work.example")
-    other.save()  # the most recently used
+def test_reply_goes_to_the_primary_address_not_the_newest(send, ticket):
+    # Before: replies went to the address added last, so adding one diverted the mail.
+    newer = EmailIdentityFactory(requester=ticket.requester, value="ann@work.example", is_primary=False)
+    newer.save()  # the most recently touched
     send(ticket, "Hi")
-    assert mail.outbox[0].to == ["ann@work.example"]
+    assert mail.outbox[0].to == ["ann@example.com"]
+
+
+def test_reply_goes_to_the_address_the_requester_wrote_from_on_the_ticket(send, ticket, settings, tmp_path):
+    from tickets.mail.inbound import ingest_email
+    from tickets.mail.testing import build_email
+
+    settings.MEDIA_ROOT = tmp_path
+    EmailIdentityFactory(requester=ticket.requester, value="ann@work.example", is_primary=False)
+    ours = send(ticket, "First answer")
+    ingest_email(build_email(sender="Ann <ann@work.example>", in_reply_to=ours.external_id, body="Thanks"))
+    send(ticket, "Second answer")
+    assert mail.outbox[-1].to == ["ann@work.example"]
+
+
+def test_nothing_goes_to_an_unconfirmed_address():
+    ticket = TicketFactory(channel=Channel.X)
+    Identity.objects.create(requester=ticket.requester, kind=Identity.Kind.EMAIL, value="left@example.com")
+    with pytest.raises(NoEmailAddress):
+        send_email_reply(ticket, "Hi", author=UserFactory())
+    assert mail.outbox == []
 
 
 def test_requester_without_email_address_gets_nothing_stored():

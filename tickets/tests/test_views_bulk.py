@@ -123,3 +123,59 @@ def test_queue_offers_delete_only_to_admins(client, agent, admin_user):
     assert 'value="delete"' not in client.get("/views/all/").content.decode()
     client.force_login(admin_user)
     assert 'value="delete"' in client.get("/views/all/").content.decode()
+
+
+def queue_form(client) -> dict:
+    from .page_forms import form_data
+
+    return form_data(client.get("/views/all/").content.decode(), "bulk-form")
+
+
+def test_bulk_assign_from_an_old_queue_page_leaves_a_ticket_another_agent_took(client, agent):
+    from .factories import UserFactory
+
+    taken, free = TicketFactory.create_batch(2)
+    maria = UserFactory(username="maria", first_name="Maria")
+    client.force_login(agent)
+    page = queue_form(client)
+    from tickets.lifecycle import update_ticket
+
+    update_ticket(taken, assignee=maria, actor=maria)
+
+    response = client.post(
+        BULK, {**page, "ticket_ids": [taken.pk, free.pk], "action": "assign", "assignee": agent.pk}
+    )
+
+    taken.refresh_from_db()
+    free.refresh_from_db()
+    assert (taken.assignee, free.assignee) == (maria, agent)
+    shown = [str(m) for m in response.wsgi_request._messages]
+    assert f"#{taken.pk} not changed: Assignee: Maria changed it from Unassigned to Maria" in " ".join(shown)
+
+
+def test_bulk_status_from_an_old_queue_page_leaves_a_status_another_agent_set(client, agent):
+    from tickets.lifecycle import update_ticket
+
+    moved, still = TicketFactory.create_batch(2, status=Ticket.Status.OPEN)
+    client.force_login(agent)
+    page = queue_form(client)
+    update_ticket(moved, status=Ticket.Status.PENDING)
+
+    client.post(BULK, {**page, "ticket_ids": [moved.pk, still.pk], "action": "status", "status": "solved"})
+
+    moved.refresh_from_db()
+    still.refresh_from_db()
+    assert (moved.status, still.status) == (Ticket.Status.PENDING, Ticket.Status.SOLVED)
+
+
+def test_bulk_tag_keeps_tags_added_since_the_page_was_drawn(client, agent):
+    from tickets.lifecycle import update_ticket
+
+    ticket = TicketFactory()
+    client.force_login(agent)
+    page = queue_form(client)
+    update_ticket(ticket, add_tags=["urgent-review"])
+
+    client.post(BULK, {**page, "ticket_ids": [ticket.pk], "action": "tag", "tag": "vip"})
+
+    assert sorted(ticket.tags.values_list("name", flat=True)) == ["urgent-review", "vip"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from ..replies import reply_choices
+from ..replies import reply_choices, thread_participants
 from ..reply_models import OutgoingMessage
 
 register = template.Library()
@@ -13,6 +13,16 @@ register = template.Library()
 @register.simple_tag
 def x_reply_choices(ticket):
     return reply_choices(ticket)
+
+
+@register.simple_tag
+def x_participants(ticket):
+    """Others than the requester who posted in the ticket's thread."""
+    from tickets.models import Identity
+
+    own = set(Identity.objects.filter(requester_id=ticket.requester_id, kind=Identity.Kind.X)
+              .values_list("value", flat=True))
+    return thread_participants(ticket, exclude_x_ids=own)
 
 
 @register.simple_tag

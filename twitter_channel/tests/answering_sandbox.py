@@ -12,7 +12,7 @@ from xsandbox.testing import running_sandbox
 
 @pytest.fixture(scope="module")
 def sandbox_server():
-    with running_sandbox(vocabulary="tweet") as sb:
+    with running_sandbox() as sb:
         yield sb
 
 

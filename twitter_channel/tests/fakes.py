@@ -5,6 +5,7 @@ X's reference material (recordings, examples) is read from the shared folder."""
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,10 @@ PROBLEMS = "https://api.twitter.com/2/problems/"
 
 
 def shared_x_api() -> Path:
-    # In CI the shared folder is a sibling of the repository clone.
-    return Path(settings.BASE_DIR).parent / "shared" / "x-api"
+    # In CI the shared folder is a sibling of the repository clone; X_API_REFERENCE_DIR points
+    # elsewhere (a worktree), as for the sandbox's tests.
+    override = os.environ.get("X_API_REFERENCE_DIR")
+    return Path(override) if override else Path(settings.BASE_DIR).parent / "shared" / "x-api"
 
 
 def recorded(name: str) -> list[dict[str, Any]]:

@@ -153,6 +153,18 @@ def test_connect_starts_pkce_with_the_needed_scopes(client, db, settings):
     assert query["code_challenge"] == [x_oauth.code_challenge(client.session["x_oauth"]["verifier"])]
 
 
+def test_the_accounts_page_lets_its_connect_forms_lead_to_xs_consent_page(client, db, settings):
+    # Browsers check a form's Content-Security-Policy form-action on every redirect of the
+    # submission: without X's origin there, Connect would stop at our own redirect.
+    settings.X_OAUTH_AUTHORIZE_URL = ""
+    client.force_login(AdminFactory())
+
+    policy = client.get(reverse("twitter_channel:accounts"))["Content-Security-Policy"]
+
+    form_action = next(part.split()[1:] for part in policy.split(";") if part.split()[0] == "form-action")
+    assert form_action == ["'self'", "https://x.com"]
+
+
 def test_connect_through_the_sandbox_over_http(client, db, settings):
     from xsandbox.testing import running_sandbox
 

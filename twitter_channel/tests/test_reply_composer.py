@@ -175,7 +175,7 @@ def test_warns_when_the_requesters_post_did_not_mention_the_brand(client, accoun
     page = client.get(composer_url(liked.ticket)).content.decode()
 
     assert "did not @mention or quote @AcmeHelp" in page
-    assert "Direct message" in page and "Ask for their email" in page
+    assert "DM to @alice" in page and "Ask for their email" in page
 
 
 def test_no_warning_when_the_brand_was_mentioned(client, ticket, agent):
@@ -208,14 +208,48 @@ def test_public_ticket_can_be_answered_by_dm_instead(client, ticket, agent):
     assert (outgoing.kind, outgoing.recipient_x_id, outgoing.dm_conversation_id) == ("dm", "1000001", "")
 
 
-def test_request_email_sends_the_email_form_link(client, ticket, agent):
+def test_request_email_sends_the_email_form_link_by_dm(client, ticket, agent):
     client.force_login(agent)
 
     response = client.post(reverse("twitter_channel:request_email", args=[ticket.pk]))
 
     assert response.status_code == 302
     outgoing = OutgoingMessage.objects.get()
-    assert outgoing.kind == "tweet" and "/t/" in outgoing.text and "email" in outgoing.text.lower()
+    assert outgoing.kind == "dm" and "/t/" in outgoing.text and "email" in outgoing.text.lower()
+    assert outgoing.recipient_x_id == "1000001"
+
+
+def test_posting_the_email_link_publicly_shows_the_exact_text_and_waits_for_confirmation(client, ticket, agent):
+    client.force_login(agent)
+    url = reverse("twitter_channel:request_email", args=[ticket.pk])
+
+    response = client.post(url, {"public": "1"})
+
+    assert response.status_code == 200 and OutgoingMessage.objects.count() == 0
+    page = response.content.decode()
+    assert "visible to anyone on X" in page
+    text = page.split('name="text" value="', 1)[1].split('"', 1)[0]
+    assert text.startswith("To help you further") and "/t/" in text
+
+    assert client.post(url, {"public": "1", "confirmed": "1", "text": text}).status_code == 302
+
+    outgoing = OutgoingMessage.objects.get()
+    assert (outgoing.kind, outgoing.text) == ("tweet", text)
+
+
+def test_email_link_is_never_posted_publicly_without_confirmation(client, account, agent):
+    # A ticket with no DM account: only a public post could carry the link.
+    item = make_item(account, text="@AcmeHelp hello")
+    bulk_convert.convert_by_hand(item.pk)
+    item.refresh_from_db()
+    item.ticket.x_account = None
+    item.ticket.save()
+    client.force_login(agent)
+
+    response = client.post(reverse("twitter_channel:request_email", args=[item.ticket.pk]))
+
+    assert response.status_code == 200 and "Post it publicly" in response.content.decode()
+    assert OutgoingMessage.objects.count() == 0
 
 
 # --- the ticket page --------------------------------------------------------------------------------

@@ -97,9 +97,10 @@ def test_stream_at_its_connection_limit_is_transient_though_429(fake_x, base_url
     assert not isinstance(caught.value, XRateLimited) and caught.value.status == 429
 
 
-def test_usage_capped_problem_is_rate_limited(fake_x, client, base_url):
+@pytest.mark.parametrize("host", ["https://api.twitter.com", "https://api.x.com"])
+def test_usage_capped_problem_is_rate_limited(fake_x, client, base_url, host):
     fake_x.get(f"{base_url}/2/dm_events", status=429, json={
-        "title": "UsageCapExceeded", "type": "https://api.twitter.com/2/problems/usage-capped",
+        "title": "UsageCapExceeded", "type": f"{host}/2/problems/usage-capped",
         "detail": "Usage cap exceeded: Monthly product cap", "period": "Monthly", "scope": "Product"})
 
     with pytest.raises(XRateLimited, match="Monthly product cap"):
@@ -161,8 +162,10 @@ def test_404_is_not_found(fake_x, client, base_url):
         client.delete_tweet("5")
 
 
-def test_deleted_tweet_lookup_is_not_found(fake_x, client, base_url):
+@pytest.mark.parametrize("host", ["https://api.twitter.com", "https://api.x.com"])
+def test_deleted_tweet_lookup_is_not_found(fake_x, client, base_url, host):
     body = example("Single_Tweet_Usercontext__200_Success_-_Deleted_Tweet.json")["response"]["body"]
+    body["errors"][0]["type"] = f"{host}/2/problems/resource-not-found"
     fake_x.get(f"{base_url}/2/tweets/1276230436478386177", json=body)
 
     with pytest.raises(XNotFound, match="1276230436478386177"):

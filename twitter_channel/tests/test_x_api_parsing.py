@@ -18,6 +18,7 @@ from twitter_channel.x_parsing import (
     parse_sent_dm,
     parse_tweet,
     parse_user,
+    problem_kind,
 )
 
 from .fakes import dm_event, example, recorded, shared_x_api, tweet
@@ -127,6 +128,28 @@ def test_example_missing_users_are_partial_errors_not_items(name):
 
     assert len(page.items) == len(body["data"])
     assert page.partial_errors == body["errors"]
+
+
+@pytest.mark.parametrize("host", ["https://api.twitter.com", "https://api.x.com"])
+def test_partial_error_is_read_under_either_problem_host(host):
+    # Live X is moving its problem types from api.twitter.com (spec 2.159) to api.x.com (2.167).
+    body = {"data": [tweet("5")], "errors": [{
+        "value": "7", "detail": "Could not find tweet with ids: [7].", "title": "Not Found Error",
+        "resource_type": "tweet", "parameter": "ids", "resource_id": "7",
+        "type": f"{host}/2/problems/resource-not-found"}]}
+
+    page = parse_page(body, parse_tweet)
+
+    assert [t.id for t in page.items] == ["5"]
+    assert page.partial_errors == body["errors"]
+    assert [problem_kind(e) for e in page.partial_errors] == ["resource-not-found"]
+
+
+def test_only_xs_hosts_name_problem_kinds():
+    assert problem_kind({"type": "https://api.x.com/2/problems/usage-capped"}) == "usage-capped"
+    assert problem_kind({"type": "https://example.com/2/problems/usage-capped"}) == ""
+    assert problem_kind({"type": "about:blank", "title": "Forbidden"}) == ""
+    assert problem_kind("Rate limit exceeded\n") == ""
 
 
 def test_every_example_user_payload_parses():

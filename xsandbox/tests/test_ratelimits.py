@@ -153,3 +153,20 @@ def test_activity_routes_follow_the_profiles(sandbox):
 
     sandbox.set_rate_limit_profile("unlimited")
     assert int(connect_stream(sandbox).headers["x-rate-limit-limit"]) >= 1_000_000
+
+
+def test_reset_is_never_more_than_a_window_away(sandbox, brand, x):
+    # A window opening just after a whole second: its reset used to round up to 900.99 s away,
+    # which twarc reads as clock skew. It must be at most 900 s away, and the window must
+    # really reset at the second it names.
+    sandbox.set_rate_limit("GET /2/users/me", 1)
+    now = sandbox.set_clock(now=1_790_000_000.006, frozen=True)["unix"]
+    assert x("GET", "/2/users/me").status_code == 200
+    r = x("GET", "/2/users/me")
+    assert r.status_code == 429
+    reset = int(r.headers["x-rate-limit-reset"])
+    assert 899 < reset - now <= 900
+    sandbox.set_clock(now=reset - 0.001)
+    assert x("GET", "/2/users/me").status_code == 429
+    sandbox.set_clock(now=reset)
+    assert x("GET", "/2/users/me").status_code == 200

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from xsandbox.testing import running_sandbox
+import pytest
+
+from xsandbox.testing import SandboxError, running_sandbox
 
 DEMO = Path(__file__).resolve().parents[1] / "scenarios" / "demo.json"
 
@@ -59,3 +61,19 @@ def test_html_pages(sandbox, brand):
     page = sandbox.http.get(sandbox.base_url + "/sandbox/")
     assert page.status_code == 200 and "<form" in page.text
     assert sandbox.http.get(sandbox.base_url + "/nope").status_code == 404
+
+
+def test_control_api_loads_the_bundled_demo_by_name(sandbox):
+    # The command line's `--scenario demo` worked; the control API's {"path": "demo"} was a 500.
+    result = sandbox._call("POST", "/scenario", {"path": "demo"})
+    assert result["play_steps"] >= 4
+    assert any(u["username"] == "AcmeSupport" and u["is_brand"] for u in sandbox._call("GET", "/users")["users"])
+
+
+def test_control_api_refuses_a_scenario_it_cannot_read(sandbox, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json", "utf-8")
+    for path in ("no-such-scenario", str(tmp_path / "missing.json"), str(broken)):
+        with pytest.raises(SandboxError) as caught:
+            sandbox._call("POST", "/scenario", {"path": path})
+        assert caught.value.status == 400 and path in caught.value.body["error"]

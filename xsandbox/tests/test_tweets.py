@@ -13,7 +13,8 @@ def test_lookup_single_and_many_with_deleted(sandbox, brand, x):
     gone = x("GET", f"/2/tweets/{b['id']}").json()
     assert gone == {"errors": [{
         "value": b["id"], "detail": f"Could not find tweet with id: [{b['id']}].", "title": "Not Found Error",
-        "resource_type": "tweet", "parameter": "id", "type": "https://api.twitter.com/2/problems/resource-not-found"}]}
+        "resource_type": "tweet", "parameter": "id", "resource_id": b["id"],
+        "type": "https://api.twitter.com/2/problems/resource-not-found"}]}
     many = x("GET", "/2/tweets", params={"ids": f"{a['id']},{b['id']}"}).json()
     assert [t["id"] for t in many["data"]] == [a["id"]]
     assert many["errors"][0]["parameter"] == "ids" and many["errors"][0]["value"] == b["id"]

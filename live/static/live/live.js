@@ -166,8 +166,13 @@
     for (const d of message.deliveries || []) applyDelivery(d);
   }
   function setField(name, value) {
-    const field = propertiesForm.elements.namedItem(name);
-    if (field && "value" in field) field.value = value === null || value === undefined ? "" : String(value);
+    // The form posts back the value each field was drawn with (hidden "initial-<name>", the
+    // edit-conflict rule): a value shown live counts as drawn, so it moves too.
+    const text = value === null || value === undefined ? "" : String(value);
+    for (const fieldName of [name, `initial-${name}`]) {
+      const field = propertiesForm.elements.namedItem(fieldName);
+      if (field && "value" in field) field.value = text;
+    }
   }
   function applyDelivery(d) {
     const li = document.getElementById(`comment-${d.comment}`);

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from tickets.comments import add_comment
 from tickets.lifecycle import open_ticket, update_ticket
@@ -72,7 +73,9 @@ class Command(BaseCommand):
             return identity.requester
         requester = Requester.objects.create(name=name)
         if email:
-            Identity.objects.create(requester=requester, kind=Identity.Kind.EMAIL, value=email)
+            # The demo requesters wrote from these: confirmed, and where replies by email go.
+            Identity.objects.create(requester=requester, kind=Identity.Kind.EMAIL, value=email,
+                                    confirmed_at=timezone.now(), is_primary=True)
         if x:
             user_id, handle, display_name, followers, verified = x
             Identity.objects.create(
