@@ -279,8 +279,7 @@ def notices_for(event: LiveEvent, ticket: Ticket, sub: Subscription) -> list[dic
 
 
 def actor_names(events: list[LiveEvent]) -> str:
-    ids = {e.data.get("actor") for e in events if e.kind == LiveEvent.Kind.TICKET and e.data.get("actor")}
-    return ", ".join(sorted(str(u) for u in User.objects.filter(pk__in=ids))) if ids else ""
+    return ", ".join(sorted({e.data["by"] for e in events if e.kind == LiveEvent.Kind.TICKET and e.data.get("by")}))
 
 
 # --- one batch ----------------------------------------------------------------------------

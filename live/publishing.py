@@ -22,6 +22,10 @@ log = logging.getLogger(__name__)
 
 def on_ticket_changed(sender, *, ticket, created, changes, comment=None, actor=None, **kwargs) -> None:
     data: dict[str, Any] = {"created": bool(created), "fields": sorted(changes), "actor": getattr(actor, "pk", None)}
+    # Who did it, as people read it: the event log's actor when tickets sends one (a trigger's
+    # title, the X intake), else the agent.
+    by = kwargs.get("by")
+    data["by"] = getattr(by, "name", "") or (str(actor) if actor is not None else "")
     if "assignee_id" in changes:
         data["assigned_to"] = changes["assignee_id"][1]
     if comment is not None:

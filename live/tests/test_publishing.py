@@ -25,6 +25,7 @@ def test_new_ticket_comment_and_change_are_published_after_commit():
     add_comment(ticket, body="on it", author_user=agent)
     assigned, commented = LiveEvent.objects.order_by("pk")[1:]
     assert assigned.data["assigned_to"] == agent.pk and assigned.data["actor"] == agent.pk
+    assert assigned.data["by"] == str(agent)
     assert "assignee_id" in assigned.data["fields"]
     assert commented.data["comment"] and commented.data["from_requester"] is False
 
@@ -43,3 +44,12 @@ def test_delivery_state_changes_are_published():
         announce_delivery(comment.pk, ticket.pk, Comment.Delivery.SENT)
     event = LiveEvent.objects.filter(kind=LiveEvent.Kind.DELIVERY).get()
     assert event.ticket_id == ticket.pk and event.data == {"comment": comment.pk, "delivery": "sent"}
+
+
+def test_a_change_by_a_trigger_is_published_under_the_triggers_name():
+    from tickets.events import Actor
+
+    ticket = open_ticket_with_comment(requester=RequesterFactory(), subject="Hi", body="help").ticket
+    update_ticket(ticket, priority=4, actor=Actor.trigger("Escalate angry customers"))
+    event = LiveEvent.objects.order_by("-pk").first()
+    assert event.data["by"] == "Escalate angry customers" and event.data["actor"] is None
