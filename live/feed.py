@@ -30,7 +30,7 @@ from .models import LiveEvent
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 0.2
+POLL_SECONDS = 0.1
 GAP_SECONDS = 10.0
 MAX_GAP = 1000
 KEEP_EVENTS = timedelta(hours=1)
