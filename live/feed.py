@@ -26,7 +26,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from .audience import Batch, Subscription, plan, plan_counts
-from .models import LiveEvent
+from .models import LiveEvent, Viewer
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,11 @@ def _read_and_plan(last_id: int, gaps: dict[int, float], subs: list[Subscription
 
 
 def prune() -> None:
-    LiveEvent.objects.filter(created_at__lt=timezone.now() - KEEP_EVENTS).delete()
+    cutoff = timezone.now() - KEEP_EVENTS
+    LiveEvent.objects.filter(created_at__lt=cutoff).delete()
+    # Pages of a web process that was killed never said goodbye; they stopped counting as
+    # viewers after PRESENCE_TIMEOUT_SECONDS and go now.
+    Viewer.objects.filter(seen_at__lt=cutoff).delete()
 
 
 feed = Feed()
