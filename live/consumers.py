@@ -85,10 +85,12 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             sub.ticket_id = int(content["ticket"])
             last = content.get("last_comment")
             sub.last_comment = int(last) if str(last).isdigit() else None
+        # Listening first, then reading the state: an event committed while the state is read
+        # then reaches this socket too (at worst twice, which pages ignore), never not at all.
+        feed.add(sub, self)
         messages = await database_sync_to_async(_state_on_subscribe)(sub)
         if sub.page == TICKET_PAGE and messages[0]["type"] == "ticket.gone":
             sub.page, sub.ticket_id = "", None
-        feed.add(sub, self)
         for message in messages:
             await self.send_json(message)
         if sub.page == TICKET_PAGE:
