@@ -35,6 +35,7 @@ from tickets.comments import TicketFull, add_comment
 from tickets.events import Actor
 from tickets.lifecycle import find_conflicts, update_ticket
 from tickets.mail.addresses import email_address_for
+from tickets.mail.notifications import queue_notification
 from tickets.models import Comment, Group, Ticket, User
 from tickets.outbound import NoSenderForChannel, reply_to_requester
 
@@ -44,7 +45,6 @@ from .conditions import Check, compile_condition
 from .models import RulesVersion, Trigger, TriggerCondition, TriggerFiring
 from .placeholders import placeholder_values, render
 from .state import FIELDS, TicketState
-from .tasks import send_trigger_email
 
 logger = logging.getLogger(__name__)
 
@@ -316,5 +316,6 @@ def perform(effect: Effect, ticket: Ticket, state: TicketState, values: dict[str
         recipients = [address] if address else []
         if not recipients:
             return "Email to the requester not sent: the requester has no confirmed email address."
-    transaction.on_commit(lambda: send_trigger_email.delay(recipients, subject, body))
+    # In the outbox (tickets/outbox.py): sent after commit, swept up if the broker lost it.
+    queue_notification(recipients, subject, body)
     return ""

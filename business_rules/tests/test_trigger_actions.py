@@ -187,7 +187,7 @@ def x_sender(monkeypatch):
 
     def send(ticket, body, author, **options):
         sent.append((ticket.pk, body))
-        return add_comment(ticket, body=body, author_user=author, delivery=Comment.Delivery.PENDING)
+        return add_comment(ticket, body=body, author_user=author, delivery=Comment.Delivery.QUEUED)
 
     monkeypatch.setitem(outbound._senders, Channel.X, send)
     return sent
@@ -205,7 +205,7 @@ def test_reply_to_requester_goes_through_the_channel_sender(django_capture_on_co
         ticket = open_ticket(requester=ticket.requester, subject="Hi", channel=Channel.X)
     assert x_sender == [(ticket.pk, f"Thanks {ticket.requester.name}, ticket #{ticket.pk} is open.")]
     reply = ticket.comments.get()
-    assert reply.is_public and reply.delivery == Comment.Delivery.PENDING
+    assert reply.is_public and reply.delivery == Comment.Delivery.QUEUED
 
 
 def test_reply_without_a_sender_for_the_channel_is_recorded_not_raised(ticket, django_capture_on_commit_callbacks):

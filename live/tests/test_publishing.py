@@ -39,7 +39,7 @@ def test_rolled_back_change_publishes_nothing():
 
 def test_delivery_state_changes_are_published():
     ticket = open_ticket_with_comment(requester=RequesterFactory(), subject="Hi", body="help").ticket
-    comment = add_comment(ticket, body="reply", author_user=UserFactory(), delivery=Comment.Delivery.PENDING)
+    comment = add_comment(ticket, body="reply", author_user=UserFactory(), delivery=Comment.Delivery.QUEUED)
     with transaction.atomic():
         announce_delivery(comment.pk, ticket.pk, Comment.Delivery.SENT)
     event = LiveEvent.objects.filter(kind=LiveEvent.Kind.DELIVERY).get()

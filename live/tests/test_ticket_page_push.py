@@ -30,7 +30,7 @@ def test_ticket_page_gets_comments_changes_and_delivery_states(agent, admin_user
         socket = await open_socket(agent, page="ticket", ticket=ticket.pk, last_comment=first.pk)
         await first_of(socket, "ticket")
         reply = await in_db(add_comment)(ticket, body="Sent today", author_user=admin_user,
-                                         delivery=Comment.Delivery.PENDING)
+                                         delivery=Comment.Delivery.QUEUED)
         with_comment = await first_of(socket, "ticket")
         await in_db(update_ticket)(ticket, status="pending", actor=admin_user)
         changed = await first_of(socket, "ticket")
@@ -42,7 +42,7 @@ def test_ticket_page_gets_comments_changes_and_delivery_states(agent, admin_user
     reply, with_comment, changed, delivered = async_to_sync(scenario)()
     [comment] = with_comment["comments"]
     assert comment["id"] == reply.pk and "Sent today" in comment["html"] and comment["agent"] == admin_user.pk
-    assert {"comment": reply.pk, "delivery": "pending", "label": "Pending", "error": ""} in with_comment["deliveries"]
+    assert {"comment": reply.pk, "delivery": "queued", "label": "Queued", "error": ""} in with_comment["deliveries"]
     assert changed["properties"]["status"] == "pending" and changed["changed_by"] == str(admin_user)
     assert changed["comments"] == []  # not sent twice
     assert {"comment": reply.pk, "delivery": "sent", "label": "Sent", "error": ""} in delivered["deliveries"]
