@@ -1,4 +1,4 @@
-"""Delivery states of outgoing X replies reach the live workspace: pending, then sent or failed."""
+"""Delivery states of outgoing X replies reach the live workspace: sending, then sent or failed."""
 
 import pytest
 
@@ -29,11 +29,11 @@ def _deliveries(comment):
 
 def test_a_sent_reply_publishes_its_delivery(sb, brand, alice, django_capture_on_commit_callbacks):
     comment = _reply(sb, brand, alice, django_capture_on_commit_callbacks)
-    assert _deliveries(comment) == [Comment.Delivery.SENT]
-    # The reply itself arrived as a comment event, pending, before it was sent.
+    assert _deliveries(comment) == [Comment.Delivery.SENDING, Comment.Delivery.SENT]
+    # The reply itself arrived as a comment event, queued, before it was sent.
     assert LiveEvent.objects.filter(kind=LiveEvent.Kind.TICKET, data__comment=comment.pk).exists()
 
 
 def test_a_refused_reply_publishes_its_failure(sb, brand, alice, django_capture_on_commit_callbacks):
     comment = _reply(sb, brand, alice, django_capture_on_commit_callbacks, delete_parent=True)
-    assert _deliveries(comment) == [Comment.Delivery.FAILED]
+    assert _deliveries(comment) == [Comment.Delivery.SENDING, Comment.Delivery.FAILED]
