@@ -156,7 +156,9 @@ def test_presence_typing_and_property_changes_between_two_agents(server, browser
     alan.wait_for_selector("#live-ticket-note:has-text('Ada changed status to Pending')")
     screenshot(alan, "live_ticket_changed_1440")
 
-    # Ada leaves; Alan's page says nobody else is here.
+    # Ada leaves (once her reloaded page is live again); Alan's page says nobody else is here.
+    live(ada)
+    ada.wait_for_selector("#live-presence:has-text('Also viewing: Alan')")
     ada.goto(f"{server.url}/views/open/")
     alan.wait_for_selector("#live-presence", state="hidden")
     # And the queue marks the ticket Alan has open.

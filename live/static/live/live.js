@@ -30,6 +30,7 @@
     socket.addEventListener("close", () => {
       clearInterval(pingTimer);
       socket = null;
+      if (leaving) return;
       status.hidden = false;
       document.documentElement.dataset.live = "off";
       // 0.5 s, 1 s, 2 s … up to 30 s, with jitter so a restarted server is not stormed.
@@ -42,6 +43,17 @@
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
   }
   window.addEventListener("online", () => { if (!socket) connect(); });
+  // Leaving the page closes the socket at once, so the others see this agent go: a page kept
+  // in the back/forward cache would otherwise hold it open, "viewing" a ticket nobody sees.
+  let leaving = false;
+  window.addEventListener("pagehide", () => {
+    leaving = true;
+    clearTimeout(retryTimer);
+    if (socket) socket.close(1000);
+  });
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) { leaving = false; connect(); }
+  });
 
   // --- what this page shows -----------------------------------------------------------------
   const queueBody = document.querySelector("table.tickets tbody");
