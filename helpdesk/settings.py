@@ -272,6 +272,26 @@ PUBLIC_FORM_RATE_PER_IP = env.str("PUBLIC_FORM_RATE_PER_IP", default="30/h")
 # --- Helpdesk ----------------------------------------------------------------
 TICKET_COMMENT_LIMIT = env.int("TICKET_COMMENT_LIMIT", default=5000)
 SOLVED_TO_CLOSED_DAYS = env.int("SOLVED_TO_CLOSED_DAYS", default=4)
+# Raw X JSON (items, pushed events) and raw email messages are deleted this many days after
+# they arrived, by beat, once a day; parsed fields, comments and attachments stay. 0: kept.
+RAW_RETENTION_DAYS = env.int("RAW_RETENTION_DAYS", default=0)
+CELERY_BEAT_SCHEDULE["delete-expired-raw-emails"] = {
+    "task": "tickets.tasks.delete_expired_raw_emails",
+    "schedule": crontab(hour=3, minute=17),
+}
+# The batch compliance job (twitter_channel/compliance/jobs.py): started daily, checked often.
+CELERY_BEAT_SCHEDULE["x-start-compliance-jobs"] = {
+    "task": "twitter_channel.tasks.start_compliance_jobs",
+    "schedule": crontab(hour=2, minute=37),
+}
+CELERY_BEAT_SCHEDULE["x-check-compliance-jobs"] = {
+    "task": "twitter_channel.tasks.check_compliance_jobs",
+    "schedule": 300,
+}
+CELERY_BEAT_SCHEDULE["delete-expired-raw-x-json"] = {
+    "task": "twitter_channel.tasks.delete_expired_raw_x_json",
+    "schedule": crontab(hour=3, minute=27),
+}
 TICKETS_PER_PAGE = 50
 COMMENTS_PER_PAGE = 100
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -23,7 +26,8 @@ from .mail.models import (
     OutgoingEmail,
     OutgoingNotification,
 )
-from .models import Comment, Group, Identity, Requester, Tag, Ticket, TicketEvent, User
+from .models import Comment, Erasure, Group, Identity, Requester, Tag, Ticket, TicketEvent, User
+from .privacy import erase_requester, export_requester
 
 
 @admin.register(User)
@@ -79,6 +83,50 @@ class RequesterAdmin(admin.ModelAdmin):
     list_display = ("name", "created_at")
     search_fields = ("name", "identities__value", "identities__handle")
     inlines = [IdentityInline]
+    actions = ["export_personal_data", "erase_personal_data"]
+
+    # Only admins reach the admin at all (User.save); these say so again for the two actions
+    # that hand out or destroy a person's data, whatever permissions a row may carry.
+    def has_privacy_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_admin
+
+    @admin.action(description="Export the requester's data (zip)", permissions=["privacy"])
+    def export_personal_data(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Export one requester at a time.", messages.ERROR)
+            return None
+        requester = queryset.get()
+        response = HttpResponse(export_requester(requester), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="requester-{requester.pk}.zip"'
+        return response
+
+    @admin.action(description="Erase the requester's personal data", permissions=["privacy"])
+    def erase_personal_data(self, request, queryset):
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(request, "admin/tickets/requester/erase_confirmation.html", {
+                **self.admin_site.each_context(request), "title": "Erase personal data", "requesters": queryset,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "opts": self.model._meta,
+            })
+        for requester in queryset:
+            erase_requester(requester, by=request.user)
+        self.message_user(request, f"Erased the personal data of {queryset.count()} requester(s); their tickets stay, "
+                                   "anonymised.", messages.SUCCESS)
+        return None
+
+
+@admin.register(Erasure)
+class ErasureAdmin(admin.ModelAdmin):
+    list_display = ("requester_id", "erased_by_name", "erased_at")
+    readonly_fields = ("requester_id", "erased_by", "erased_by_name", "erased_at", "counts")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the audit trail of erasures is kept
 
 
 @admin.register(Identity)

@@ -254,6 +254,9 @@ class Comment(models.Model):
     delivery_error = models.TextField(blank=True)
     external_url = models.URLField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the message's author deleted it where it came from (a post or DM deleted on
+    # X): the body is then a tombstone, the external id stays (`tickets.redaction`).
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -280,6 +283,40 @@ class Comment(models.Model):
     @property
     def is_internal(self) -> bool:
         return not self.is_public
+
+
+class CommentRevision(models.Model):
+    """An earlier version of a comment whose author edited it where it came from (an edited
+    post on X): the comment shows the latest text, these keep what it said before."""
+
+    comment = models.ForeignKey(Comment, on_delete=models.CASCADE, related_name="revisions")
+    body = models.TextField()
+    # The id the earlier version had where it came from (X gives each edit a new post id).
+    external_id = models.CharField(max_length=255, blank=True)
+    replaced_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["replaced_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Revision of comment {self.comment_id}"
+
+
+class Erasure(models.Model):
+    """The audit row of an erased requester: who erased whom (by id only: the person's data
+    is gone) and when, with how many rows each part of the helpdesk changed."""
+
+    requester_id = models.PositiveBigIntegerField()
+    erased_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    erased_by_name = models.CharField(max_length=255)
+    erased_at = models.DateTimeField(default=timezone.now)
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return f"Requester #{self.requester_id} erased by {self.erased_by_name}"
 
 
 

@@ -106,7 +106,7 @@ def _render_detail(
     # the page) let each comment link its original message and files without a query apiece.
     comments = (
         ticket.comments.select_related("author_user", "author_requester", "inbound_email")
-        .prefetch_related("email_attachments")
+        .prefetch_related("email_attachments", "revisions")
         .order_by("created_at", "id")
     )
     paginator = Paginator(comments, settings.COMMENTS_PER_PAGE)

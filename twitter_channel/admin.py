@@ -7,7 +7,8 @@ from django.contrib import admin
 
 from tickets.admin import ReadOnlyAdmin
 
-from .models import ActivityEvent, IncomingItem, StreamCursor, WebhookHealth, XAccount
+from .compliance.summary import compliance_summary
+from .models import ActivityEvent, ComplianceJobRun, IncomingItem, StreamCursor, WebhookHealth, XAccount, XDeletion
 
 
 class StreamCursorInline(admin.TabularInline):
@@ -52,3 +53,24 @@ class ActivityEventAdmin(ReadOnlyAdmin):
 @admin.register(WebhookHealth)
 class WebhookHealthAdmin(ReadOnlyAdmin):
     list_display = ("url", "checked_at", "last_ok_at", "down_since", "last_error", "replay_job")
+
+
+@admin.register(XDeletion)
+class XDeletionAdmin(ReadOnlyAdmin):
+    """What compliance changed: the page counts deletions per day and shows the batch jobs'
+    latest runs and failures above the list."""
+
+    list_display = ("x_id", "is_dm", "source", "deleted_at", "recorded_at", "items_redacted")
+    list_filter = ("source", "is_dm")
+    search_fields = ("x_id",)
+    date_hierarchy = "recorded_at"
+    change_list_template = "admin/twitter_channel/xdeletion/change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {**(extra_context or {}), **compliance_summary()})
+
+
+@admin.register(ComplianceJobRun)
+class ComplianceJobRunAdmin(ReadOnlyAdmin):
+    list_display = ("created_at", "type", "status", "ids_uploaded", "changes", "applied", "attempts", "error")
+    list_filter = ("status", "type")

@@ -12,7 +12,9 @@ class TwitterChannelConfig(AppConfig):
         from tickets.outbound import register_sender
         from tickets.outbox import register_outbox
         from tickets.panels import REPLY, SIDEBAR, register_ticket_panel
+        from tickets.privacy import register_personal_data
 
+        from .compliance.privacy import erase_x, export_x
         from .replies import reply_on_x
         from .reply_models import OutgoingMessage
         from .send_tasks import send_outgoing
@@ -26,3 +28,4 @@ class TwitterChannelConfig(AppConfig):
         register_ticket_panel("twitter_channel/reply/_reply_options.html", channels=X_CHANNELS, place=REPLY)
         register_ticket_panel("twitter_channel/reply/_participants_panel.html", channels=X_CHANNELS, place=SIDEBAR)
         register_ticket_panel("twitter_channel/reply/_deliveries_panel.html", channels=X_CHANNELS, place=SIDEBAR)
+        register_personal_data("x", exporter=export_x, eraser=erase_x)

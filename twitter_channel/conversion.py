@@ -24,6 +24,8 @@ from django.utils import timezone
 from tickets.comments import TicketFull, add_comment, open_ticket_with_comment
 from tickets.models import Channel, Comment, Identity, Requester, Ticket
 
+from .compliance.edits import apply_post_edit
+from .compliance.items import deletions_among, redact_if_deleted
 from .models import IncomingItem, XAccount
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,7 @@ def convert_pending(
                 if not batch:
                     break
                 _prepared.comments = stored_comments(batch)
+                _prepared.deletions = deletions_among(batch)
                 for item in batch:
                     # Saved one by one: later items of the batch look up the tickets of earlier ones.
                     outcome = _convert_locked(item)
@@ -101,6 +104,7 @@ def convert_pending(
         finally:
             _prepared.requesters = {}
             _prepared.comments = {}
+            _prepared.deletions = None
     return stats
 
 
@@ -214,6 +218,8 @@ def reparse(item: IncomingItem) -> None:
 
 def convert_item(item: IncomingItem) -> None:
     """Decide what `item` becomes and record it on the item (saved by the caller)."""
+    if redact_if_deleted(item, getattr(_prepared, "deletions", None)):
+        return
     {
         Kind.MENTION: _convert_mention,
         Kind.LIKE: _convert_like,
@@ -226,6 +232,8 @@ def convert_item(item: IncomingItem) -> None:
 def _convert_mention(item: IncomingItem) -> None:
     account = item.account
     if _link_existing(item, Comment.Source.TWEET):
+        return
+    if apply_post_edit(item, body_for(item)):
         return
     if item.is_retweet and account.ignore_retweets:
         _set(item, State.RETWEET, "Retweet; the account ignores retweets")

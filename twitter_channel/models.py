@@ -172,6 +172,8 @@ class IncomingItem(models.Model):
     # Real time: when a reconciliation poll stored this item before push brought it; cleared
     # if push brings it after all (`realtime.reconcile`).
     polled_before_push_at = models.DateTimeField(null=True, blank=True)
+    # Set when the post or DM was deleted on X: text, raw JSON and media are gone, ids kept.
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -203,5 +205,6 @@ class IncomingItem(models.Model):
 # The answering side's records (outgoing tweets and DMs, bulk conversions) live in their own
 # modules; imported here so they belong to this app's migrations.
 from .bulk_models import BulkConversion  # noqa: E402, F401
+from .compliance.models import ComplianceJobRun, XDeletion  # noqa: E402, F401
 from .realtime.models import ActivityEvent, ActivitySubscription, WebhookHealth  # noqa: E402, F401
 from .reply_models import OutgoingMessage  # noqa: E402, F401

@@ -17,6 +17,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from . import conversion, polling
+from .compliance import jobs as compliance_jobs
+from .compliance.retention import delete_raw_x_json_before
 from .models import IncomingItem, StreamCursor, XAccount
 
 # Seconds one conversion task runs before handing over to a fresh one, so polls and
@@ -102,3 +104,35 @@ from .realtime.tasks import (  # noqa: E402, F401
     watch_webhook,
 )
 from .send_tasks import bulk_convert_items, send_outgoing  # noqa: E402, F401
+
+
+@shared_task
+def delete_expired_raw_x_json() -> tuple[int, int]:
+    if not settings.RAW_RETENTION_DAYS:
+        return 0, 0
+    return delete_raw_x_json_before(timezone.now() - timedelta(days=settings.RAW_RETENTION_DAYS))
+
+
+@shared_task
+def start_compliance_jobs() -> int:
+    """Daily: ask X which of the posts and accounts we hold changed (compliance.jobs)."""
+    from .realtime.subscriptions import RealtimeUnavailable, app_client
+
+    try:
+        client = app_client()
+    except RealtimeUnavailable:
+        return 0  # no app bearer token: nothing can be asked
+    with client:
+        return len(compliance_jobs.start_jobs(client))
+
+
+@shared_task
+def check_compliance_jobs() -> int:
+    from .realtime.subscriptions import RealtimeUnavailable, app_client
+
+    try:
+        client = app_client()
+    except RealtimeUnavailable:
+        return 0
+    with client:
+        return compliance_jobs.check_jobs(client)

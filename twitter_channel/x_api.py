@@ -16,8 +16,9 @@ Three X/tweepy quirks are answered here:
 from __future__ import annotations
 
 import logging
+import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,7 @@ import tweepy
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
+from .compliance.x_types import ComplianceChange, ComplianceJob, parse_compliance_job, parse_compliance_line
 from .realtime.activity_types import Subscription, Webhook, parse_subscription, parse_webhook
 from .types import Page, PostedTweet, RateLimit, SentDM, XError, XNotFound, XTransientError, XTweet, XUser
 from .x_oauth import authorization_url, exchange_code, refresh, revoke
@@ -334,6 +336,54 @@ class XClient:
         finally:
             response.close()
         raise XTransientError("X closed the activity stream")
+
+    # --- Batch compliance jobs (app bearer token) -------------------------------------------
+    # Create a job, upload the ids we hold to its pre-signed URL, poll its status, stream the
+    # result. The upload and download URLs are cloud storage on X, not the API: no token.
+
+    def create_compliance_job(self, job_type: str, *, name: str = "") -> ComplianceJob:
+        request = {"type": job_type, **({"name": name[:64]} if name else {})}
+        return self._single(self._json(self._activity("POST", "/2/compliance/jobs", json_body=request)),
+                            parse_compliance_job)
+
+    def get_compliance_job(self, job_id: str) -> ComplianceJob:
+        return self._single(self._json(self._activity("GET", f"/2/compliance/jobs/{job_id}")), parse_compliance_job)
+
+    def upload_compliance_ids(self, job: ComplianceJob, ids: Iterable[str]) -> int:
+        """Upload `ids`, one per line, without holding them in memory: they are spooled to
+        a temporary file and the file is streamed (with its length, as storage wants)."""
+        count = 0
+        with tempfile.TemporaryFile() as spool:
+            for x_id in ids:
+                spool.write(f"{x_id}\n".encode())
+                count += 1
+            spool.seek(0)
+            try:
+                response = requests.put(job.upload_url, data=spool, headers={"Content-Type": "text/plain"},
+                                        timeout=(10.0, 600.0))
+            except requests.RequestException as e:
+                raise XTransientError(f"could not upload the ids ({type(e).__name__})") from e
+        if response.status_code >= 400:
+            raise error_from_response(response)
+        return count
+
+    def compliance_results(self, job: ComplianceJob) -> Iterator[ComplianceChange]:
+        """The job's result, one change at a time, read as a stream."""
+        try:
+            response = requests.get(job.download_url, stream=True, timeout=(10.0, 600.0))
+        except requests.RequestException as e:
+            raise XTransientError(f"could not download the result ({type(e).__name__})") from e
+        if response.status_code >= 400:
+            response.close()
+            raise error_from_response(response)
+        with response:
+            try:
+                for line in response.iter_lines():
+                    change = parse_compliance_line(line)
+                    if change is not None:
+                        yield change
+            except requests.RequestException as e:
+                raise XTransientError(f"the result download broke ({type(e).__name__})") from e
 
     def _activity(self, method: str, path: str, *, params: dict | None = None, json_body: dict | None = None,
                   stream: bool = False, timeout: Any = None) -> requests.Response:

@@ -182,6 +182,8 @@ class Activity:
         observe("create_tweet", self.on_tweet)
         observe("like", self.on_like)
         observe("send_dm", self.on_dm)
+        observe("delete_tweet", self.on_delete)
+        observe("update_profile", self.on_profile_update)
         reset = sb.reset
 
         def reset_with_activity() -> None:
@@ -206,6 +208,33 @@ class Activity:
                 + self._matching("post.create", [tweet.author_id]))
         for sub in subs:
             self.emit(sub, self._post_payload(tweet), self._post_includes([tweet]))
+
+    def on_delete(self, tweet: Tweet) -> None:
+        """post.delete, payload `PostDeleteActivityResponsePayload` (`id`, `author_id`). The
+        spec does not say whose subscriptions hear of it: the sandbox tells the author's and
+        those of the users the post mentioned (it left their mentions), as for
+        post.mention.create."""
+        if ("delete", tweet.id) in self.emitted:
+            return
+        self.emitted.add(("delete", tweet.id))
+        payload = {"id": tweet.id, "author_id": tweet.author_id}
+        for sub in self._matching("post.delete", [tweet.author_id, *tweet.mention_ids]):
+            self.emit(sub, payload, {})
+
+    # profile.update.* (payload `ProfileUpdateActivityResponsePayload`: `before`, `after`), to
+    # the subscriptions filtered on the user who changed their profile.
+    PROFILE_EVENTS = {"name": "profile.update.screenname", "username": "profile.update.handle",
+                      "profile_image_url": "profile.update.profile_picture", "description": "profile.update.bio",
+                      "url": "profile.update.url", "location": "profile.update.geo"}
+
+    def on_profile_update(self, result) -> None:
+        user, changes = result
+        for name, (before, after) in changes.items():
+            event_type = self.PROFILE_EVENTS.get(name)
+            if event_type is None:
+                continue
+            for sub in self._matching(event_type, [user.id]):
+                self.emit(sub, {"before": str(before), "after": str(after)}, {})
 
     def on_like(self, like: Like) -> None:
         if ("like", like.seq) in self.emitted:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from . import activity, activity_routes, api, auth, control, problems, ui
+from . import activity, activity_routes, api, auth, compliance, control, problems, ui
 from .sandbox import Sandbox, SandboxConfig
 from .scenarios import Scenario, read_scenario
 
@@ -51,8 +51,9 @@ def create_app(sandbox: Sandbox | None = None, config: SandboxConfig | None = No
 
     # The Activity API (webhooks, subscriptions, stream) observes the store's writes.
     activity.install(sb)
-    routes = [Route("/", root), *api.routes(), *activity_routes.routes(), *auth.routes(), *control.routes(),
-              *ui.routes()]
+    compliance.install(sb)
+    routes = [Route("/", root), *api.routes(), *activity_routes.routes(), *compliance.routes(), *auth.routes(),
+              *control.routes(), *ui.routes()]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: fallback})
     app.state.sandbox = sb
     app.state.background = set()

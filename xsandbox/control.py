@@ -106,6 +106,16 @@ async def create_user(request: Request, sb: Sandbox) -> Response:
 
 
 @handler
+async def update_user(request: Request, sb: Sandbox) -> Response:
+    """Change a user's profile as they would on X (name, username, picture, protected...):
+    profile.update.* events go out; compliance jobs see the account protected."""
+    data = await body_of(request)
+    user, _ = sb.store.update_profile(request.path_params["id"], **data)
+    sb.dirty = True
+    return JSONResponse(user_view(sb, user))
+
+
+@handler
 async def create_tweet(request: Request, sb: Sandbox) -> Response:
     data = await body_of(request)
     author = sb.store.resolve_user(data.get("author_id") or data.get("username") or data.get("author"))
@@ -354,6 +364,7 @@ def routes() -> list[Route]:
     return [
         Route(f"{p}/users", list_users, methods=["GET"]),
         Route(f"{p}/users", create_user, methods=["POST"]),
+        Route(f"{p}/users/{{id}}", update_user, methods=["PATCH"]),
         Route(f"{p}/tweets", list_tweets, methods=["GET"]),
         Route(f"{p}/tweets", create_tweet, methods=["POST"]),
         Route(f"{p}/tweets/{{id}}", get_tweet, methods=["GET"]),

@@ -48,8 +48,14 @@ ACTIVITY_LIMITS: dict[str, int] = {
     "DELETE /2/activity/subscriptions/:subscription_id": 500,
     "PUT /2/activity/subscriptions/:subscription_id": 500,
 }
+# Batch compliance jobs (xsandbox/compliance.py): 150 per 15 minutes per app, each.
+COMPLIANCE_LIMITS: dict[str, int] = {
+    "POST /2/compliance/jobs": 150,
+    "GET /2/compliance/jobs": 150,
+    "GET /2/compliance/jobs/:id": 150,
+}
 APP_KEY = "app"  # the window key of requests made with the app's bearer token
-LIMITS = {**X_LIMITS, **ACTIVITY_LIMITS}
+LIMITS = {**X_LIMITS, **ACTIVITY_LIMITS, **COMPLIANCE_LIMITS}
 TIGHT_LIMIT = 3
 PROFILES = ("x", "tight", "unlimited")
 

@@ -159,6 +159,27 @@ class Store:
         self.usernames[username.lower()] = user.id
         return user
 
+    def update_profile(self, user_id: str, **fields: Any) -> tuple[User, dict[str, tuple[Any, Any]]]:
+        """Change a user's profile as they would on X; returns the user and what changed
+        (field -> (before, after)). The Activity API observes this for profile.update.*."""
+        user = self.resolve_user(user_id)
+        changes: dict[str, tuple[Any, Any]] = {}
+        for name in ("name", "username", "profile_image_url", "description", "url", "location", "protected"):
+            if name not in fields or fields[name] == getattr(user, name):
+                continue
+            if name == "username":
+                new = str(fields[name]).lstrip("@")
+                if not new or len(new) > 15 or not new.replace("_", "").isalnum():
+                    raise StoreError("invalid", f"invalid username: {new!r}")
+                if new.lower() in self.usernames and self.usernames[new.lower()] != user.id:
+                    raise StoreError("conflict", f"username already taken: {new}")
+                del self.usernames[user.username.lower()]
+                self.usernames[new.lower()] = user.id
+                fields[name] = new
+            changes[name] = (getattr(user, name), fields[name])
+            setattr(user, name, fields[name])
+        return user, changes
+
     def user_by_username(self, username: str) -> User | None:
         uid = self.usernames.get(username.lstrip("@").lower())
         return self.users.get(uid) if uid else None

@@ -124,6 +124,9 @@ class SandboxClient:
         return self._call("POST", "/users", self._clean(username=username, name=name, id=id,
                                                         brand=brand or None, **profile))
 
+    def update_user(self, user: str, **fields: Any) -> dict:
+        return self._call("PATCH", f"/users/{user}", fields)
+
     def post_tweet(self, author: str, text: str, in_reply_to_tweet_id: str | None = None,
                    quote_of: str | None = None, retweet_of: str | None = None,
                    created_at: str | float | None = None) -> dict:

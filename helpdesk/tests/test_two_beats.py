@@ -173,3 +173,102 @@ def test_two_webhook_watches_ask_x_for_one_replay(settings, monkeypatch):
 
     assert sorted(results) == ["busy", "replayed"]
     assert len(replays) == 1
+
+
+# --- compliance and retention (twitter_channel/compliance, tickets/mail/retention) ------------
+
+
+class FakeComplianceX:
+    """X's compliance endpoints, counting the jobs made; every job is complete at once and
+    reports one deleted post."""
+
+    def __init__(self, deleted_id: str):
+        self.deleted_id = deleted_id
+        self.created: list[str] = []
+        self.lock = threading.Lock()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def create_compliance_job(self, job_type, *, name=""):
+        from twitter_channel.compliance.x_types import ComplianceJob
+
+        with self.lock:
+            self.created.append(job_type)
+        return ComplianceJob(id=f"job-{job_type}", type=job_type, status="created", upload_url="u", download_url="d")
+
+    def upload_compliance_ids(self, job, ids):
+        return sum(1 for _ in ids)
+
+    def get_compliance_job(self, job_id):
+        from twitter_channel.compliance.x_types import ComplianceJob
+
+        return ComplianceJob(id=job_id, type=job_id.removeprefix("job-"), status="complete", upload_url="u",
+                             download_url="d")
+
+    def compliance_results(self, job):
+        from twitter_channel.compliance.x_types import ComplianceChange
+
+        if job.type == "tweets":
+            yield ComplianceChange(id=self.deleted_id, action="delete")
+
+
+PROVEN |= {
+    "twitter_channel.tasks.start_compliance_jobs",
+    "twitter_channel.tasks.check_compliance_jobs",
+    "twitter_channel.tasks.delete_expired_raw_x_json",
+    "tickets.tasks.delete_expired_raw_emails",
+}
+
+
+@pytest.fixture
+def compliance_x(monkeypatch):
+    from twitter_channel.realtime import subscriptions
+
+    fake = FakeComplianceX(deleted_id="1900000000000000001")
+    monkeypatch.setattr(subscriptions, "app_client", lambda: fake)
+    return fake
+
+
+def test_two_compliance_starts_make_one_job_of_each_type(compliance_x):
+    assert sum(twice_at_once(x_tasks.start_compliance_jobs)) == 2
+    assert sorted(compliance_x.created) == ["tweets", "users"]
+
+
+def test_two_compliance_checks_apply_each_result_once(compliance_x):
+    from twitter_channel.models import ComplianceJobRun, XDeletion
+
+    account = XAccount.objects.create(user_id=BRAND_ID, username="AcmeHelp")
+    IncomingItem.objects.create(account=account, kind="mention", x_id=compliance_x.deleted_id, text="secret",
+                                raw={"id": compliance_x.deleted_id, "text": "secret"}, state="ignored")
+    x_tasks.start_compliance_jobs()
+
+    assert sum(twice_at_once(x_tasks.check_compliance_jobs)) == 1
+    assert XDeletion.objects.get().items_redacted == 1
+    assert list(ComplianceJobRun.objects.values_list("attempts", flat=True)) == [2, 2]  # started, applied once
+
+
+def test_two_retention_runs_delete_each_raw_once(settings, tmp_path):
+    from tickets.mail.inbound import ingest_email
+    from tickets.mail.models import InboundEmail
+    from tickets.mail.testing import build_email
+    from tickets.tasks import delete_expired_raw_emails
+
+    settings.MEDIA_ROOT = tmp_path
+    settings.RAW_RETENTION_DAYS = 30
+    for n in range(5):
+        ingest_email(build_email(subject=f"Old {n}"))
+    InboundEmail.objects.update(received_at=timezone.now() - timedelta(days=31))
+    account = XAccount.objects.create(user_id=BRAND_ID, username="AcmeHelp")
+    IncomingItem.objects.create(account=account, kind="mention", x_id="1", text="old", raw={"id": "1", "text": "old"},
+                                fetched_at=timezone.now() - timedelta(days=31))
+
+    twice_at_once(delete_expired_raw_emails)
+    twice_at_once(x_tasks.delete_expired_raw_x_json)
+
+    assert not InboundEmail.objects.exclude(raw="").exists()
+    assert not any(p.is_file() for p in tmp_path.rglob("*.eml"))
+    assert IncomingItem.objects.get().raw == {"id": "1", "expired": "raw JSON deleted after the retention period"}

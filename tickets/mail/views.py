@@ -81,6 +81,8 @@ def original(request: HttpRequest, comment_pk: int) -> FileResponse:
     found = get_object_or_404(
         InboundEmail, comment_id=comment_pk, comment__ticket__in=visible_tickets(request.user).values("pk")
     )
+    if not found.raw:
+        raise Http404("The original message was deleted (retention period, or the requester's erasure).")
     return FileResponse(
         found.raw.open("rb"), as_attachment=True, filename=f"message-{comment_pk}.eml", content_type="message/rfc822"
     )

@@ -31,16 +31,32 @@ REPLY_EVENT = "post.reply.create"
 MENTION_EVENTS = (MENTION_EVENT, REPLY_EVENT)
 LIKE_EVENT = "like.create"
 DM_EVENT = "dm.received"
+# A post was deleted on X (spec 2.167: payload `PostDeleteActivityResponsePayload`, `id` and
+# `author_id`). Which posts a subscription filtered on the brand hears of, the spec does not
+# say; we take (and the sandbox emits) the deletions of posts that were in the brand's
+# mentions, as for post.mention.create, besides the brand's own. Compliance redacts them
+# (`compliance.deletions`); the batch compliance job catches whatever this misses.
+POST_DELETE_EVENT = "post.delete"
+# The brand's own profile changed on X (spec 2.167: payload `before`/`after`): the account's
+# name, handle and picture here follow it.
+PROFILE_EVENTS = {
+    "profile.update.screenname": "display_name",
+    "profile.update.handle": "username",
+    "profile.update.profile_picture": "avatar_url",
+}
 # What the helpdesk subscribes to per stream: (event_type, direction).
 SUBSCRIPTIONS = {
-    Stream.MENTIONS: [(MENTION_EVENT, ""), (REPLY_EVENT, "")],
+    Stream.MENTIONS: [(MENTION_EVENT, ""), (REPLY_EVENT, ""), (POST_DELETE_EVENT, ""),
+                      *((event_type, "") for event_type in PROFILE_EVENTS)],
     Stream.LIKES: [(LIKE_EVENT, "outbound")],  # likes *by* the brand turn into tickets
     Stream.DMS: [(DM_EVENT, "")],
 }
 # Subscriptions real time does without when X refuses them (400). X's spec 2.167 leaves
 # post.reply.create out of its subscription enum although X's docs list it; and X puts every
 # reply in the mentions of the account it answers, so the mention subscription brings replies too.
-OPTIONAL_SUBSCRIPTIONS = {(REPLY_EVENT, "")}
+# post.delete is optional too: without it deletions still reach us by the batch job.
+# So are the profile updates: the account page's "Reconnect" refreshes the profile as well.
+OPTIONAL_SUBSCRIPTIONS = {(REPLY_EVENT, ""), (POST_DELETE_EVENT, ""), *((t, "") for t in PROFILE_EVENTS)}
 
 
 # X's events are a handful of levels deep (envelope, payload, entities, a list of them).
@@ -138,6 +154,24 @@ def intake_of(envelope: Envelope) -> Intake:
             payload = {**payload, "event_type": "MessageCreate"}
         return Intake(Stream.DMS, parse_dm_event(payload), users, tweets)
     raise Ignored(f"{envelope.event_type} events are not taken by the helpdesk")
+
+
+def deleted_post_id(envelope: Envelope) -> str:
+    """The id of the post a post.delete event says was deleted."""
+    payload = envelope.payload
+    post_id = payload.get("id") if isinstance(payload, dict) else None
+    if not isinstance(post_id, str | int) or isinstance(post_id, bool) or not str(post_id).isdigit():
+        raise ParseError("post.delete event has no post id")
+    return str(post_id)
+
+
+def profile_change(envelope: Envelope) -> tuple[str, str]:
+    """(XAccount field, new value) of a profile.update.* event."""
+    payload = envelope.payload
+    after = payload.get("after") if isinstance(payload, dict) else None
+    if not isinstance(after, str):
+        raise ParseError(f"{envelope.event_type} event has no 'after'")
+    return PROFILE_EVENTS[envelope.event_type], after
 
 
 def _post(payload: Any) -> XTweet:

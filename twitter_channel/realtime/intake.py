@@ -19,12 +19,25 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..models import IncomingItem, Stream, XAccount
+from ..compliance.deletions import record_deletion
+from ..models import IncomingItem, Stream, XAccount, XDeletion
 from ..store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
 from ..types import Malformed, XDMEvent, XError, XNotFound
 from ..x_parsing import ParseError
 from . import reconcile
-from .events import DM_EVENT, LIKE_EVENT, Envelope, Ignored, Intake, intake_of, parse_envelope
+from .events import (
+    DM_EVENT,
+    LIKE_EVENT,
+    POST_DELETE_EVENT,
+    PROFILE_EVENTS,
+    Envelope,
+    Ignored,
+    Intake,
+    deleted_post_id,
+    intake_of,
+    parse_envelope,
+    profile_change,
+)
 from .models import ActivityEvent
 
 log = logging.getLogger(__name__)
@@ -207,6 +220,19 @@ def _convert(account_id: int) -> None:
 
 def rows_for(account: XAccount, envelope: Envelope, *, client_factory=None) -> list[IncomingItem]:
     """The IncomingItem rows an event makes, built exactly as a poll builds them."""
+    if envelope.event_type == POST_DELETE_EVENT:
+        # Makes no row: the post is redacted wherever we hold it, in this batch's transaction.
+        record_deletion(deleted_post_id(envelope), source=XDeletion.Source.REALTIME)
+        return []
+    if envelope.event_type in PROFILE_EVENTS:
+        field, value = profile_change(envelope)
+        limit = XAccount._meta.get_field(field).max_length
+        try:
+            with transaction.atomic():  # a savepoint: the batch goes on if this fails
+                XAccount.objects.filter(pk=account.pk).update(**{field: value[:limit]})
+        except IntegrityError as exc:  # a handle another connected account still holds here
+            raise Ignored(f"profile not updated: {exc}") from exc
+        return []
     try:
         intake = intake_of(envelope)
     except ParseError as exc:

@@ -30,6 +30,7 @@ from xsandbox.testing import running_sandbox
 from .e2e_harness import ROOT, database_url
 
 Mode = XAccount.IntakeMode
+PROFILE_UPDATES = {("profile.update.screenname", ""), ("profile.update.handle", ""), ("profile.update.profile_picture", "")}
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +94,10 @@ def test_switching_to_webhook_registers_the_webhook_and_subscribes(sb, webhook_a
     state = sb.activity_state()
 
     assert [(w["url"], w["valid"]) for w in state["webhooks"]] == [(settings.X_WEBHOOK_URL, True)]
-    assert subscribed(sb) == {("post.mention.create", ""), ("post.reply.create", ""), ("like.create", "outbound"),
-                              ("dm.received", "")}
+    assert subscribed(sb) == {("post.mention.create", ""), ("post.reply.create", ""), ("post.delete", ""),
+                              ("like.create", "outbound"), ("dm.received", ""), *PROFILE_UPDATES}
     assert {s["webhook_id"] for s in state["subscriptions"]} == {state["webhooks"][0]["id"]}
-    assert ActivitySubscription.objects.filter(account=webhook_account).count() == 4
+    assert ActivitySubscription.objects.filter(account=webhook_account).count() == 8
     assert webhook_account.intake_mode == Mode.WEBHOOK and webhook_account.realtime_since is not None
 
 
@@ -108,9 +109,10 @@ def test_x_refusing_reply_events_leaves_real_time_on_without_them(sb, account, c
     account = subscriptions.switch_intake_mode(account, Mode.WEBHOOK)
 
     assert account.intake_mode == Mode.WEBHOOK
-    assert subscribed(sb) == {("post.mention.create", ""), ("like.create", "outbound"), ("dm.received", "")}
-    assert sorted(ActivitySubscription.objects.values_list("event_type", flat=True)) == [
-        "dm.received", "like.create", "post.mention.create"]
+    assert subscribed(sb) == {("post.mention.create", ""), ("post.delete", ""), ("like.create", "outbound"),
+                              ("dm.received", ""), *PROFILE_UPDATES}
+    assert sorted(ActivitySubscription.objects.values_list("event_type", flat=True)) == sorted([
+        "dm.received", "like.create", "post.delete", "post.mention.create", *(t for t, _ in PROFILE_UPDATES)])
     assert "post.reply.create" in caplog.text and "arrive as mentions" in caplog.text
     ours = sb.post_tweet("AcmeSupport", "Our sale ends Sunday")
     reply = sb.post_tweet("alice", "can I still order on Monday?", in_reply_to_tweet_id=ours["id"])
@@ -177,7 +179,7 @@ def test_admin_switches_the_mode_on_the_account_page(sb, account, client):
                            follow=True)
 
     assert b"Real time by webhook" in response.content
-    assert len(sb.activity_state()["subscriptions"]) == 4
+    assert len(sb.activity_state()["subscriptions"]) == 8
 
 
 # --- pushed events --------------------------------------------------------------------------------
@@ -323,7 +325,7 @@ def consumer(sb, account):
 
 def test_stream_subscriptions_name_no_webhook(sb, consumer):
     subs = sb.activity_state()["subscriptions"]
-    assert len(subs) == 4 and all("webhook_id" not in s for s in subs)
+    assert len(subs) == 8 and all("webhook_id" not in s for s in subs)
 
 
 def test_stream_events_become_tickets(sb, consumer):
