@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "tickets",
     "twitter_channel",
     "business_rules",
+    "live",
     "axes",
     "csp",
     "django_ratelimit",
@@ -103,6 +104,7 @@ TEMPLATES = [
 ]
 
 WSGI_APPLICATION = "helpdesk.wsgi.application"
+ASGI_APPLICATION = "helpdesk.asgi.application"
 
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
@@ -233,6 +235,23 @@ CELERY_BEAT_SCHEDULE["heartbeat"] = {
     "options": {"expires": HEARTBEAT_SECONDS * 2},
 }
 CELERY_BEAT_SCHEDULER = "helpdesk.heartbeat:StampingScheduler"
+
+# --- Live workspace (live/) ---------------------------------------------------
+# Ticket changes travel between processes through the LiveEvent table (live/feed.py); the
+# channel layer carries presence and typing between web processes: Redis when there is one,
+# else in memory (one web process, as in `make run`).
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # redis-py 8 gives up reading after 5 s by default, which is exactly how long
+            # channels-redis blocks waiting for a message (BZPOPMIN): an idle socket's
+            # receive would time out and drop the connection. Read timeout above the wait.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}], "prefix": "helpdesk-live"},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Cache (rate limits) -----------------------------------------------------
 # django-ratelimit counts in the cache, so every web process must share it: Redis when

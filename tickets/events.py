@@ -155,3 +155,23 @@ def latest_events(ticket: Ticket, fields: Iterable[str]) -> dict[str, TicketEven
         if event is not None:
             found[field] = event
     return found
+
+
+# sender=Comment; kwargs: comment_id, ticket_id, delivery. Sent after commit whenever an
+# outgoing comment's delivery state changes (pending, sent, failed), by whichever channel.
+delivery_changed = Signal()
+
+
+def announce_delivery(comment_id: int, ticket_id: int | None, delivery: str) -> None:
+    """Tell listeners, once the current transaction commits, that a comment's delivery moved
+    (`ticket_id` None: looked up then, for callers that only hold the comment's id)."""
+    from django.db import transaction
+
+    from .models import Comment
+
+    def send() -> None:
+        ticket = ticket_id or Comment.objects.filter(pk=comment_id).values_list("ticket_id", flat=True).first()
+        if ticket is not None:
+            delivery_changed.send(sender=Comment, comment_id=comment_id, ticket_id=ticket, delivery=delivery)
+
+    transaction.on_commit(send)

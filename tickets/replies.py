@@ -10,6 +10,22 @@ from .models import Channel, Comment, Ticket, User
 from .outbound import NoSenderForChannel, reply_to_requester
 
 
+def replies_since(ticket: Ticket, seen_comment_id: str | int | None, author: User) -> list[Comment]:
+    """Other agents' comments (replies or notes) added after the newest one the author's page
+    showed (`seen_comment_id`, posted back with the reply form). Non-empty means two agents are
+    answering at once: the reply box asks before sending. Without an id (an old form), no check."""
+    try:
+        seen = int(seen_comment_id)
+    except (TypeError, ValueError):
+        return []
+    return list(
+        ticket.comments.filter(pk__gt=seen, author_user__isnull=False)
+        .exclude(author_user=author)
+        .select_related("author_user")
+        .order_by("pk")
+    )
+
+
 def post_reply(
     ticket: Ticket,
     *,

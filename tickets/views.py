@@ -29,7 +29,7 @@ from .mail.addresses import email_address_for, make_primary, set_requester_email
 from .models import Channel, Identity, Ticket
 from .queue_page import SEARCH_RESULTS_CAP, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
-from .replies import post_reply
+from .replies import post_reply, replies_since
 from .timeline import timeline_for
 
 # --- Queues -----------------------------------------------------------------------------
@@ -138,6 +138,8 @@ def _render_detail(
             "sidebar_panels": panels.panels_for(ticket, panels.SIDEBAR),
             "reply_panels": panels.panels_for(ticket, panels.REPLY),
             "can_delete": can_delete_tickets(request.user),
+            # The reply form posts it back: replies_since() tells whether someone answered meanwhile.
+            "last_comment_id": ticket.comments.order_by("-pk").values_list("pk", flat=True).first(),
         },
         status=status,
     )
@@ -150,6 +152,14 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReplyForm(request.POST, email_address=_email_reply_address(ticket))
     if not form.is_valid():
         return _render_detail(request, ticket, reply_form=form, status=400)
+    landed = replies_since(ticket, request.POST.get("seen_comment_id"), request.user)
+    if landed:
+        # The re-rendered page shows their reply and carries the new newest id, so submitting
+        # the same form again (the text is kept) sends it.
+        names = ", ".join(sorted({str(c.author_user) for c in landed}))
+        form.add_error(None, f"{names} answered this ticket since you opened it. Read their reply above; "
+                             "submit again to send yours anyway.")
+        return _render_detail(request, ticket, reply_form=form, status=409)
     # Read before the reply, which may move the status itself (a first answer opens it).
     status_moved_since_drawn = form.status_when_drawn not in ("", ticket.status)
     try:

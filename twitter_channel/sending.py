@@ -31,6 +31,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tickets.events import announce_delivery
 from tickets.models import Comment, Ticket
 from tickets.outbox import delivery_shown, enqueue_after_commit
 
@@ -145,9 +146,9 @@ def enqueue(outgoing_id: int, countdown: float | None = None) -> None:
 
 def _show(row: OutgoingMessage) -> None:
     """Mirror the row's state on the comment, which the ticket page shows."""
-    Comment.objects.filter(pk=row.comment_id).update(
-        delivery=delivery_shown(row.state, row.outcome_unknown), delivery_error=row.error[:2000]
-    )
+    shown = delivery_shown(row.state, row.outcome_unknown)
+    Comment.objects.filter(pk=row.comment_id).update(delivery=shown, delivery_error=row.error[:2000])
+    announce_delivery(row.comment_id, None, shown)
 
 
 # --- the attempt ------------------------------------------------------------------------------
@@ -211,6 +212,7 @@ def _later(outgoing: OutgoingMessage, reason: str, wait: float, *, unknown: bool
         next_attempt_at=timezone.now() + timedelta(seconds=wait))
     Comment.objects.filter(pk=outgoing.comment_id).update(delivery=delivery_shown(State.QUEUED, unknown),
                                                           delivery_error=reason[:2000])
+    announce_delivery(outgoing.comment_id, None, delivery_shown(State.QUEUED, unknown))
     return Delivery(State.QUEUED, retry_in=wait)
 
 
@@ -220,6 +222,7 @@ def _failed(outgoing: OutgoingMessage, reason: str, *, unknown: bool) -> Deliver
                                                           outcome_unknown=unknown)
     Comment.objects.filter(pk=outgoing.comment_id).update(delivery=Comment.Delivery.FAILED,
                                                           delivery_error=reason[:2000])
+    announce_delivery(outgoing.comment_id, None, Comment.Delivery.FAILED)
     log.warning("Outgoing X message %s failed: %s", outgoing.pk, reason)
     return Delivery(State.FAILED)
 
@@ -245,6 +248,7 @@ def _sent(outgoing: OutgoingMessage, x_id: str | None, *, note: str = "") -> Del
             comment.external_url = post_url(row.account, x_id) if outgoing.is_tweet else ""
             fields += ["external_source", "external_id", "external_url"]
         comment.save(update_fields=fields)
+        announce_delivery(comment.pk, comment.ticket_id, Comment.Delivery.SENT)
     return Delivery(State.SENT)
 
 

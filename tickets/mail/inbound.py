@@ -28,6 +28,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.utils.text import get_valid_filename
 
 from ..comments import TicketFull, add_comment, open_ticket_with_comment
+from ..events import announce_delivery
 from ..models import Channel, Comment, Ticket
 from .addresses import requester_for_address
 from .models import EmailAttachment, InboundEmail
@@ -249,6 +250,7 @@ def _take_bounce(parsed: ParsedEmail) -> IngestResult:
         comment.delivery = Comment.Delivery.FAILED
         comment.delivery_error = f"Bounced: {reason}"
         comment.save(update_fields=["delivery", "delivery_error"])
+        announce_delivery(comment.pk, comment.ticket_id, comment.delivery)
     ticket = bounced[0].ticket if bounced else find_ticket(parsed)
     return _note_or_drop(
         ticket, parsed, InboundEmail.Outcome.BOUNCE, f"An email to the requester bounced ({parsed.from_address}): {reason}"

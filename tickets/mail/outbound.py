@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from .. import outbox
 from ..comments import add_comment
+from ..events import announce_delivery
 from ..models import Channel, Comment, Ticket, User
 from ..outbound import register_sender
 from ..outbox import delivery_shown, enqueue_after_commit, register_outbox
@@ -234,6 +235,6 @@ def _settle(row: OutgoingEmail, state: str, error: str, *, next_attempt_in: floa
 
 def _show(row: OutgoingEmail) -> None:
     """Mirror the row's state on the comment, which the ticket page shows."""
-    Comment.objects.filter(pk=row.comment_id).update(
-        delivery=delivery_shown(row.state, row.outcome_unknown), delivery_error=row.error
-    )
+    shown = delivery_shown(row.state, row.outcome_unknown)
+    Comment.objects.filter(pk=row.comment_id).update(delivery=shown, delivery_error=row.error)
+    announce_delivery(row.comment_id, None, shown)

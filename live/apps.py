@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+
+
+class LiveConfig(AppConfig):
+    name = "live"
+    verbose_name = "Live updates"
+
+    def ready(self) -> None:
+        from . import publishing
+
+        publishing.connect()
