@@ -203,5 +203,6 @@ class IncomingItem(models.Model):
 # The answering side's records (outgoing tweets and DMs, bulk conversions) live in their own
 # modules; imported here so they belong to this app's migrations.
 from .bulk_models import BulkConversion  # noqa: E402, F401
+from .cost_models import XBudget, XCostDay, XCostSeenItem  # noqa: E402, F401
 from .realtime.models import ActivityEvent, ActivitySubscription, WebhookHealth  # noqa: E402, F401
 from .reply_models import OutgoingMessage  # noqa: E402, F401

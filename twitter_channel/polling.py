@@ -65,9 +65,10 @@ class PollResult:
 
 
 def client_for(account: XAccount):
+    from .cost_meter import CostMeter
     from .x_api import XClient
 
-    return XClient(account.access_token, base_url=settings.X_API_BASE_URL)
+    return XClient(account.access_token, base_url=settings.X_API_BASE_URL, meter=CostMeter(account))
 
 
 def ensure_cursors(account: XAccount) -> None:

@@ -102,3 +102,11 @@ from .realtime.tasks import (  # noqa: E402, F401
     watch_webhook,
 )
 from .send_tasks import bulk_convert_items, send_outgoing  # noqa: E402, F401
+
+
+@shared_task
+def prune_cost_seen_items() -> int:
+    """X bills an item once per UTC day: the items seen on earlier days are of no more use."""
+    from .cost_meter import prune_seen_items
+
+    return prune_seen_items()

@@ -97,14 +97,17 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         tokens = x_oauth.exchange_code(
             code=request.GET["code"], code_verifier=pending["verifier"], redirect_uri=callback_url()
         )
+        from .cost_meter import PendingMeter
         from .x_api import XClient
 
-        me = XClient(tokens.access_token, base_url=settings.X_API_BASE_URL).get_me()
+        meter = PendingMeter()  # reading who connected is billed too, once the account exists
+        me = XClient(tokens.access_token, base_url=settings.X_API_BASE_URL, meter=meter).get_me()
     except XError as exc:
         log.warning("Connecting an X account failed: %s", exc.detail or type(exc).__name__)
         messages.error(request, f"X refused the connection: {exc.detail or 'unknown error'}")
         return redirect("twitter_channel:accounts")
     account = save_connected_account(me, tokens)
+    meter.flush_to(account)
     messages.success(request, f"Connected {account}.")
     return redirect("twitter_channel:account_settings", pk=account.pk)
 
