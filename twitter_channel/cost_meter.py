@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from .cost_models import XBudget, XCostDay, XCostSeenItem
@@ -175,20 +175,25 @@ def budgets_for(account_id: int) -> list[XBudget]:
 
 def check_budgets(account_id: int, *, today: date | None = None) -> None:
     """After spending: announce the 80 % and 100 % thresholds once a month each."""
+    for budget in budgets_for(account_id):
+        check_budget(budget, today=today)
+
+
+def check_budget(budget: XBudget, *, today: date | None = None) -> None:
     today = today or utc_today()
     start = month_start(today)
-    for budget in budgets_for(account_id):
-        limit = int(budget.monthly_usd * 1_000_000)
-        if limit <= 0:
-            continue
-        spent = month_micros(budget.account_id, today)
-        if spent >= limit and budget.exceeded_for != start:
-            if XBudget.objects.filter(pk=budget.pk).exclude(exceeded_for=start).update(exceeded_for=start,
-                                                                                        warned_for=start):
-                _notify(budget, spent, exceeded=True)
-        elif spent >= limit * WARN_AT and budget.warned_for != start:
-            if XBudget.objects.filter(pk=budget.pk).exclude(warned_for=start).update(warned_for=start):
-                _notify(budget, spent, exceeded=False)
+    limit = int(budget.monthly_usd * 1_000_000)
+    if limit <= 0:
+        return
+    spent = month_micros(budget.account_id, today)
+    # The updates are conditional, so of racing workers exactly one announces.
+    if spent >= limit and budget.exceeded_for != start:
+        if XBudget.objects.filter(pk=budget.pk).exclude(exceeded_for=start).update(exceeded_for=start,
+                                                                                    warned_for=start):
+            _notify(budget, spent, exceeded=True)
+    elif spent >= limit * WARN_AT and budget.warned_for != start:
+        if XBudget.objects.filter(pk=budget.pk).exclude(warned_for=start).update(warned_for=start):
+            _notify(budget, spent, exceeded=False)
 
 
 def _notify(budget: XBudget, spent: int, *, exceeded: bool) -> None:
@@ -202,8 +207,8 @@ def _notify(budget: XBudget, spent: int, *, exceeded: bool) -> None:
         subject = f"X budget 80% used for {whose}"
         text = f"X has billed ${dollars(spent)} this month, {WARN_AT:.0%} of the ${budget.monthly_usd} budget."
     log.warning("%s: %s", subject, text)
-    admins = list(get_user_model().objects.filter(is_superuser=True, is_active=True).exclude(email="")
-                  .values_list("email", flat=True))
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    admins = list(users.filter(Q(role="admin") | Q(is_superuser=True)).values_list("email", flat=True))
     if admins:
         send_mail(subject, text + f"\n\n{settings.SITE_URL}/x/accounts/", None, admins, fail_silently=True)
 
@@ -230,6 +235,19 @@ def budget_state(account_id: int, *, today: date | None = None) -> BudgetState:
     exceeded = [b for b in budgets if b.exceeded_for == start]
     warned = [b for b in budgets if b.warned_for == start and b not in exceeded]
     return BudgetState(warned, exceeded)
+
+
+def app_budget_state(*, today: date | None = None) -> BudgetState:
+    start = month_start(today or utc_today())
+    budgets = list(XBudget.objects.filter(account__isnull=True))
+    exceeded = [b for b in budgets if b.exceeded_for == start]
+    return BudgetState([b for b in budgets if b.warned_for == start and b not in exceeded], exceeded)
+
+
+def budget_notices(*, today: date | None = None) -> list[XBudget]:
+    """Every account budget that reached a threshold this month (the accounts list's notice)."""
+    start = month_start(today or utc_today())
+    return list(XBudget.objects.filter(account__isnull=False, warned_for=start).select_related("account"))
 
 
 def budget_poll_floor(account_id: int) -> float | None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import reply_views, stream_views, views
+from . import cost_views, reply_views, stream_views, views
 from .realtime import views as realtime_views
 from .realtime import webhook as realtime_webhook
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("accounts/connect/", views.connect, name="connect"),
     path("accounts/<int:pk>/", views.account_settings, name="account_settings"),
     path("accounts/<int:pk>/disconnect/", views.disconnect, name="disconnect"),
+    path("accounts/<int:pk>/costs/", cost_views.account_costs, name="account_costs"),
+    path("costs/", cost_views.app_costs, name="costs"),
     path("oauth/callback/", views.oauth_callback, name="oauth_callback"),
     path("quarantine/", views.quarantine_list, name="quarantine"),
     path("quarantine/<int:pk>/retry/", views.retry_item, name="retry_item"),

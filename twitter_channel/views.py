@@ -20,7 +20,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import conversion, polling, x_oauth
+from . import conversion, cost_meter, polling, x_oauth
 from .forms import XAccountSettingsForm
 from .models import ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
 from .realtime import reconcile, watch
@@ -66,7 +66,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
         }
         for a in accounts
     ]
-    response = render(request, "twitter_channel/accounts.html", {"rows": rows})
+    response = render(request, "twitter_channel/accounts.html", {
+        "rows": rows, "budget": cost_meter.app_budget_state(), "any_budget_notice": cost_meter.budget_notices()})
     # Connect and Reconnect post here and are redirected to X's consent page: the page's
     # Content-Security-Policy must let its forms lead there (browsers check form-action on
     # every redirect of a submission).
@@ -143,7 +144,8 @@ def account_settings(request: HttpRequest, pk: int) -> HttpResponse:
     webhook = watch.current_health() if account.intake_mode == XAccount.IntakeMode.WEBHOOK else None
     push_missed = reconcile.missed_by_push(account) if reconcile.is_realtime(account) else 0
     return render(request, "twitter_channel/account_settings.html", {
-        "account": account, "form": form, "cursors": cursors, "webhook": webhook, "push_missed": push_missed})
+        "account": account, "form": form, "cursors": cursors, "webhook": webhook, "push_missed": push_missed,
+        "spend": cost_meter.spend_of(account), "budget": cost_meter.budget_state(account.pk)})
 
 
 @admin_only

@@ -75,6 +75,12 @@ def price(kind: str) -> Decimal:
     return Decimal(str(getattr(settings, name, default)))
 
 
+def usd(kind: str) -> str:
+    """A price as people write it: "$0.20", "$0.015"."""
+    text = f"{price(kind):.3f}".rstrip("0")
+    return "$" + (text + "0" if len(text.split(".")[1]) < 2 else text)
+
+
 def price_micros(kind: str) -> int:
     return int(price(kind) * MICROS)
 
