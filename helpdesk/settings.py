@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "tickets",
     "twitter_channel",
     "business_rules",
+    "monitoring",
     "axes",
     "csp",
     "django_ratelimit",
@@ -300,6 +301,9 @@ CELERY_BEAT_SCHEDULE["x-prune-cost-seen-items"] = {
     "task": "twitter_channel.tasks.prune_cost_seen_items",
     "schedule": 3600.0,
 }
+
+# /metrics (monitoring/): Prometheus sends `Authorization: Bearer <METRICS_TOKEN>`; empty: off.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
 # inline code, so a post or an email that slipped markup past escaping still could not run.

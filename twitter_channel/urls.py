@@ -1,5 +1,7 @@
 from django.urls import path
 
+from monitoring.counters import count_deliveries
+
 from . import cost_views, reply_views, stream_views, views
 from .realtime import views as realtime_views
 from .realtime import webhook as realtime_webhook
@@ -32,7 +34,7 @@ urlpatterns = [
     path("outgoing/<int:pk>/retry/", reply_views.retry, name="retry_outgoing"),
     path("outgoing/<int:pk>/status/", reply_views.status, name="outgoing_status"),
     # Real-time intake (realtime/): X's webhook, and the account page's intake-mode switch.
-    path("webhook/", realtime_webhook.x_webhook, name="x_webhook"),
+    path("webhook/", count_deliveries(realtime_webhook.x_webhook), name="x_webhook"),
     path("accounts/<int:pk>/intake-mode/", realtime_views.switch_mode, name="intake_mode"),
     path("accounts/<int:pk>/replay/", realtime_views.replay, name="replay_events"),
 ]
