@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "twitter_channel",
     "business_rules",
     "monitoring",
+    "dashboard",
     "axes",
     "csp",
     "django_ratelimit",
