@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from .cost_meter import app_budget_state, budget_state, check_budget, spend_of, utc_today
@@ -62,3 +62,24 @@ def account_costs(request: HttpRequest, pk: int) -> HttpResponse:
 def app_costs(request: HttpRequest) -> HttpResponse:
     accounts = [(a, spend_of(a)) for a in XAccount.objects.order_by("username")]
     return _budget_page(request, None, "twitter_channel/costs.html", {"accounts": accounts})
+
+
+def _daily_json(account: XAccount | None) -> JsonResponse:
+    """This month's spend per day, one dataset per kind, in dollars (the page's plot)."""
+    spend = spend_of(account)
+    kinds = dict(Kind.choices)
+    present = [kind for kind in kinds if any(kind in by_kind for _, by_kind in spend.daily)]
+    return JsonResponse({
+        "labels": [day.isoformat() for day, _ in spend.daily],
+        "datasets": [{"label": kinds[kind], "data": [float(by_kind.get(kind, 0)) for _, by_kind in spend.daily]}
+                     for kind in present]})
+
+
+@admin_only
+def account_costs_json(request: HttpRequest, pk: int) -> JsonResponse:
+    return _daily_json(get_object_or_404(XAccount, pk=pk))
+
+
+@admin_only
+def app_costs_json(request: HttpRequest) -> JsonResponse:
+    return _daily_json(None)

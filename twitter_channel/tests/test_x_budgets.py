@@ -149,3 +149,14 @@ def _ticket(account):
     bulk_convert.convert_by_hand(item.pk)
     item.refresh_from_db()
     return item.ticket
+
+
+def test_the_daily_spend_plot_gets_each_kind_per_day(client, admin, account):
+    today = cost_meter.utc_today()
+    cost_meter.record(account.pk, [Charge(Kind.POST_WITH_URL_WRITE, CostStream.LINKS)], day=today)
+    cost_meter.record(account.pk, [Charge(Kind.OWNED_READ, CostStream.MENTIONS, "post:9")], day=today)
+    client.force_login(admin)
+    data = client.get(reverse("twitter_channel:account_costs_json", args=[account.pk])).json()
+    assert data["labels"] == [today.isoformat()]
+    assert {d["label"]: d["data"] for d in data["datasets"]} == {"Owned reads (own mentions and likes)": [0.001],
+                                                                 "Posts with a URL": [0.2]}
