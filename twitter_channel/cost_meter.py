@@ -76,7 +76,7 @@ def record(account_id: int, charges: list[Charge], *, day: date | None = None) -
             billed = _new_today(charges, day)
             counts = Counter((c.stream, c.kind) for c in billed)
             total = 0
-            for (stream, kind), items in counts.items():
+            for (stream, kind), items in sorted(counts.items()):
                 cost = items * price_micros(kind)
                 total += cost
                 _add(account_id, day, stream, kind, items, cost)
@@ -99,8 +99,11 @@ def _new_today(charges: list[Charge], day: date) -> list[Charge]:
             firsts.setdefault(charge.item, charge)
     if firsts:
         table = XCostSeenItem._meta.db_table
-        placeholders = ", ".join(["(%s, %s)"] * len(firsts))
-        params = [value for item in firsts for value in (day, item)]
+        # Inserted in a fixed order, so two polls reading the same items wait for each other
+        # instead of deadlocking.
+        items = sorted(firsts)
+        placeholders = ", ".join(["(%s, %s)"] * len(items))
+        params = [value for item in items for value in (day, item)]
         with connection.cursor() as cursor:
             cursor.execute(f"INSERT INTO {table} (day, item) VALUES {placeholders} "
                            "ON CONFLICT (day, item) DO NOTHING RETURNING item", params)
