@@ -40,3 +40,20 @@ def test_someone_elses_mentions_are_ordinary_post_reads(sandbox, brand):
     sandbox.post_tweet(brand["id"], "@alice hello")
     get(sandbox, brand["token"], f"/2/users/{alice['id']}/mentions")
     assert sandbox.billing()["by_user"][brand["id"]]["kinds"] == {"post_read": {"items": 1, "usd": "0.005000"}}
+
+
+def test_activity_api_events_are_billed_by_type(sandbox, brand, x):
+    alice = sandbox.create_user("alice")
+    for event_type, extra in (("post.mention.create", {}), ("dm.received", {})):
+        r = x("POST", "/2/activity/subscriptions", json={"event_type": event_type, "filter": {"user_id": brand["id"],
+                                                                                             **extra}})
+        assert r.status_code == 200, r.text
+    r = x("POST", "/2/activity/subscriptions", json={"event_type": "like.create",
+                                                     "filter": {"user_id": brand["id"], "direction": "outbound"}})
+    assert r.status_code == 200, r.text
+    tweet = sandbox.post_tweet(alice["id"], "@AcmeSupport hello")  # one post event
+    sandbox.send_dm(alice["id"], "hi", recipient=brand["id"])  # one dm event
+    sandbox.like(brand["id"], tweet["id"])  # one like event
+    kinds = sandbox.billing()["by_user"][brand["id"]]["kinds"]
+    assert kinds == {"post_event": {"items": 1, "usd": "0.005000"}, "dm_event": {"items": 1, "usd": "0.010000"},
+                     "like_event": {"items": 1, "usd": "0.001000"}}
