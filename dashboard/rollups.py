@@ -14,6 +14,7 @@ Cells carry the ticket's group at that moment, so agents see their groups' figur
 from __future__ import annotations
 
 import bisect
+import logging
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -23,6 +24,8 @@ from django.db import connection, transaction
 from tickets.models import X_CHANNELS, Comment, Ticket, TicketEvent
 
 from .models import Rollup
+
+log = logging.getLogger(__name__)
 
 CREATED, FIRST_REPLY, RESOLUTION, INTAKE_LAG, REPLIES, SOLVES = (
     "created", "first_reply", "resolution", "intake_lag", "replies", "solves")
@@ -72,7 +75,13 @@ def add(cells: Iterable[Cell]) -> None:
 # --- incremental ---------------------------------------------------------------------------
 
 def on_ticket_changed(sender, *, ticket, created, changes, comment=None, actor=None, events=(), **kwargs) -> None:
-    add(cells_for_change(ticket, created=created, changes=changes, comment=comment, events=events))
+    """Counts the change; a failure is logged and never reaches the change's caller (the
+    cells it missed come back with `manage.py rebuild_dashboard`)."""
+    try:
+        with transaction.atomic():
+            add(cells_for_change(ticket, created=created, changes=changes, comment=comment, events=events))
+    except Exception:  # noqa: BLE001 - the dashboard must never break the work it counts
+        log.exception("could not count ticket #%s in the dashboard's rollups", ticket.pk)
 
 
 def cells_for_change(ticket: Ticket, *, created: bool, changes: dict, comment: Comment | None,
