@@ -11,7 +11,7 @@ from django.utils import timezone
 from tickets.models import Channel, Ticket, User
 
 from .models import Rollup
-from .rollups import BOUNDS, CREATED, FIRST_REPLY, INTAKE_LAG, REPLIES, RESOLUTION, SOLVES
+from .rollups import ALL_GROUPS, BOUNDS, CREATED, FIRST_REPLY, INTAKE_LAG, REPLIES, RESOLUTION, SOLVES
 
 RANGES = {"today": 1, "7d": 7, "30d": 30}
 OPEN_STATUSES = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.ON_HOLD]
@@ -39,9 +39,8 @@ def dashboard_data(user: User, range_name: str, *, now: datetime | None = None) 
     now = (now or timezone.now()).astimezone(UTC)
     start = range_start(range_name, now)
     groups = visible_group_ids(user)
-    cells = Rollup.objects.filter(start__gte=start, start__lte=now)
-    if groups is not None:
-        cells = cells.filter(group_id__in=groups)
+    cells = Rollup.objects.filter(start__gte=start, start__lte=now,
+                                  group_id__in=[ALL_GROUPS] if groups is None else groups)
     return {
         "range": range_name,
         "from": start.isoformat(),

@@ -11,7 +11,8 @@ class Rollup(models.Model):
 
     Durations (first reply, resolution, intake lag) are histograms: one row per bucket
     (`bucket` indexes `rollups.BOUNDS[metric]`), so percentiles over any range come from
-    summing a few rows. Plain counts have bucket -1. `group_id` 0 is "no group".
+    summing a few rows. Plain counts have bucket -1. `group_id` 0 is "no group", -1 "every group"
+(the sum admins read).
     """
 
     metric = models.CharField(max_length=20)
@@ -24,7 +25,9 @@ class Rollup(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["metric", "start", "group_id", "dim", "bucket"],
                                                name="unique_rollup_cell")]
-        indexes = [models.Index(fields=["metric", "start"])]
+        # Covering: a range of one metric for some groups is read from the index alone.
+        indexes = [models.Index(fields=["metric", "group_id", "start"], include=["dim", "bucket", "count"],
+                                name="rollup_metric_group_start")]
 
     def __str__(self) -> str:
         return f"{self.metric} {self.start:%Y-%m-%d %H:%M} g{self.group_id} {self.dim} [{self.bucket}] {self.count}"

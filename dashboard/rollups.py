@@ -8,7 +8,8 @@ tests compare both). Counted once, on `ticket_changed`, after the change is comm
 - intake lag: from a post or DM on X to its ticket, by "@account/intake mode" (histogram);
 - replies and first reply: public comments by agents (the first one's wait, by channel);
 - solves and resolution: each move to solved, credited to who solved it (time since opening).
-Cells carry the ticket's group at that moment, so agents see their groups' figures.
+Cells carry the ticket's group at that moment, so agents see their groups' figures; each
+has an all-groups twin (group -1) that admins read.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ BOUNDS = {
     INTAKE_LAG: (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 300, 600, 1800, 3600, 21600, 86400),
 }
 SOLVED = Ticket.Status.SOLVED
+ALL_GROUPS = -1  # the cells summed over every group
 
 Cell = tuple[str, datetime, int, str, int]
 
@@ -58,8 +60,12 @@ def cell(metric: str, when: datetime, group_id: int | None, dim: str, seconds: f
 
 
 def add(cells: Iterable[Cell]) -> None:
-    """Adds one to each cell (repeats add more): one upsert statement."""
-    counts = Counter(cells)
+    """Adds one to each cell (repeats add more), and to its all-groups twin (group -1, what
+    admins read: one row per hour and channel instead of one per group): one upsert."""
+    counts: Counter = Counter()
+    for metric, start, group, dim, bucket in cells:
+        counts[(metric, start, group, dim, bucket)] += 1
+        counts[(metric, start, ALL_GROUPS, dim, bucket)] += 1
     if not counts:
         return
     table = Rollup._meta.db_table
