@@ -10,7 +10,7 @@ export DEBUG ?= true
 export X_API_BASE_URL ?= http://127.0.0.1:8001
 export X_OAUTH_AUTHORIZE_URL ?= http://127.0.0.1:8001/i/oauth2/authorize
 
-.PHONY: run test test-vocabularies venv migrate demo lint bench clean
+.PHONY: run test test-vocabularies venv migrate demo lint bench clean production
 
 $(STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,11 @@ test-vocabularies: venv
 		XSANDBOX_VOCABULARY=$$vocabulary $(BIN)/pytest $(PYTEST_ARGS) twitter_channel || exit 1; \
 	done
 
+# Production web process: check --deploy, migrate, collectstatic, then gunicorn (bin/start-production).
+# DEBUG is forced off here: the development default above is for `make run` and `make test`.
+production: venv
+	DEBUG=false bin/start-production
+
 lint: venv
 	$(BIN)/ruff check .
 
@@ -55,4 +60,4 @@ bench: migrate
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var db.sqlite3
+	rm -rf $(VENV) .venv-3.* var db.sqlite3 staticfiles

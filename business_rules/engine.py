@@ -34,6 +34,8 @@ from django.db.models import Subquery
 from tickets.comments import TicketFull, add_comment
 from tickets.events import Actor
 from tickets.lifecycle import find_conflicts, update_ticket
+from tickets.mail.addresses import email_address_for
+from tickets.mail.notifications import queue_notification
 from tickets.models import Comment, Group, Ticket, User
 from tickets.outbound import NoSenderForChannel, reply_to_requester
 
@@ -43,7 +45,6 @@ from .conditions import Check, compile_condition
 from .models import RulesVersion, Trigger, TriggerCondition, TriggerFiring
 from .placeholders import placeholder_values, render
 from .state import FIELDS, TicketState
-from .tasks import send_trigger_email
 
 logger = logging.getLogger(__name__)
 
@@ -309,8 +310,12 @@ def perform(effect: Effect, ticket: Ticket, state: TicketState, values: dict[str
         if not recipients:
             return f"Email to the group not sent: nobody in {ticket.group} has an email address."
     else:
-        recipients = [state.requester_email] if state.requester_email else []
+        # The same address a reply by email would go to: never an unconfirmed one, which
+        # anybody could have attached to the requester.
+        address = email_address_for(ticket)
+        recipients = [address] if address else []
         if not recipients:
-            return "Email to the requester not sent: the requester has no email address."
-    transaction.on_commit(lambda: send_trigger_email.delay(recipients, subject, body))
+            return "Email to the requester not sent: the requester has no confirmed email address."
+    # In the outbox (tickets/outbox.py): sent after commit, swept up if the broker lost it.
+    queue_notification(recipients, subject, body)
     return ""

@@ -31,7 +31,7 @@ def tags_sql() -> str:
 
 @cache
 def identities_sql() -> str:
-    columns = ", ".join(q(c) for c in ("kind", "value", "handle", "followers", "verified"))
+    columns = ", ".join(q(c) for c in ("kind", "value", "handle", "followers", "verified", "confirmed_at", "is_primary"))
     return f"SELECT {columns} FROM {q(Identity._meta.db_table)} WHERE {q('requester_id')} = %s ORDER BY {q('id')}"
 
 
@@ -79,8 +79,9 @@ class TicketState:
         with connection.cursor() as cursor:
             cursor.execute(identities_sql(), [self.ticket.requester_id])
             return [
-                Identity(requester_id=self.ticket.requester_id, kind=k, value=v, handle=h, followers=f, verified=bool(ok))
-                for k, v, h, f, ok in cursor.fetchall()
+                Identity(requester_id=self.ticket.requester_id, kind=k, value=v, handle=h, followers=f, verified=bool(ok),
+                         confirmed_at=confirmed, is_primary=bool(primary))
+                for k, v, h, f, ok, confirmed, primary in cursor.fetchall()
             ]
 
     @cached_property
@@ -88,10 +89,14 @@ class TicketState:
         return {i.handle.lower() for i in self.identities if i.kind == Identity.Kind.X and i.handle}
 
     @cached_property
+    def confirmed_emails(self) -> list[Identity]:
+        """Only confirmed addresses speak for the requester: anybody could have given another."""
+        confirmed = [i for i in self.identities if i.kind == Identity.Kind.EMAIL and i.confirmed_at is not None]
+        return sorted(confirmed, key=lambda i: not i.is_primary)
+
+    @cached_property
     def email_domains(self) -> set[str]:
-        return {
-            i.value.rsplit("@", 1)[1].lower() for i in self.identities if i.kind == Identity.Kind.EMAIL and "@" in i.value
-        }
+        return {i.value.rsplit("@", 1)[1].lower() for i in self.confirmed_emails if "@" in i.value}
 
     @cached_property
     def followers(self) -> int | None:
@@ -104,8 +109,8 @@ class TicketState:
 
     @property
     def requester_email(self) -> str:
-        emails = [i.value for i in self.identities if i.kind == Identity.Kind.EMAIL]
-        return emails[0] if emails else ""
+        """The primary confirmed address (what {{requester.email}} shows)."""
+        return self.confirmed_emails[0].value if self.confirmed_emails else ""
 
     @property
     def updated_by(self) -> str:

@@ -1,10 +1,12 @@
-"""A health endpoint for load balancers and `make run`: database and broker reachable."""
+"""A health endpoint for load balancers, monitors and `make run`: the database and the broker
+answer, and beat and the workers are alive (their heartbeats, helpdesk/heartbeat.py)."""
 
 from __future__ import annotations
 
 from django.db import connection
 from django.http import JsonResponse
 
+from . import heartbeat
 from .celery import app as celery_app
 
 
@@ -22,5 +24,9 @@ def health(request):
         checks["broker"] = "ok"
     except Exception as exc:  # noqa: BLE001
         checks["broker"] = f"error: {type(exc).__name__}"
+    if checks["database"] == "ok":
+        checks.update(heartbeat.liveness())
+    else:
+        checks.update({heartbeat.BEAT: "unknown: no database", heartbeat.WORKER: "unknown: no database"})
     healthy = all(v == "ok" for v in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503)

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "axes",
     "csp",
     "django_ratelimit",
+    "helpdesk",  # operations: the beat and worker heartbeats /health/ reads
 ]
 
 MIDDLEWARE = [
@@ -109,6 +110,9 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+# A connection kept for reuse is checked before a request uses it: after a database restart
+# or a blip of a second, the first request would otherwise fail on the dead connection (a 500).
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=True))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Web, worker and beat share the SQLite file in development: wait for locks
     # instead of failing at once with "database is locked".
@@ -148,7 +152,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes (bin/start-production runs it) and WhiteNoise serves from.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
 if DEBUG:
     # WhiteNoise serves from STATIC_ROOT and warns on every request when it is missing;
@@ -160,12 +165,21 @@ if DEBUG:
 # --- Email -----------------------------------------------------------------
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# Seconds an SMTP conversation may hang before it counts as failed (Django's default waits
+# forever, which would hold a worker and leave the outbox row "sending").
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="support@helpdesk.localhost")
 # Replies to outgoing mail go to reply+<token>@REPLY_EMAIL_DOMAIN so they thread back.
 REPLY_EMAIL_DOMAIN = env.str("REPLY_EMAIL_DOMAIN", default="helpdesk.localhost")
 INBOUND_EMAIL_TOKEN = env.str("INBOUND_EMAIL_TOKEN", default="")
 # Raw messages posted to the inbound endpoint may be this large (attachments included).
 INBOUND_EMAIL_MAX_BYTES = env.int("INBOUND_EMAIL_MAX_BYTES", default=25 * 1024 * 1024)
+# Caps on what of a message is read (tickets/mail/caps.py): the standard library's parser has
+# none, and one hostile message could otherwise hold a worker for a minute. The raw message is
+# kept whole whatever is cut; the ticket gets a note saying what was.
+INBOUND_EMAIL_MAX_HEADER_BYTES = env.int("INBOUND_EMAIL_MAX_HEADER_BYTES", default=16 * 1024)  # per header field
+INBOUND_EMAIL_MAX_PARTS = env.int("INBOUND_EMAIL_MAX_PARTS", default=100)  # MIME parts, so attachments too
+INBOUND_EMAIL_MAX_RECIPIENTS = env.int("INBOUND_EMAIL_MAX_RECIPIENTS", default=100)
 # Signed requester-facing ticket links (/t/<token>/) stop working after this many days; 0 = never.
 TICKET_LINK_MAX_AGE_DAYS = env.int("TICKET_LINK_MAX_AGE_DAYS", default=30)
 
@@ -196,6 +210,26 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=7),
     },
 }
+# The outbox (tickets/outbox.py): every outgoing post, DM and email is a row; beat sweeps up
+# rows whose task never ran (broker down when the agent replied) or died (worker killed,
+# database away), queued rows after the grace, attempts after their channel's stale time.
+OUTBOX_SWEEP_SECONDS = env.float("OUTBOX_SWEEP_SECONDS", default=30.0)
+OUTBOX_SWEEP_GRACE_SECONDS = env.float("OUTBOX_SWEEP_GRACE_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {
+    "task": "tickets.tasks.sweep_outboxes",
+    "schedule": OUTBOX_SWEEP_SECONDS,
+}
+# Liveness of beat and workers for /health/ (helpdesk/heartbeat.py): beat stamps the time as
+# it ticks and sends a heartbeat task that a worker stamps; a stamp older than 4 intervals is
+# reported as down.
+HEARTBEAT_SECONDS = env.float("HEARTBEAT_SECONDS", default=15.0)
+CELERY_BEAT_SCHEDULE["heartbeat"] = {
+    "task": "helpdesk.tasks.heartbeat",
+    "schedule": HEARTBEAT_SECONDS,
+    # A heartbeat stuck in a queue proves nothing about the worker when it finally runs.
+    "options": {"expires": HEARTBEAT_SECONDS * 2},
+}
+CELERY_BEAT_SCHEDULER = "helpdesk.heartbeat:StampingScheduler"
 
 # --- Cache (rate limits) -----------------------------------------------------
 # django-ratelimit counts in the cache, so every web process must share it: Redis when
@@ -285,6 +319,12 @@ X_SEND_TIMEOUT_SECONDS = env.float("X_SEND_TIMEOUT_SECONDS", default=10.0)
 X_SEND_MAX_ATTEMPTS = env.int("X_SEND_MAX_ATTEMPTS", default=5)
 X_SEND_BACKOFF_SECONDS = env.float("X_SEND_BACKOFF_SECONDS", default=30.0)
 X_SEND_STALE_SECONDS = env.int("X_SEND_STALE_SECONDS", default=120)  # an attempt this old without an answer is "unknown"
+
+# Outgoing email (tickets/mail/outbound.py): attempts, first back-off (doubling), and when an
+# attempt that never answered counts as dead (its message is resent with the same Message-ID).
+EMAIL_SEND_MAX_ATTEMPTS = env.int("EMAIL_SEND_MAX_ATTEMPTS", default=6)
+EMAIL_SEND_BACKOFF_SECONDS = env.float("EMAIL_SEND_BACKOFF_SECONDS", default=60.0)
+EMAIL_SEND_STALE_SECONDS = env.int("EMAIL_SEND_STALE_SECONDS", default=300)
 X_BULK_PROGRESS_EVERY = env.int("X_BULK_PROGRESS_EVERY", default=5)  # bulk convert saves progress every N items
 
 # What X bills (twitter_channel/x_costs.py), in dollars; the defaults are X's 2026 prices.

@@ -37,7 +37,8 @@ class HelpdeskCollector:
         yield from self._stored_counters()
         yield from self._costs()
         yield from self._intake_gauges()
-        yield from self._outgoing()
+        yield from self._outboxes()
+        yield from self._heartbeats()
         yield from self._tickets()
         yield from self._queues()
 
@@ -111,18 +112,35 @@ class HelpdeskCollector:
             events.add_metric([row["state"]], row["n"])
         yield events
 
-    def _outgoing(self) -> Iterator[Metric]:
-        from twitter_channel.reply_models import OutgoingMessage
+    def _outboxes(self) -> Iterator[Metric]:
+        """Every outbox (X posts and DMs, emails, notifications): rows by state, and the age
+        of the oldest message not yet delivered (queued or being sent)."""
+        from tickets.outbox import Outbox, registered_outboxes
 
-        depth = GaugeMetricFamily("helpdesk_x_outgoing_messages", "Replies to X by state.", labels=["state"])
-        for row in OutgoingMessage.objects.values("state").annotate(n=Count("pk")).order_by("state"):
-            depth.add_metric([row["state"]], row["n"])
+        depth = GaugeMetricFamily("helpdesk_outbox_messages", "Outgoing messages by outbox and state.",
+                                  labels=["outbox", "state"])
+        age = GaugeMetricFamily("helpdesk_outbox_oldest_undelivered_seconds",
+                                "Age of the oldest message not yet delivered, per outbox (0: none).",
+                                labels=["outbox"])
+        undelivered = [Outbox.State.QUEUED, Outbox.State.SENDING]
+        for model in sorted(registered_outboxes(), key=lambda m: m._meta.label):
+            name = model._meta.label
+            for row in model.objects.values("state").annotate(n=Count("pk")).order_by("state"):
+                depth.add_metric([name, row["state"]], row["n"])
+            oldest = model.objects.filter(state__in=undelivered).aggregate(t=Min("created_at"))["t"]
+            age.add_metric([name], (timezone.now() - oldest).total_seconds() if oldest else 0.0)
         yield depth
-        oldest = OutgoingMessage.objects.filter(state__in=["queued", "sending"]).aggregate(t=Min("created_at"))["t"]
-        age = GaugeMetricFamily("helpdesk_x_outgoing_oldest_unsent_seconds",
-                                "Age of the oldest reply not yet on X (0: none).")
-        age.add_metric([], (timezone.now() - oldest).total_seconds() if oldest else 0.0)
         yield age
+
+    def _heartbeats(self) -> Iterator[Metric]:
+        from helpdesk.models import Heartbeat
+
+        family = GaugeMetricFamily("helpdesk_heartbeat_age_seconds",
+                                   "Seconds since beat / a worker last stamped its heartbeat.", labels=["process"])
+        now = timezone.now()
+        for name, at in Heartbeat.objects.values_list("name", "at").order_by("name"):
+            family.add_metric([name], (now - at).total_seconds())
+        yield family
 
     def _tickets(self) -> Iterator[Metric]:
         from tickets.models import Ticket

@@ -15,7 +15,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from .lifecycle import EditConflict, find_conflicts, update_ticket
-from .mail.models import EmailAttachment, EmailConfirmation, EmailRequest, InboundEmail
+from .mail.models import (
+    EmailAttachment,
+    EmailConfirmation,
+    EmailRequest,
+    InboundEmail,
+    OutgoingEmail,
+    OutgoingNotification,
+)
 from .models import Comment, Group, Identity, Requester, Tag, Ticket, TicketEvent, User
 
 
@@ -249,12 +256,17 @@ class InboundEmailAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     # The raw file's own link would point into MEDIA_URL, which is not served (requesters'
     # files must not be public); the download goes through the permission-checked view.
-    fields = ("message_id", "from_address", "subject", "outcome", "ticket", "comment", "received_at", "original")
+    fields = (
+        "message_id", "from_address", "subject", "outcome", "note", "attempts", "ticket", "comment", "received_at",
+        "original",
+    )
 
     @admin.display(description="Raw message")
     def original(self, obj: InboundEmail) -> str:
         if obj.comment_id is None:
-            return "(kept on disk; no comment to download it from)"
+            # Quarantined, dropped, a bounce kept aside: only admins may download it, here.
+            # (Quarantined messages are retried from the email quarantine page, mail:quarantine.)
+            return format_html('<a href="{}">Download .eml</a>', reverse("mail:raw", args=[obj.pk]))
         return format_html('<a href="{}">Download .eml</a>', reverse("mail:original", args=[obj.comment_id]))
 
 
@@ -271,6 +283,24 @@ class EmailAttachmentAdmin(ReadOnlyAdmin):
     @admin.display(description="File")
     def download(self, obj: EmailAttachment) -> str:
         return format_html('<a href="{}">Download</a>', reverse("mail:attachment", args=[obj.pk]))
+
+
+@admin.register(OutgoingEmail)
+class OutgoingEmailAdmin(ReadOnlyAdmin):
+    """The email outbox, to look up what was sent when (retry is on the ticket)."""
+
+    list_display = ("comment", "state", "outcome_unknown", "attempts", "last_attempt_at", "sent_at", "error")
+    list_filter = ("state", "outcome_unknown")
+    list_select_related = ("comment",)
+    show_full_result_count = False
+
+
+@admin.register(OutgoingNotification)
+class OutgoingNotificationAdmin(ReadOnlyAdmin):
+    list_display = ("subject", "state", "attempts", "last_attempt_at", "sent_at", "error")
+    list_filter = ("state",)
+    search_fields = ("subject", "message_id")
+    show_full_result_count = False
 
 
 @admin.register(EmailRequest)

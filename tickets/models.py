@@ -218,10 +218,17 @@ class Ticket(models.Model):
 
 class Comment(models.Model):
     class Delivery(models.TextChoices):
+        """What became of a comment sent to the requester, as its outbox row says (tickets/outbox.py).
+
+        Words of their own: "pending" is a ticket status and would mislead here."""
+
         NONE = "", "Not sent anywhere"
-        PENDING = "pending", "Pending"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        # The last attempt may or may not have got through; the next one looks first.
+        UNKNOWN = "unknown", "Outcome unknown"
 
     class Source(models.TextChoices):
         """Namespaces of external ids: a tweet id and a DM event id may collide."""
@@ -343,4 +350,11 @@ class TicketEvent(models.Model):
 
 
 # The email channel's own records; imported here so they belong to this app's migrations.
-from .mail.models import EmailAttachment, EmailConfirmation, EmailRequest, InboundEmail  # noqa: E402, F401
+from .mail.models import (  # noqa: E402, F401
+    EmailAttachment,
+    EmailConfirmation,
+    EmailRequest,
+    InboundEmail,
+    OutgoingEmail,
+    OutgoingNotification,
+)

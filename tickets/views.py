@@ -148,7 +148,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
     # Read before the reply, which may move the status itself (a first answer opens it).
     status_moved_since_drawn = form.status_when_drawn not in ("", ticket.status)
     try:
-        post_reply(
+        comment = post_reply(
             ticket,
             body=form.cleaned_data["body"],
             author=request.user,
@@ -173,11 +173,18 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             messages.warning(request, f"Your reply was added, but the status was not changed: {exc}")
         except ValueError as exc:
             messages.error(request, str(exc))
-    if form.by_email:
-        messages.success(request, "Reply sent by email.")
-    else:
-        messages.success(request, "Internal note added." if not form.is_public else "Reply sent.")
+    messages.success(request, _reply_flash(comment))
     return _back_to(request, ticket)
+
+
+def _reply_flash(comment) -> str:
+    """Never "sent" before the channel confirmed it: a delivered reply is queued until then."""
+    if not comment.is_public:
+        return "Internal note added."
+    if comment.delivery:
+        where = "by email" if comment.channel == Channel.EMAIL else "for X"
+        return f"Reply queued {where}: the ticket shows when it is sent."
+    return "Reply added to the ticket."
 
 
 @require_POST

@@ -6,16 +6,23 @@ class TwitterChannelConfig(AppConfig):
     verbose_name = "X channel"
 
     def ready(self) -> None:
+        from django.conf import settings
+
         from tickets.models import X_CHANNELS, Channel
         from tickets.outbound import register_sender
+        from tickets.outbox import register_outbox
         from tickets.panels import REPLY, SIDEBAR, register_ticket_panel
 
         from .replies import reply_on_x
+        from .reply_models import OutgoingMessage
+        from .send_tasks import send_outgoing
 
         # Agents' reply box and business rules' "reply to requester" both answer on X
         # through these: a public reply (X, X_LIKE) or a DM (X_DM).
         for channel in (Channel.X, Channel.X_LIKE, Channel.X_DM):
             register_sender(channel, reply_on_x)
+        # Replies whose task never ran or died are swept up and sent (tickets/outbox.py).
+        register_outbox(OutgoingMessage, send_outgoing, stale_seconds=lambda: settings.X_SEND_STALE_SECONDS)
         register_ticket_panel("twitter_channel/reply/_reply_options.html", channels=X_CHANNELS, place=REPLY)
         register_ticket_panel("twitter_channel/reply/_participants_panel.html", channels=X_CHANNELS, place=SIDEBAR)
         register_ticket_panel("twitter_channel/reply/_deliveries_panel.html", channels=X_CHANNELS, place=SIDEBAR)

@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from tickets.comments import add_comment, open_ticket_with_comment
 from tickets.models import Channel, Comment, Ticket, User
+from tickets.outbox import enqueue_after_commit
 
 from . import conversion
 from .bulk_models import BulkConversion
@@ -183,7 +184,8 @@ def start_bulk_conversion(item_ids: list[int], user: User | None) -> BulkConvers
     else:
         from .send_tasks import bulk_convert_items
 
-        transaction.on_commit(lambda: bulk_convert_items.delay(bulk.pk))
+        # A broker that is down must not fail the agent's request (the row is committed by then).
+        enqueue_after_commit(bulk_convert_items, bulk.pk)
     return bulk
 
 

@@ -1,6 +1,6 @@
 """Answering the requester on X: what the composer offers, what it refuses, and queueing.
 
-A reply is recorded as the agent's comment (delivery pending) together with an
+A reply is recorded as the agent's comment (delivery queued) together with an
 `OutgoingMessage` in one transaction, and a Celery task sends it after commit (`sending`).
 Everything is checked here, before anything is recorded: the text's weighted length with
 the ticket link, the account, the kind of reply, the post to answer.
@@ -296,7 +296,7 @@ def _refuse_when_budget_stopped(account: XAccount) -> None:
 
 
 def queue_reply(ticket: Ticket, composed: ComposedReply, author: User | None) -> Comment:
-    """Record the reply as the agent's comment (delivery pending) and send it after commit."""
+    """Record the reply as the agent's comment (queued) with its outbox row, and send it after commit."""
     with transaction.atomic():
         comment = add_comment(
             ticket,
@@ -304,7 +304,7 @@ def queue_reply(ticket: Ticket, composed: ComposedReply, author: User | None) ->
             author_user=author,
             is_public=True,
             channel=Channel.X if composed.kind == TWEET else Channel.X_DM,
-            delivery=Comment.Delivery.PENDING,
+            delivery=Comment.Delivery.QUEUED,
         )
         outgoing = OutgoingMessage.objects.create(
             comment=comment,

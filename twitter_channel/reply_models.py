@@ -3,25 +3,21 @@
 The row exists before anything is sent and records every attempt, so a retry (by Celery or
 by a person) can tell "never reached X" from "may have reached X" and look before posting
 again: X has no idempotency key for posts, and the same post twice is what customers see.
+Its delivery fields (state, attempts, the next attempt's time) are the shared outbox's
+(`tickets/outbox.py`), which sweeps up rows whose task never ran or died.
 """
 
 from __future__ import annotations
 
 from django.db import models
-from django.utils import timezone
+
+from tickets.outbox import Outbox
 
 
-class OutgoingMessage(models.Model):
+class OutgoingMessage(Outbox):
     class Kind(models.TextChoices):
         TWEET = "tweet", "Public reply"
         DM = "dm", "Direct message"
-
-    class State(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        # An attempt is in flight, or its worker died in it: nobody knows whether X has it.
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        FAILED = "failed", "Failed"
 
     comment = models.OneToOneField("tickets.Comment", on_delete=models.CASCADE, related_name="x_outgoing")
     account = models.ForeignKey("twitter_channel.XAccount", on_delete=models.PROTECT, related_name="outgoing")
@@ -33,21 +29,13 @@ class OutgoingMessage(models.Model):
     recipient_x_id = models.CharField(max_length=25, blank=True)
     dm_conversation_id = models.CharField(max_length=64, blank=True)
 
-    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
-    # True from the moment a request may have reached X until we know its outcome; the next
-    # attempt then looks for the post on X before sending again.
-    outcome_unknown = models.BooleanField(default=False)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_attempt_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True)
     # The tweet id or DM event id X gave the post; blank when X only told us it was a
     # duplicate and the post could not be found again.
     x_id = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["state", "last_attempt_at"])]
+        indexes = [models.Index(fields=["state", "last_attempt_at"]),
+                   models.Index(fields=["state", "next_attempt_at"], name="outgoing_x_due")]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for comment {self.comment_id} ({self.state})"

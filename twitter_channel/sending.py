@@ -12,6 +12,10 @@ X offers no idempotency key for posts, so "exactly once" rests on three habits:
 
 Only one worker sends a given message at a time: the claim takes the row lock and marks
 the row SENDING; another worker finding it SENDING and fresh steps aside.
+
+The row is the shared outbox's (tickets/outbox.py): written in the agent's transaction, its
+task queued after commit without ever failing the agent's request, and swept up by beat when
+the task never ran (broker down) or died (worker killed, database away).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from tickets.models import Comment, Ticket
+from tickets.outbox import delivery_shown, enqueue_after_commit
 
 from .models import IncomingItem, XAccount
 from .reply_models import OutgoingMessage
@@ -112,21 +117,23 @@ def deliver(outgoing_id: int, *, client_factory=None) -> Delivery:
 
 
 def retry(outgoing: OutgoingMessage) -> bool:
-    """A person's "retry": queue a failed message (or one stuck in SENDING) again. Whatever
-    the last attempt left unknown is looked for on X before sending."""
+    """A person's "retry": queue again a message not sent yet (failed, waiting for its next
+    attempt, or stuck in SENDING), with its attempts counted afresh. Whatever the last
+    attempt left unknown is looked for on X before sending."""
     stale = timezone.now() - timedelta(seconds=_setting("X_SEND_STALE_SECONDS", 120))
     with transaction.atomic():
         row = OutgoingMessage.objects.select_for_update().get(pk=outgoing.pk)
         stuck = row.state == State.SENDING and (row.last_attempt_at is None or row.last_attempt_at < stale)
-        if row.state != State.FAILED and not stuck:
+        if row.state not in (State.FAILED, State.QUEUED) and not stuck:
             return False
         if stuck:
             row.outcome_unknown = True
         row.state = State.QUEUED
         row.attempts = 0
         row.error = ""
-        row.save(update_fields=["state", "attempts", "error", "outcome_unknown"])
-        Comment.objects.filter(pk=row.comment_id).update(delivery=Comment.Delivery.PENDING, delivery_error="")
+        row.next_attempt_at = timezone.now()
+        row.save(update_fields=["state", "attempts", "error", "outcome_unknown", "next_attempt_at"])
+        _show(row)
         enqueue(row.pk)
     return True
 
@@ -134,10 +141,14 @@ def retry(outgoing: OutgoingMessage) -> bool:
 def enqueue(outgoing_id: int, countdown: float | None = None) -> None:
     from .send_tasks import send_outgoing
 
-    if countdown:
-        transaction.on_commit(lambda: send_outgoing.apply_async((outgoing_id,), countdown=countdown))
-    else:
-        transaction.on_commit(lambda: send_outgoing.delay(outgoing_id))
+    enqueue_after_commit(send_outgoing, outgoing_id, countdown=countdown or None)
+
+
+def _show(row: OutgoingMessage) -> None:
+    """Mirror the row's state on the comment, which the ticket page shows."""
+    Comment.objects.filter(pk=row.comment_id).update(
+        delivery=delivery_shown(row.state, row.outcome_unknown), delivery_error=row.error[:2000]
+    )
 
 
 # --- the attempt ------------------------------------------------------------------------------
@@ -163,6 +174,7 @@ def _claim(outgoing_id: int) -> tuple[OutgoingMessage, bool] | None:
         row.attempts += 1
         row.last_attempt_at = timezone.now()
         row.save(update_fields=["state", "outcome_unknown", "attempts", "last_attempt_at"])
+        _show(row)
     return row, look_first
 
 
@@ -195,9 +207,11 @@ def _backoff(outgoing: OutgoingMessage) -> float:
 def _later(outgoing: OutgoingMessage, reason: str, wait: float, *, unknown: bool) -> Delivery:
     if outgoing.attempts >= _setting("X_SEND_MAX_ATTEMPTS", 5):
         return _failed(outgoing, f"{reason} (gave up after {outgoing.attempts} attempts)", unknown=unknown)
-    OutgoingMessage.objects.filter(pk=outgoing.pk).update(state=State.QUEUED, error=reason[:2000],
-                                                          outcome_unknown=unknown)
-    Comment.objects.filter(pk=outgoing.comment_id).update(delivery_error=reason[:2000])
+    OutgoingMessage.objects.filter(pk=outgoing.pk).update(
+        state=State.QUEUED, error=reason[:2000], outcome_unknown=unknown,
+        next_attempt_at=timezone.now() + timedelta(seconds=wait))
+    Comment.objects.filter(pk=outgoing.comment_id).update(delivery=delivery_shown(State.QUEUED, unknown),
+                                                          delivery_error=reason[:2000])
     return Delivery(State.QUEUED, retry_in=wait)
 
 

@@ -11,7 +11,43 @@ A DM is not weighted: X takes up to 10,000 characters.
 
 from __future__ import annotations
 
-from twitter_text import parse_tweet
+import sys
+import types
+from pathlib import Path
+
+
+def _import_parse_tweet():
+    """`twitter_text.parse_tweet`, importable on every Python the README names.
+
+    twitter-text-parser 3.0.0 (the latest) runs `import pkg_resources` to read one data file
+    with `pkg_resources.resource_string`. pkg_resources comes with setuptools, which venvs no
+    longer include from Python 3.12 on, and setuptools 81 removed it altogether. Rather than pin
+    an old setuptools for one call, a stand-in with that one function is provided while
+    twitter_text is imported, then taken away so nothing else mistakes it for the real thing.
+    """
+    try:
+        import pkg_resources  # noqa: F401 - present (setuptools < 81): nothing to do
+    except ImportError:
+        stand_in = types.ModuleType("pkg_resources")
+        stand_in.resource_string = _resource_string
+        sys.modules["pkg_resources"] = stand_in
+        try:
+            from twitter_text import parse_tweet
+        finally:
+            if sys.modules.get("pkg_resources") is stand_in:
+                del sys.modules["pkg_resources"]
+        return parse_tweet
+    from twitter_text import parse_tweet
+
+    return parse_tweet
+
+
+def _resource_string(module_name: str, resource: str) -> bytes:
+    # pkg_resources' meaning: a file next to the module (or in the package) of that name.
+    return (Path(sys.modules[module_name].__file__).parent / resource).read_bytes()
+
+
+parse_tweet = _import_parse_tweet()
 
 TWEET_LIMIT = 280
 DM_LIMIT = 10_000

@@ -20,6 +20,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from tickets.outbox import enqueue_after_commit
+
 from . import conversion, cost_meter, polling, x_oauth
 from .forms import XAccountSettingsForm
 from .models import ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
@@ -184,7 +186,8 @@ def quarantine_list(request: HttpRequest) -> HttpResponse:
 def retry_event(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(ActivityEvent, pk=pk, state=ActivityEvent.State.FAILED)
     ActivityEvent.objects.filter(pk=event.pk).update(state=ActivityEvent.State.NEW, detail="", processed_at=None)
-    transaction.on_commit(lambda: process_activity_event.delay(event.pk))
+    # With the broker down the event waits as new, and the events sweeper processes it.
+    enqueue_after_commit(process_activity_event, event.pk)
     messages.info(request, f"Event {event.event_id} is processed again; if it still fails it comes back here.")
     return redirect("twitter_channel:quarantine")
 

@@ -71,8 +71,13 @@ def decode_json(raw: str | bytes) -> Any:
     # Bytes are decoded as json.loads decodes them (UTF-8, or UTF-16/32 by their byte pattern),
     # so the escapes are looked for in the very text that is parsed.
     text = raw.decode(json.detect_encoding(raw), "surrogatepass") if isinstance(raw, bytes) else raw
-    body = json.loads(text)
-    return _storable(body) if _UNSTORABLE.search(text) else body
+    try:
+        body = json.loads(text)
+        return _storable(body) if _UNSTORABLE.search(text) else body
+    except RecursionError:
+        # json.loads recurses once per level: `[[[[…` a few thousand deep (any sender, signed
+        # or not) would otherwise escape every `except ValueError` and crash the caller.
+        raise ValueError("nested too deeply to be read") from None
 
 
 def _storable(value: Any) -> Any:

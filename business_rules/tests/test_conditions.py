@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from business_rules.conditions import FIELDS, clean_condition, compile_condition
 from business_rules.state import TicketState
@@ -19,7 +20,10 @@ def world():
     Identity.objects.create(
         requester=requester, kind="x", value="111", handle="AliceD", followers=500, verified=True
     )
-    Identity.objects.create(requester=requester, kind="email", value="alice@example.com")
+    Identity.objects.create(requester=requester, kind="email", value="alice@example.com", confirmed_at=timezone.now(),
+                            is_primary=True)
+    # Never confirmed (held from before confirmation existed): anybody's, so no condition sees it.
+    Identity.objects.create(requester=requester, kind="email", value="someone@example.org")
     group, other_group = GroupFactory(name="Social"), GroupFactory(name="Billing")
     agent, other_agent = UserFactory(), UserFactory()
     account = XAccount.objects.create(user_id="900", username="brand")

@@ -3,6 +3,7 @@
 import logging
 
 import pytest
+from django.utils import timezone
 
 from business_rules.models import TriggerFiring
 from tickets import outbound
@@ -145,13 +146,25 @@ def test_email_the_group(ticket, django_capture_on_commit_callbacks, mailoutbox)
     assert (mail.subject, mail.body) == ("New in Social", "Parcel lost")
 
 
-def test_email_the_requester_at_their_email_identity(ticket, django_capture_on_commit_callbacks, mailoutbox):
-    Identity.objects.create(requester=ticket.requester, kind="email", value="alice@example.com")
+def test_email_the_requester_at_their_primary_address(ticket, django_capture_on_commit_callbacks, mailoutbox):
+    confirmed = timezone.now()
+    Identity.objects.create(requester=ticket.requester, kind="email", value="old@example.com", confirmed_at=confirmed)
+    Identity.objects.create(requester=ticket.requester, kind="email", value="alice@example.com",
+                            confirmed_at=confirmed, is_primary=True)
     make_trigger(all=ON_UPDATE, actions=[("email_requester", "", "We got it", "Hello {{requester.name}}")])
     touch(ticket, django_capture_on_commit_callbacks)
     (mail,) = mailoutbox
     assert mail.to == ["alice@example.com"]
     assert mail.body == "Hello Alice Doe"
+
+
+def test_an_unconfirmed_address_gets_no_trigger_email(ticket, django_capture_on_commit_callbacks, mailoutbox):
+    # An address nobody confirmed (held from before confirmation existed) could be anybody's.
+    Identity.objects.create(requester=ticket.requester, kind="email", value="stranger@example.com")
+    trigger = make_trigger("Ack", all=ON_UPDATE, actions=[("email_requester", "", "We got it", "Hello")])
+    touch(ticket, django_capture_on_commit_callbacks)
+    assert mailoutbox == []
+    assert "no confirmed email address" in TriggerFiring.objects.get(trigger=trigger).problems
 
 
 def test_email_the_requester_without_email_is_skipped_with_a_logged_reason(
@@ -162,8 +175,8 @@ def test_email_the_requester_without_email_is_skipped_with_a_logged_reason(
     with caplog.at_level(logging.INFO, logger="business_rules.engine"):
         touch(ticket, django_capture_on_commit_callbacks)
     assert mailoutbox == []
-    assert "requester has no email address" in TriggerFiring.objects.get(trigger=trigger).problems
-    assert "requester has no email address" in caplog.text
+    assert "requester has no confirmed email address" in TriggerFiring.objects.get(trigger=trigger).problems
+    assert "requester has no confirmed email address" in caplog.text
 
 
 @pytest.fixture
@@ -174,7 +187,7 @@ def x_sender(monkeypatch):
 
     def send(ticket, body, author, **options):
         sent.append((ticket.pk, body))
-        return add_comment(ticket, body=body, author_user=author, delivery=Comment.Delivery.PENDING)
+        return add_comment(ticket, body=body, author_user=author, delivery=Comment.Delivery.QUEUED)
 
     monkeypatch.setitem(outbound._senders, Channel.X, send)
     return sent
@@ -192,7 +205,7 @@ def test_reply_to_requester_goes_through_the_channel_sender(django_capture_on_co
         ticket = open_ticket(requester=ticket.requester, subject="Hi", channel=Channel.X)
     assert x_sender == [(ticket.pk, f"Thanks {ticket.requester.name}, ticket #{ticket.pk} is open.")]
     reply = ticket.comments.get()
-    assert reply.is_public and reply.delivery == Comment.Delivery.PENDING
+    assert reply.is_public and reply.delivery == Comment.Delivery.QUEUED
 
 
 def test_reply_without_a_sender_for_the_channel_is_recorded_not_raised(ticket, django_capture_on_commit_callbacks):

@@ -150,7 +150,7 @@ def test_a_reply_that_notifies_is_not_a_new_update(django_capture_on_commit_call
 
     def send(ticket, body, author, **options):
         sent.append(body)
-        return add_comment(ticket, body=body, author_user=author, delivery=Comment.Delivery.PENDING)
+        return add_comment(ticket, body=body, author_user=author, delivery=Comment.Delivery.QUEUED)
 
     monkeypatch.setitem(outbound._senders, Channel.X, send)
     ticket = TicketFactory(channel=Channel.X)

@@ -168,3 +168,23 @@ def test_the_system_page_shows_the_same_figures_to_admins_only(client, account):
     page = client.get(reverse("monitoring:system")).content.decode()
     assert 'data-metric="helpdesk_x_intake_lag_seconds"' in page
     assert "helpdesk_x_items_stored_total" in page and "account=AcmeHelp, stream=mentions" in page
+
+
+def test_outbox_depth_and_age_and_heartbeats(client, db, token):
+    from helpdesk import heartbeat
+    from tickets.mail.models import OutgoingEmail
+    from tickets.tests.factories import CommentFactory
+
+    OutgoingEmail.objects.create(comment=CommentFactory(), created_at=timezone.now() - timedelta(seconds=90))
+    OutgoingEmail.objects.create(comment=CommentFactory(), state="sent")
+    heartbeat.stamp(heartbeat.WORKER, timezone.now() - timedelta(seconds=42))
+    samples = scrape(client)
+    depth = samples["helpdesk_outbox_messages"]
+    assert value(depth, "helpdesk_outbox_messages", outbox="tickets.OutgoingEmail", state="queued") == 1
+    assert value(depth, "helpdesk_outbox_messages", outbox="tickets.OutgoingEmail", state="sent") == 1
+    ages = samples["helpdesk_outbox_oldest_undelivered_seconds"]
+    assert value(ages, "helpdesk_outbox_oldest_undelivered_seconds", outbox="tickets.OutgoingEmail") == \
+        pytest.approx(90, abs=10)
+    assert value(ages, "helpdesk_outbox_oldest_undelivered_seconds", outbox="twitter_channel.OutgoingMessage") == 0
+    assert value(samples["helpdesk_heartbeat_age_seconds"], "helpdesk_heartbeat_age_seconds",
+                 process="worker") == pytest.approx(42, abs=5)

@@ -20,6 +20,7 @@ from django.utils import timezone
 from ..comments import TicketFull, add_comment
 from ..links import confirmation_link
 from ..models import Identity, Ticket, User
+from ..outbox import enqueue_after_commit
 from .addresses import AddressBelongsToAnotherRequester, set_requester_email
 from .models import EmailConfirmation, EmailRequest
 
@@ -61,7 +62,8 @@ def take_address(request_id: int, address: str) -> EmailConfirmation | None:
         ))
     from .tasks import send_address_confirmation  # the task module imports this one
 
-    transaction.on_commit(lambda: send_address_confirmation.delay(confirmation.pk))
+    # A broker that is down must not fail the requester's form (the address is saved by then).
+    enqueue_after_commit(send_address_confirmation, confirmation.pk)
     return confirmation
 
 

@@ -8,6 +8,11 @@ Bounces and auto-replies never reach the requester's side of a ticket: on a tick
 become an internal note (the agent should know the address bounces or the requester is
 away, but a vacation message must not reopen a solved ticket, nor answer an answer in a
 loop); with no ticket to attach to they are only logged and kept as InboundEmail rows.
+
+Nothing is lost and nothing loops: a message that cannot be read, has no sender to answer,
+or fails while being routed is quarantined (kept raw with the reason, listed for admins, who
+can retry it), so the MTA or the Maildir run moves on. Only the database being away raises:
+then the sender should retry later.
 """
 
 from __future__ import annotations
@@ -19,14 +24,14 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils.text import get_valid_filename
 
 from ..comments import TicketFull, add_comment, open_ticket_with_comment
 from ..models import Channel, Comment, Ticket
 from .addresses import requester_for_address
 from .models import EmailAttachment, InboundEmail
-from .parsing import Attachment, ParsedEmail, parse_email
+from .parsing import Attachment, ParsedEmail, hash_message_id, parse_email
 from .tokens import PREFIX, ticket_id_from_address
 
 log = logging.getLogger(__name__)
@@ -39,11 +44,23 @@ class IngestResult:
     outcome: str  # an InboundEmail.Outcome value, or DUPLICATE
     ticket: Ticket | None = None
     comment: Comment | None = None
+    reason: str = ""  # why it was quarantined
+
+
+# The database being away is the one failure worth a retry by the sender; anything else
+# about a message will fail the same way every time.
+DATABASE_AWAY = (OperationalError, InterfaceError)
 
 
 def ingest_email(raw: bytes) -> IngestResult:
-    """Take one raw RFC 822 message; safe to call again with the same message."""
-    parsed = parse_email(raw)
+    """Take one raw RFC 822 message; safe to call again with the same message.
+
+    Returns a quarantined result rather than raising for anything in the message itself."""
+    try:
+        parsed = parse_email(raw)
+    except Exception as exc:  # noqa: BLE001 - whatever the bytes, they are kept, not refused
+        log.exception("Email of %d bytes could not be read; quarantined", len(raw))
+        return _quarantine_unreadable(raw, f"The message could not be read: {_describe(exc)}")
     if _seen(parsed.message_id):
         log.info("Email %s already received; ignored", parsed.message_id)
         return IngestResult(DUPLICATE)
@@ -60,12 +77,91 @@ def ingest_email(raw: bytes) -> IngestResult:
                 )
         except IntegrityError:
             return IngestResult(DUPLICATE)
-        result = _route(parsed)
-        record.outcome = result.outcome
-        record.ticket = result.ticket
-        record.comment = result.comment
-        record.save(update_fields=["outcome", "ticket", "comment"])
+        return _ingest_into(record, parsed)
+
+
+def retry_quarantined(record: InboundEmail) -> IngestResult:
+    """Ingest a quarantined message again from its raw bytes (after a fix or a raised cap)."""
+    with transaction.atomic():
+        record = InboundEmail.objects.select_for_update().get(pk=record.pk)
+        if record.outcome != InboundEmail.Outcome.QUARANTINED:
+            return IngestResult(record.outcome, record.ticket, record.comment)
+        record.attempts += 1
+        with record.raw.open("rb") as file:
+            raw = file.read()
+        try:
+            parsed = parse_email(raw)
+        except Exception as exc:  # noqa: BLE001 - still unreadable: it stays where it is
+            log.exception("Quarantined email %s still cannot be read", record.pk)
+            return _keep_quarantined(record, f"The message could not be read: {_describe(exc)}")
+        return _ingest_into(record, parsed)
+
+
+def _ingest_into(record: InboundEmail, parsed: ParsedEmail) -> IngestResult:
+    """Route a claimed message, in a savepoint: a failure leaves the row quarantined."""
+    if not parsed.from_address and not parsed.is_bounce:
+        return _keep_quarantined(record, "The message has no sender address to answer.", parsed.changes)
+    try:
+        with transaction.atomic():
+            result = _route(parsed)
+            if parsed.changes and result.ticket is not None:
+                _note_changes(result.ticket, parsed)
+    except DATABASE_AWAY:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a message we cannot route must not come back forever
+        log.exception("Email %s could not be ingested; quarantined", parsed.message_id)
+        return _keep_quarantined(record, f"The message could not be ingested: {_describe(exc)}", parsed.changes)
+    record.outcome = result.outcome
+    record.ticket = result.ticket
+    record.comment = result.comment
+    record.note = "\n".join(parsed.changes)
+    # A message first kept unread has neither yet.
+    record.from_address, record.subject = parsed.from_address[:254], parsed.subject
+    record.save(update_fields=["outcome", "ticket", "comment", "note", "attempts", "from_address", "subject"])
     return result
+
+
+def _keep_quarantined(record: InboundEmail, reason: str, changes: list[str] = ()) -> IngestResult:
+    record.outcome = InboundEmail.Outcome.QUARANTINED
+    record.note = "\n".join([reason, *changes])
+    record.save(update_fields=["outcome", "note", "attempts"])
+    return IngestResult(InboundEmail.Outcome.QUARANTINED, reason=reason)
+
+
+def _quarantine_unreadable(raw: bytes, reason: str) -> IngestResult:
+    """Keep a message the parser gave up on, keyed on its content's hash: the same bytes
+    delivered again are a duplicate, not a second quarantined row."""
+    message_id = hash_message_id(raw)
+    if InboundEmail.objects.filter(message_id=message_id).exists():
+        return IngestResult(DUPLICATE)
+    try:
+        with transaction.atomic():
+            InboundEmail.objects.create(
+                message_id=message_id,
+                raw=ContentFile(raw, name="message.eml"),
+                outcome=InboundEmail.Outcome.QUARANTINED,
+                note=reason,
+            )
+    except IntegrityError:
+        return IngestResult(DUPLICATE)
+    return IngestResult(InboundEmail.Outcome.QUARANTINED, reason=reason)
+
+
+def _note_changes(ticket: Ticket, parsed: ParsedEmail) -> None:
+    """Tell the agents what was altered, in an internal note (the original stays downloadable)."""
+    try:
+        add_comment(
+            ticket,
+            body="This email was changed to be stored:\n" + "\n".join(f"- {c}" for c in parsed.changes),
+            is_public=False,
+            channel=Channel.EMAIL,
+        )
+    except TicketFull:
+        log.info("No room on ticket #%s for the note on email %s", ticket.pk, parsed.message_id)
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:1000]
 
 
 def _seen(message_id: str) -> bool:

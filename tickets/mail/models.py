@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from ..outbox import Outbox
+
 
 class InboundEmail(models.Model):
     """One received message, kept whole, whatever became of it.
@@ -23,6 +25,9 @@ class InboundEmail(models.Model):
         BOUNCE = "bounce", "Bounce"
         AUTO_REPLY = "auto_reply", "Auto-reply"
         DROPPED = "dropped", "Dropped"
+        # Kept raw but not ingested (unreadable, no sender, a failure while routing it);
+        # listed for admins on the email quarantine page, where it can be retried.
+        QUARANTINED = "quarantined", "Quarantined"
 
     message_id = models.CharField(max_length=255, unique=True)
     from_address = models.CharField(max_length=254, blank=True)
@@ -36,10 +41,18 @@ class InboundEmail(models.Model):
         "tickets.Comment", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_email"
     )
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Why it is quarantined, or what was changed to ingest it (cut headers, NULs removed).
+    note = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=1)
 
     class Meta:
         app_label = "tickets"
         ordering = ["-received_at"]
+        indexes = [
+            models.Index(
+                fields=["-received_at"], condition=models.Q(outcome="quarantined"), name="inboundemail_quarantined"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.message_id} from {self.from_address}"
@@ -97,3 +110,42 @@ class EmailConfirmation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.address} ({'confirmed' if self.confirmed_at else 'waiting'})"
+
+
+class OutgoingEmail(Outbox):
+    """An agent's email reply in the outbox (tickets/outbox.py), one row per comment.
+
+    The comment is the primary key, so the send task, which takes the comment's id, takes
+    this row's. The Message-ID (the comment's external id) is fixed before the first
+    attempt: a resend after an attempt whose outcome is unknown (SMTP gives no way to ask
+    whether a message got through) carries the same Message-ID, which mail clients use to
+    show one message, not two."""
+
+    comment = models.OneToOneField(
+        "tickets.Comment", primary_key=True, on_delete=models.CASCADE, related_name="outgoing_email"
+    )
+
+    class Meta:
+        app_label = "tickets"
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outgoing_email_due")]
+
+    def __str__(self) -> str:
+        return f"Email for comment {self.comment_id} ({self.state})"
+
+
+class OutgoingNotification(Outbox):
+    """A notification email (a trigger's "email the requester" or "email the group"), in the
+    outbox like replies: written in the trigger's transaction, swept up if its task is lost.
+    Its Message-ID is fixed before the first attempt, so a resend is recognisably the same."""
+
+    recipients = models.JSONField(default=list)
+    subject = models.CharField(max_length=255)
+    body = models.TextField()
+    message_id = models.CharField(max_length=255)
+
+    class Meta:
+        app_label = "tickets"
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outgoing_notification_due")]
+
+    def __str__(self) -> str:
+        return f"Notification {self.subject!r} ({self.state})"

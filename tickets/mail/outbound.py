@@ -1,24 +1,37 @@
-"""Agents' replies by email: recorded as a pending comment, sent by a Celery task.
+"""Agents' replies by email: recorded as a queued comment with its outbox row
+(`OutgoingEmail`, tickets/outbox.py) in the agent's transaction, sent by a Celery task.
 
 The comment's external id is the Message-ID, chosen before anything is sent, so a retried
 task sends the very same message (and the requester's client shows one, not two), and the
 requester's reply, which names it in In-Reply-To, threads back to the ticket.
+
+Only one worker sends a given email at a time: the attempt claims the row under its lock
+and marks it SENDING first; a second task (a sweep, a redelivery) finding it SENDING and
+fresh steps aside. SMTP offers no way to ask whether a message got through, so an attempt
+whose worker died mid-conversation is sent again after EMAIL_SEND_STALE_SECONDS, with the
+same Message-ID.
 """
 
 from __future__ import annotations
 
 import logging
 import smtplib
+from dataclasses import dataclass
+from datetime import timedelta
 from email.utils import make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
+from django.utils import timezone
 
+from .. import outbox
 from ..comments import add_comment
 from ..models import Channel, Comment, Ticket, User
 from ..outbound import register_sender
+from ..outbox import delivery_shown, enqueue_after_commit, register_outbox
 from .addresses import email_address_for
+from .models import OutgoingEmail, OutgoingNotification
 from .tokens import reply_address
 
 log = logging.getLogger(__name__)
@@ -41,27 +54,56 @@ class TransientEmailError(Exception):
 
 
 def send_email_reply(ticket: Ticket, body: str, *, author: User | None) -> Comment:
-    """Store `body` as a public email comment on `ticket` and send it to the requester.
+    """Store `body` as a public email comment on `ticket`, queued for the requester.
 
     Raises NoEmailAddress (nothing stored) when the requester has no email identity, and
-    `TicketFull` like any agent comment. Delivery happens after commit, in a task.
+    `TicketFull` like any agent comment. Delivery happens after commit, in a task; a broker
+    that is down then only delays it (the outbox sweeper queues it later).
     """
     if email_address_for(ticket) is None:
         raise NoEmailAddress(f"{ticket.requester} has no email address yet.")
-    comment = add_comment(
-        ticket,
-        body=body,
-        author_user=author,
-        is_public=True,
-        channel=Channel.EMAIL,
-        external_source=Comment.Source.EMAIL,
-        external_id=make_msgid(domain=settings.REPLY_EMAIL_DOMAIN),
-        delivery=Comment.Delivery.PENDING,
-    )
+    with transaction.atomic():
+        comment = add_comment(
+            ticket,
+            body=body,
+            author_user=author,
+            is_public=True,
+            channel=Channel.EMAIL,
+            external_source=Comment.Source.EMAIL,
+            external_id=make_msgid(domain=settings.REPLY_EMAIL_DOMAIN),
+            delivery=Comment.Delivery.QUEUED,
+        )
+        OutgoingEmail.objects.create(comment=comment)
+        enqueue(comment.pk)
+    return comment
+
+
+def enqueue(comment_id: int, countdown: float | None = None) -> None:
     from .tasks import send_email_comment  # the task module imports this one
 
-    transaction.on_commit(lambda: send_email_comment.delay(comment.pk))
-    return comment
+    enqueue_after_commit(send_email_comment, comment_id, countdown=countdown)
+
+
+def retry(comment_id: int) -> bool:
+    """A person's "retry": queue an email that failed (or whose attempt never answered)
+    again, with its attempts counted afresh."""
+    stale = timezone.now() - timedelta(seconds=settings.EMAIL_SEND_STALE_SECONDS)
+    with transaction.atomic():
+        row = OutgoingEmail.objects.select_for_update().filter(pk=comment_id).first()
+        if row is None:
+            return False
+        stuck = row.state == State.SENDING and (row.last_attempt_at is None or row.last_attempt_at < stale)
+        if row.state not in (State.FAILED, State.QUEUED) and not stuck:
+            return False
+        row.outcome_unknown = row.outcome_unknown or stuck
+        row.state = State.QUEUED
+        row.attempts = 0
+        row.error = ""
+        row.next_attempt_at = timezone.now()
+        row.save(update_fields=["state", "attempts", "error", "outcome_unknown", "next_attempt_at"])
+        _show(row)
+        enqueue(row.pk)
+    return True
 
 
 def _send_via_email(ticket: Ticket, body: str, author: User | None, **options) -> Comment:
@@ -75,9 +117,13 @@ def register_email_sender() -> None:
     module here is what registers `send_email_comment` with the Celery worker, whose
     autodiscovery only looks at `tickets.tasks`.
     """
-    from . import tasks  # noqa: F401
+    from . import tasks
 
     register_sender(Channel.EMAIL, _send_via_email)
+    register_outbox(OutgoingEmail, tasks.send_email_comment,
+                    stale_seconds=lambda: settings.EMAIL_SEND_STALE_SECONDS)
+    register_outbox(OutgoingNotification, tasks.send_notification,
+                    stale_seconds=lambda: settings.EMAIL_SEND_STALE_SECONDS)
 
 
 def thread_message_ids(comment: Comment) -> list[str]:
@@ -114,15 +160,24 @@ def build_message(comment: Comment, to: str) -> EmailMessage:
     )
 
 
-def deliver(comment_id: int, *, last_attempt: bool) -> None:
-    """Send a pending email comment and record the outcome on it.
+State = OutgoingEmail.State
 
-    Raises TransientEmailError when the server may accept it later and this is not the
-    last attempt; otherwise the comment ends up `sent` or `failed` with the reason.
-    """
-    comment = Comment.objects.select_related("ticket").filter(pk=comment_id).first()
-    if comment is None or comment.delivery != Comment.Delivery.PENDING:
-        return  # deleted, or already settled by an earlier run of a redelivered task
+
+@dataclass(frozen=True)
+class Delivery:
+    """What one call of `deliver` ended with; `retry_in` (seconds) when it should run again."""
+
+    state: str
+    retry_in: float | None = None
+
+
+def deliver(comment_id: int) -> Delivery:
+    """One attempt at sending a queued email comment, recorded on its outbox row and comment."""
+    row = _claim(comment_id)
+    if row is None:
+        state = OutgoingEmail.objects.filter(pk=comment_id).values_list("state", flat=True).first()
+        return Delivery(state or "missing")
+    comment = row.comment
     to = email_address_for(comment.ticket)
     try:
         if to is None:
@@ -130,19 +185,28 @@ def deliver(comment_id: int, *, last_attempt: bool) -> None:
         try:
             build_message(comment, to).send(fail_silently=False)
         except (smtplib.SMTPException, OSError, ValueError) as exc:
-            raise _classify(exc) from exc
+            raise classify_smtp_error(exc) from exc
     except PermanentEmailError as exc:
-        _settle(comment, Comment.Delivery.FAILED, str(exc))
-        return
+        return _settle(row, State.FAILED, str(exc))
     except TransientEmailError as exc:
-        if not last_attempt:
-            raise
-        _settle(comment, Comment.Delivery.FAILED, f"Gave up retrying: {exc}")
-        return
-    _settle(comment, Comment.Delivery.SENT, "")
+        if row.attempts >= settings.EMAIL_SEND_MAX_ATTEMPTS:
+            return _settle(row, State.FAILED, f"Gave up retrying after {row.attempts} attempts: {exc}")
+        # 1, 2, 4, 8, 16 minutes by default: rides out a mail server restart without hammering it.
+        wait = settings.EMAIL_SEND_BACKOFF_SECONDS * 2 ** (row.attempts - 1)
+        _settle(row, State.QUEUED, str(exc), next_attempt_in=wait)
+        return Delivery(State.QUEUED, retry_in=wait)
+    return _settle(row, State.SENT, "")
 
 
-def _classify(exc: Exception) -> Exception:
+def _claim(comment_id: int) -> OutgoingEmail | None:
+    row = outbox.claim(OutgoingEmail, comment_id, stale_seconds=settings.EMAIL_SEND_STALE_SECONDS,
+                       related=("comment__ticket",))
+    if row is not None:
+        _show(row)
+    return row
+
+
+def classify_smtp_error(exc: Exception) -> Exception:
     """SMTP 5xx answers are final, 4xx and lost connections are worth retrying."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
@@ -160,9 +224,16 @@ def _text(value: bytes | str) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def _settle(comment: Comment, delivery: str, error: str) -> None:
-    comment.delivery = delivery
-    comment.delivery_error = error
-    comment.save(update_fields=["delivery", "delivery_error"])
-    if error:
-        log.warning("Email comment %s on ticket #%s failed: %s", comment.pk, comment.ticket_id, error)
+def _settle(row: OutgoingEmail, state: str, error: str, *, next_attempt_in: float | None = None) -> Delivery:
+    outbox.settle(row, state, error, next_attempt_in=next_attempt_in)
+    _show(row)
+    if state == State.FAILED:
+        log.warning("Email comment %s on ticket #%s failed: %s", row.comment_id, row.comment.ticket_id, error)
+    return Delivery(state)
+
+
+def _show(row: OutgoingEmail) -> None:
+    """Mirror the row's state on the comment, which the ticket page shows."""
+    Comment.objects.filter(pk=row.comment_id).update(
+        delivery=delivery_shown(row.state, row.outcome_unknown), delivery_error=row.error
+    )

@@ -5,16 +5,23 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .outbound import TransientEmailError, deliver
+from . import notifications, outbound
 
 
-@shared_task(bind=True, max_retries=5)
-def send_email_comment(self, comment_id: int) -> None:
-    try:
-        deliver(comment_id, last_attempt=self.request.retries >= self.max_retries)
-    except TransientEmailError as exc:
-        # 1, 2, 4, 8, 16 minutes: rides out a mail server restart without hammering it.
-        raise self.retry(exc=exc, countdown=60 * 2**self.request.retries) from exc
+@shared_task
+def send_email_comment(comment_id: int) -> str:
+    result = outbound.deliver(comment_id)
+    if result.retry_in is not None:
+        outbound.enqueue(comment_id, countdown=result.retry_in)
+    return result.state
+
+
+@shared_task
+def send_notification(pk: int) -> str:
+    result = notifications.deliver_notification(pk)
+    if result.retry_in is not None:
+        notifications.outbox.enqueue_after_commit(send_notification, pk, countdown=result.retry_in)
+    return result.state
 
 
 @shared_task(bind=True, max_retries=5)

@@ -4,8 +4,9 @@ import sys
 import pytest
 from django.core.management import CommandError, call_command
 
+from tickets.mail.models import InboundEmail
 from tickets.mail.testing import build_email
-from tickets.models import Comment, Ticket
+from tickets.models import Comment, Requester, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +96,34 @@ def test_failing_message_stays_in_new_and_the_others_go_through(maildir, monkeyp
 def test_folder_that_is_not_a_maildir_is_an_error(tmp_path):
     with pytest.raises(CommandError, match="not a Maildir"):
         call_command("ingest_email", "--maildir", str(tmp_path))
+
+
+# --- Poison mail: kept, never half-written, never blocking the Maildir -------------------------
+
+
+def test_mail_without_from_on_stdin_is_quarantined_with_a_clear_error(monkeypatch):
+    raw = b"To: support@helpdesk.localhost\r\nSubject: Who am I\r\nMessage-ID: <nofrom@example.com>\r\n\r\nHi\r\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+
+    with pytest.raises(CommandError, match="quarantined: The message has no sender address") as raised:
+        call_command("ingest_email", stdout=io.StringIO())
+
+    assert raised.value.returncode == 65  # EX_DATAERR: the MTA bounces it instead of retrying forever
+    assert not Requester.objects.exists() and not Ticket.objects.exists()
+    assert InboundEmail.objects.get().outcome == "quarantined"
+
+
+def test_poison_messages_do_not_stop_a_maildir_run(maildir):
+    deliver(maildir, "1.M1.host", build_email(subject="Nul\x00 subject"))
+    deliver(maildir, "2.M2.host", build_email(sender=f"<{'a' * 300}@example.com>"))
+    deliver(maildir, "3.M3.host", b"Subject: no sender\r\n\r\nHi\r\n")
+    deliver(maildir, "4.M4.host", build_email(subject="Fine"))
+
+    with pytest.raises(CommandError, match="2 message\\(s\\) quarantined"):
+        call_command("ingest_email", "--maildir", str(maildir), stdout=io.StringIO(), stderr=io.StringIO())
+
+    assert list((maildir / "new").iterdir()) == []
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["Fine", "Nul subject"]
+    assert InboundEmail.objects.filter(outcome="quarantined").count() == 2
+    # The next run has nothing left to trip on.
+    call_command("ingest_email", "--maildir", str(maildir), stdout=io.StringIO())

@@ -262,7 +262,7 @@ def test_a_long_reply_by_email_on_an_x_ticket_is_not_held_to_280(live_server, br
     page.check("#reply-form input[name=kind][value=email]")
     assert submit.is_enabled()
     submit.click()
-    page.wait_for_selector("text=Reply sent by email.")
+    page.wait_for_selector("text=Reply queued by email")
     comment = x_ticket.comments.get()
     assert comment.channel == Channel.EMAIL and len(comment.body) == 399
     assert [m.to for m in mail.outbox] == [["ann@example.com"]]

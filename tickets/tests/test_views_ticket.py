@@ -79,7 +79,7 @@ def test_public_reply_on_x_ticket_goes_through_the_registered_sender(client, age
 
     def fake_x_sender(ticket, body, author, **options):
         sent.append((ticket.pk, body, author, options))
-        return add_comment(ticket, body=body, author_user=author, delivery=Comment.Delivery.PENDING)
+        return add_comment(ticket, body=body, author_user=author, delivery=Comment.Delivery.QUEUED)
 
     monkeypatch.setitem(outbound._senders, Channel.X, fake_x_sender)
     ticket = TicketFactory(channel=Channel.X)
@@ -88,7 +88,7 @@ def test_public_reply_on_x_ticket_goes_through_the_registered_sender(client, age
         reverse("tickets:reply", args=[ticket.pk]), {"body": "we're on it", "kind": "public", "reply_option_mode": "dm"}
     )
     assert sent == [(ticket.pk, "we're on it", agent, {"mode": "dm"})]
-    assert ticket.comments.get().delivery == Comment.Delivery.PENDING
+    assert ticket.comments.get().delivery == Comment.Delivery.QUEUED
 
 
 def test_a_reply_the_sender_refuses_is_shown_and_not_stored(client, agent, monkeypatch):

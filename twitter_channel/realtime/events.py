@@ -18,6 +18,7 @@ Payloads are parsed in both vocabularies by the adapter's own parsers (`x_parsin
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,26 @@ SUBSCRIPTIONS = {
 # post.reply.create out of its subscription enum although X's docs list it; and X puts every
 # reply in the mentions of the account it answers, so the mention subscription brings replies too.
 OPTIONAL_SUBSCRIPTIONS = {(REPLY_EVENT, "")}
+
+
+# X's events are a handful of levels deep (envelope, payload, entities, a list of them).
+MAX_EVENT_NESTING = 64
+
+
+def nested_deeper_than(text: str, limit: int = MAX_EVENT_NESTING) -> bool:
+    """Whether JSON text opens more than `limit` arrays or objects inside one another; linear,
+    and without parsing (the parser itself recurses once per level)."""
+    brackets = _BRACKETS_ONLY.sub("", _JSON_STRING.sub("", text))
+    depth = 0
+    for char in brackets:
+        depth += 1 if char in "[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_BRACKETS_ONLY = re.compile(r"[^\[\]{}]+")
 
 
 class Ignored(Exception):

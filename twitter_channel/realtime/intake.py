@@ -85,7 +85,16 @@ def _bill_event(event: ActivityEvent) -> None:
 def _process_soon(event_pk: int) -> None:
     from .tasks import process_activity_event
 
-    process_activity_event.delay(event_pk)
+    try:
+        # One connection attempt, no retries: X (or the stream) waits for this answer, and
+        # nothing is lost without the task. (kombu's defaults retry for about 6 s.)
+        with process_activity_event.app.pool.acquire(block=True) as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0)
+            process_activity_event.apply_async((event_pk,), connection=connection, retry=False)
+    except Exception as exc:  # noqa: BLE001 - kombu raises several kinds for a broker that is away
+        # The event is stored and new: sweep_activity_events processes it once beat can
+        # reach the broker again.
+        log.warning("Event %s stored but not queued (%s); the sweeper will process it", event_pk, exc)
 
 
 @dataclass

@@ -6,9 +6,10 @@ call has no place inside the admin's request or its transaction)."""
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
+
+from tickets.outbox import enqueue_after_commit
 
 from ..models import XAccount
 from .models import ActivitySubscription
@@ -21,4 +22,4 @@ def unsubscribe_disconnected(sender, instance: XAccount, **kwargs) -> None:
     from .tasks import unsubscribe_account
 
     account_id = instance.pk
-    transaction.on_commit(lambda: unsubscribe_account.delay(account_id))
+    enqueue_after_commit(unsubscribe_account, account_id)  # a broker that is down must not fail the disconnect

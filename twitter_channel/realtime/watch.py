@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 import requests
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from ..models import XAccount
@@ -57,11 +58,23 @@ def crc_check(url: str) -> str:
 
 def watch_webhook(*, now: datetime | None = None, check=crc_check, app=None) -> str:
     """Check the webhook once; replay what X may have lost if it has just come back.
-    Returns "idle" (no account takes webhooks), "ok", "down", "replayed" or "replay refused"."""
+    Returns "idle" (no account takes webhooks), "busy" (another watch is running), "ok", "down",
+    "replayed" or "replay refused"."""
     if not XAccount.objects.filter(intake_mode=XAccount.IntakeMode.WEBHOOK, is_active=True).exists():
         return "idle"
     now = now or timezone.now()
     health, _ = WebhookHealth.objects.get_or_create(url=subscriptions.webhook_url())
+    with transaction.atomic():
+        # Two watches at once (two beats, or a slow watch overlapping the next tick) would
+        # both ask X to replay the same window: the second steps aside, and a later one
+        # reads what the first recorded.
+        health = WebhookHealth.objects.select_for_update(skip_locked=True).filter(pk=health.pk).first()
+        if health is None:
+            return "busy"
+        return _watch(health, now, check, app)
+
+
+def _watch(health: WebhookHealth, now: datetime, check, app) -> str:
     rows = WebhookHealth.objects.filter(pk=health.pk)
     error = check(health.url)
     if error:

@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from .events import MAX_EVENT_NESTING, nested_deeper_than
 from .intake import record_event
 from .models import ActivityEvent
 from .signatures import SIGNATURE_HEADER, NotACrcToken, crc_response_token, is_signed_by_x
@@ -48,6 +49,13 @@ def x_webhook(request: HttpRequest) -> HttpResponse:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return HttpResponseBadRequest("body is not UTF-8")
+    if nested_deeper_than(text):
+        # No event is shaped like this; it is refused rather than kept, so a sender looping on
+        # it costs one linear scan per delivery, never a parse.
+        log.warning("Refused a signed X webhook body of %d bytes nested deeper than %d", len(body), MAX_EVENT_NESTING)
+        return HttpResponseBadRequest("body nested too deeply")
+    # Stored before anything else happens; processing is queued after the commit, and if the
+    # broker is away the sweeper processes the event instead: 200 either way.
     record_event(text, ActivityEvent.Source.WEBHOOK)
     # 200 for a duplicate as well: X must not redeliver what we already hold.
     return HttpResponse(status=200)

@@ -45,8 +45,8 @@ class CeleryProcesses:
     takes the prefork children down with the parent, as a crashed machine would."""
 
     def __init__(self, *, db_url: str, broker_db: int, x_base_url: str, concurrency: int = 2,
-                 extra_env: dict[str, str] | None = None):
-        self.broker_url = f"{redis_server()}/{broker_db}"
+                 extra_env: dict[str, str] | None = None, broker_server: str | None = None):
+        self.broker_url = f"{broker_server or redis_server()}/{broker_db}"
         self.tmp = tempfile.mkdtemp(prefix="x-e2e-")
         self.env = {
             **os.environ,
@@ -101,14 +101,47 @@ class CeleryProcesses:
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in Path(self.tmp).glob("*.log"))
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A throwaway redis-server of the test's own on a spare port, to stop and start again
+    (keeping nothing on disk, as in production here: a restart loses every queued task)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> RedisServer:
+        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                                      "--save", "", "--appendonly", "no"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+        def answers() -> bool:
+            try:
+                return redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping()
+            except redis.ConnectionError:
+                return False
+
+        wait_for(answers, 10, what="redis-server")
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
 class WebProcess:
     """The helpdesk's web server as in production (gunicorn, threaded workers) in a subprocess,
     on a free port, for X to deliver webhooks to over real HTTP."""
 
     def __init__(self, env: dict[str, str], *, workers: int = 2, threads: int = 4):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env, self.workers, self.threads = env, workers, threads
         self.proc: subprocess.Popen | None = None

@@ -44,6 +44,59 @@ def test_x_account_rejects_bad_input(db):
         run("x_account", "remove", "nobody")
 
 
+@pytest.mark.parametrize(
+    "args, error",
+    [
+        (["--user-id", "\u0661\u0662\u0663"], "numeric user id"),  # Arabic-Indic digits: isdigit() says yes
+        (["--user-id", "1" * 40], "numeric user id"),
+        (["--user-id", "18446744073709551616"], "numeric user id"),  # 2**64
+        (["--user-id", ""], "numeric user id"),
+        (["--access-token", ""], "--access-token must not be empty"),
+        (["--access-token", "   "], "--access-token must not be empty"),
+        (["--access-token", "tok\x00en"], "printable"),
+        (["--username", ""], "X username"),
+        (["--username", "a" * 16], "X username"),
+        (["--username", "acme support"], "X username"),
+        (["--display-name", "x" * 201], "display-name"),
+    ],
+)
+def test_x_account_add_refuses_bad_input_with_a_clear_error_and_writes_nothing(db, args, error):
+    given = {"--user-id": "123", "--username": "AcmeHelp", "--access-token": "tok"}
+    given.update(dict(zip(args[::2], args[1::2], strict=True)))
+    argv = [part for pair in given.items() for part in pair]
+
+    with pytest.raises(CommandError, match=error):
+        run("x_account", "add", *argv)
+
+    assert not XAccount.objects.exists() and not StreamCursor.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["", "@", "acme\x00help", "a" * 300])
+def test_commands_naming_an_account_refuse_names_no_account_can_have(db, name):
+    with pytest.raises(CommandError, match="No X account named"):
+        run("x_account", "remove", name)
+    with pytest.raises(CommandError, match="No active X account named"):
+        run("x_poll", "--once", "--account", name)
+
+
+def test_x_account_add_refuses_a_username_another_account_has(db):
+    run("x_account", "add", "--user-id", "123", "--username", "AcmeHelp", "--access-token", "t")
+    with pytest.raises(CommandError, match="already X user 123"):
+        run("x_account", "add", "--user-id", "456", "--username", "acmehelp", "--access-token", "t")
+    assert XAccount.objects.get().user_id == "123"
+
+
+def test_largest_x_id_is_accepted(db):
+    run("x_account", "add", "--user-id", str(2**64 - 1), "--username", "AcmeHelp", "--access-token", "t")
+    assert XAccount.objects.get().user_id == "18446744073709551615"
+
+
+@pytest.mark.parametrize("option, value", [("--read-timeout", "0"), ("--backoff-base", "-1"), ("--max-seconds", "nan")])
+def test_x_stream_refuses_seconds_that_are_not_positive(db, option, value):
+    with pytest.raises(CommandError, match="invalid seconds value"):
+        run("x_stream", option, value, "--exit-when-idle")
+
+
 @pytest.fixture
 def sandbox(settings):
     with running_sandbox() as sb:

@@ -69,7 +69,7 @@ def test_post_stored_as_comment_after_the_batch_looked_links_instead_of_quaranti
     assert Comment.objects.count() == 1
 
 
-def test_new_mentions_cost_a_few_queries_each(x, account, django_assert_max_num_queries):
+def test_new_mentions_cost_a_few_queries_each(x, account, django_assert_max_num_queries, noise_rules_version_read_once):
     # Authors already known, as during a burst from regular customers.
     x.mentions.extend(tweet(f"@AcmeHelp hello {n}", str(500 + n % 5)) for n in range(5))
     store(x, account, "mentions")

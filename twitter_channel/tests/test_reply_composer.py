@@ -105,7 +105,7 @@ def test_public_reply_is_recorded_pending_and_answers_the_requesters_post(client
     answered = ticket.comments.get(author_requester__isnull=False)
     assert (outgoing.kind, outgoing.account, outgoing.text) == ("tweet", ticket.x_account, "We're on it!")
     assert outgoing.in_reply_to_tweet_id == answered.external_id
-    assert (comment.author_user, comment.delivery, comment.channel) == (agent, Comment.Delivery.PENDING, Channel.X)
+    assert (comment.author_user, comment.delivery, comment.channel) == (agent, Comment.Delivery.QUEUED, Channel.X)
 
 
 def test_only_accounts_allowed_for_replies_are_offered_and_accepted(client, ticket, agent):
@@ -291,7 +291,7 @@ def test_failed_delivery_shows_the_reason_and_a_retry_button(client, ticket, age
 
     client.post(reverse("twitter_channel:retry_outgoing", args=[outgoing.pk]))
     outgoing.refresh_from_db()
-    assert outgoing.state == "queued" and outgoing.comment.delivery == Comment.Delivery.PENDING
+    assert outgoing.state == "queued" and outgoing.comment.delivery == Comment.Delivery.QUEUED
 
 
 def test_ticket_page_refuses_an_over_long_x_reply_with_the_reason(client, ticket, agent):

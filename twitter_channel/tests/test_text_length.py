@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
+from django.conf import settings
+
 from twitter_channel.text_length import TWEET_LIMIT, appended, link_weight, weighted_length
 
 
@@ -39,3 +44,17 @@ def test_a_link_x_does_not_recognise_weighs_its_characters():
     # twitter-text does not link bare IP addresses: X counts them as text.
     link = "http://127.0.0.1:8000/t/abc"
     assert link_weight(link) == 1 + len(link)
+
+
+def test_text_length_imports_without_pkg_resources():
+    """twitter-text-parser 3.0.0 imports pkg_resources, which venvs on Python 3.12+ and
+    setuptools 81+ no longer have; the helpdesk must start there all the same."""
+    code = (
+        "import sys; sys.modules['pkg_resources'] = None  # as if setuptools were absent\n"
+        "from twitter_channel.text_length import weighted_length\n"
+        "print(weighted_length('caf\\u00e9 \\U0001F600 https://example.com/a/long/path'), 'pkg_resources' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=settings.BASE_DIR)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["31", "False"]  # "café " 5, emoji 2, space 1, URL 23; the stand-in gone again

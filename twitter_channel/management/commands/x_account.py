@@ -3,10 +3,19 @@ sandbox's demo token, scripted set-ups)."""
 
 from __future__ import annotations
 
+import re
+
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from twitter_channel.models import XAccount
 from twitter_channel.polling import resume_polling
+
+# X ids are unsigned 64-bit integers written in ASCII digits (str.isdigit() also takes "١٢٣").
+X_ID = re.compile(r"[0-9]{1,20}", re.ASCII)
+X_ID_MAX = 2**64 - 1
+# X's rule for usernames: letters, digits and underscores, at most 15.
+X_USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}", re.ASCII)
 
 
 class Command(BaseCommand):
@@ -28,21 +37,35 @@ class Command(BaseCommand):
         getattr(self, f"_{action}")(**options)
 
     def _add(self, *, user_id, username, access_token, refresh_token, display_name, **_):
-        if not user_id.isdigit():
-            raise CommandError("--user-id must be X's numeric user id.")
-        account, created = XAccount.objects.update_or_create(
-            user_id=user_id,
-            defaults={
-                "username": username.lstrip("@"),
-                "display_name": display_name,
-                "access_token": access_token,
-                "refresh_token": refresh_token,
-                "needs_reconnect": False,
-                "is_active": True,
-                "last_error": "",
-            },
-        )
-        resume_polling(account)
+        user_id, username = user_id.strip(), username.strip().removeprefix("@")
+        access_token, refresh_token, display_name = access_token.strip(), refresh_token.strip(), display_name.strip()
+        if not X_ID.fullmatch(user_id) or int(user_id) > X_ID_MAX:
+            raise CommandError(f"--user-id must be X's numeric user id (ASCII digits, at most 20), not {user_id!r}.")
+        if not X_USERNAME.fullmatch(username):
+            raise CommandError(f"--username must be an X username (letters, digits, _; at most 15), not {username!r}.")
+        if not access_token:
+            raise CommandError("--access-token must not be empty.")
+        if any(not token.isprintable() or " " in token for token in (access_token, refresh_token) if token):
+            raise CommandError("Tokens are single words of printable characters.")
+        if len(display_name) > 200 or "\x00" in display_name:
+            raise CommandError("--display-name must be at most 200 characters, without NUL.")
+        taken = XAccount.objects.filter(username__iexact=username).exclude(user_id=user_id).first()
+        if taken is not None:
+            raise CommandError(f"@{username} is already X user {taken.user_id}; remove that account first.")
+        with transaction.atomic():  # the account and its poll cursors, or nothing
+            account, created = XAccount.objects.update_or_create(
+                user_id=user_id,
+                defaults={
+                    "username": username,
+                    "display_name": display_name,
+                    "access_token": access_token,
+                    "refresh_token": refresh_token,
+                    "needs_reconnect": False,
+                    "is_active": True,
+                    "last_error": "",
+                },
+            )
+            resume_polling(account)
         self.stdout.write(f"{'Added' if created else 'Updated'} {account} (id {account.pk}, X user {user_id}).")
 
     def _list(self, **_):
@@ -62,7 +85,8 @@ class Command(BaseCommand):
                 self.stdout.write(line)
 
     def _remove(self, *, name, **_):
-        account = XAccount.objects.filter(username__iexact=name.lstrip("@")).first()
+        username = name.strip().removeprefix("@")
+        account = XAccount.objects.filter(username__iexact=username).first() if X_USERNAME.fullmatch(username) else None
         if account is None:
             raise CommandError(f"No X account named {name}.")
         account.delete()

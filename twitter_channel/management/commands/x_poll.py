@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from twitter_channel import conversion, polling
+from twitter_channel.management.commands.x_account import X_USERNAME
 from twitter_channel.models import Stream, XAccount
 
 
@@ -21,8 +22,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, once, account=None, stream=None, **options):
         accounts = XAccount.objects.filter(is_active=True)
-        if account:
-            accounts = accounts.filter(username__iexact=account.lstrip("@"))
+        if account is not None:
+            username = account.strip().removeprefix("@")
+            # Not an X username (a NUL, say, which PostgreSQL would refuse): no such account.
+            accounts = accounts.filter(username__iexact=username) if X_USERNAME.fullmatch(username) else accounts.none()
             if not accounts:
                 raise CommandError(f"No active X account named {account}.")
         for acc in accounts.order_by("username"):

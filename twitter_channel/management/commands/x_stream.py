@@ -4,11 +4,20 @@ SIGTERM/SIGINT."""
 
 from __future__ import annotations
 
+import math
 import signal
 
 from django.core.management.base import BaseCommand
 
 from twitter_channel.realtime.stream_consumer import StreamConsumer
+
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds (argparse turns the ValueError into a usage error)."""
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(text)
+    return value
 
 
 class Stopped(Exception):
@@ -21,9 +30,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--exit-when-idle", action="store_true",
                             help="Exit when no account is in stream mode (default: wait for one).")
-        parser.add_argument("--max-seconds", type=float, help="Stop after this long (benchmarks, checks).")
-        parser.add_argument("--backoff-base", type=float, default=1.0, help="First reconnect delay (s).")
-        parser.add_argument("--read-timeout", type=float, default=60.0,
+        parser.add_argument("--max-seconds", type=seconds, help="Stop after this long (benchmarks, checks).")
+        parser.add_argument("--backoff-base", type=seconds, default=1.0, help="First reconnect delay (s).")
+        parser.add_argument("--read-timeout", type=seconds, default=60.0,
                             help="Silence (s) after which the stream counts as dropped; X sends keep-alives.")
 
     def handle(self, *args, exit_when_idle=False, max_seconds=None, backoff_base=1.0, read_timeout=60.0, **options):

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('twitter_channel', '0007_polled_before_push'),
+        ('twitter_channel', '0008_outbox_next_attempt'),
     ]
 
     operations = [

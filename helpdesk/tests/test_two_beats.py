@@ -1,0 +1,175 @@
+"""Two beats running at once double nothing: every periodic task of CELERY_BEAT_SCHEDULE, run
+twice at the same moment (threads, each with its own database connection, the tasks they
+queue run in-process), has the effect of running it once. A periodic task added to the
+schedule without such a proof fails `test_every_periodic_task_is_proven_here`."""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from helpdesk import heartbeat
+from helpdesk.models import Heartbeat
+from helpdesk.tasks import heartbeat_task
+from tickets.mail import outbound
+from tickets.models import Channel, Comment, Ticket
+from tickets.outbox import SWEEP_BATCH
+from tickets.tasks import close_solved_tickets, sweep_outboxes
+from tickets.tests.factories import EmailIdentityFactory, RequesterFactory, TicketFactory, UserFactory
+from tickets.tests.outbox_helpers import broker_down, time_passes
+from twitter_channel import tasks as x_tasks
+from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, WebhookHealth, XAccount
+from twitter_channel.polling import ensure_cursors
+from twitter_channel.realtime import intake, watch
+from twitter_channel.realtime.tasks import sweep_activity_events
+from twitter_channel.tests.intake_helpers import BRAND_ID, tweet, user
+from twitter_channel.tests.realtime_helpers import mention_event
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PROVEN = {
+    "tickets.tasks.close_solved_tickets",
+    "tickets.tasks.sweep_outboxes",
+    "helpdesk.tasks.heartbeat",
+    "twitter_channel.tasks.dispatch_polls",
+    "twitter_channel.tasks.sweep_unconverted",
+    "twitter_channel.realtime.tasks.sweep_activity_events",
+    "twitter_channel.realtime.tasks.watch_webhook",
+}
+
+
+def twice_at_once(task, *args) -> list:
+    """Run `task` in two threads released together; returns both results."""
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        try:
+            start.wait(5)
+            results.append(task(*args))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    return results
+
+
+def test_every_periodic_task_is_proven_here():
+    assert {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= PROVEN
+
+
+def test_closing_solved_tickets_twice_closes_each_once(settings):
+    old = timezone.now() - timedelta(days=settings.SOLVED_TO_CLOSED_DAYS + 1)
+    TicketFactory.create_batch(20, status=Ticket.Status.SOLVED, solved_at=old)
+
+    assert sum(twice_at_once(close_solved_tickets)) == 20
+    assert Ticket.objects.filter(status=Ticket.Status.CLOSED).count() == 20
+
+
+def test_two_outbox_sweeps_send_each_email_once(settings):
+    requester = RequesterFactory()
+    EmailIdentityFactory(requester=requester, value="ann@example.com")
+    agent = UserFactory()
+    tickets = TicketFactory.create_batch(10, requester=requester, channel=Channel.EMAIL)
+    with broker_down():  # their tasks never reached a queue
+        comments = [outbound.send_email_reply(t, f"Answer {t.pk}", author=agent) for t in tickets]
+    assert mail.outbox == []
+    time_passes(settings.OUTBOX_SWEEP_GRACE_SECONDS + 1)
+
+    queued = twice_at_once(sweep_outboxes)
+
+    assert 10 <= sum(queued) <= 2 * min(10, SWEEP_BATCH)
+    assert sorted(m.extra_headers["Message-ID"] for m in mail.outbox) == sorted(c.external_id for c in comments)
+    assert set(Comment.objects.filter(pk__in=[c.pk for c in comments]).values_list("delivery", flat=True)) == {"sent"}
+
+
+def test_two_heartbeats_stamp_one_row():
+    twice_at_once(heartbeat_task)
+    twice_at_once(heartbeat.stamp, heartbeat.BEAT)
+
+    assert Heartbeat.objects.count() == 2
+    assert heartbeat.liveness() == {"beat": "ok", "worker": "ok"}
+
+
+def test_two_dispatchers_claim_each_due_stream_once(monkeypatch):
+    accounts = [XAccount.objects.create(user_id=str(900 + i), username=f"brand{i}", access_token="tok")
+                for i in range(5)]
+    for account in accounts[:2]:
+        ensure_cursors(account)  # the other three get theirs from the dispatchers themselves
+    dispatched = []
+    monkeypatch.setattr(x_tasks.poll_stream, "delay", lambda account_id, stream: dispatched.append((account_id,
+                                                                                                    stream)))
+
+    twice_at_once(x_tasks.dispatch_polls)
+
+    assert StreamCursor.objects.count() == 15
+    assert sorted(dispatched) == sorted(set(dispatched)) and len(dispatched) == 15
+
+
+def test_two_sweeps_of_unconverted_items_make_each_one_ticket(settings, monkeypatch):
+    from twitter_channel.tests.test_convert_concurrently import stored_mentions
+
+    with monkeypatch.context() as m:
+        m.setattr(x_tasks, "enqueue_conversion", lambda account_id, new_items: None)  # the worker died after the poll
+        stored_mentions(40)
+    IncomingItem.objects.update(fetched_at=timezone.now() - timedelta(seconds=settings.X_SWEEP_GRACE_SECONDS + 1))
+    new = IncomingItem.objects.filter(state="new").count()
+
+    twice_at_once(x_tasks.sweep_unconverted)
+    x_tasks.convert_items()  # replies deferred behind a parent the other sweep held
+
+    assert not IncomingItem.objects.filter(state="new").exists()
+    assert Ticket.objects.count() == new - 5  # five replies joined the first post's ticket
+    assert Comment.objects.count() == new
+
+
+def test_two_sweeps_of_pushed_events_make_each_one_ticket(settings):
+    XAccount.objects.create(user_id=BRAND_ID, username="AcmeHelp", access_token="tok",
+                            intake_mode=XAccount.IntakeMode.WEBHOOK)
+    alice = user("111", "alice", "Alice A")
+    for i in range(30):
+        body = mention_event(tweet(f"@AcmeHelp order {i} is late", alice["id"]), users=[alice])
+        intake.record_event(json.dumps(body), ActivityEvent.Source.WEBHOOK)
+    ActivityEvent.objects.update(received_at=timezone.now() - timedelta(seconds=settings.X_SWEEP_GRACE_SECONDS + 1))
+
+    twice_at_once(sweep_activity_events)
+
+    assert set(ActivityEvent.objects.values_list("state", flat=True)) == {"processed"}
+    assert Ticket.objects.count() == 30 and Comment.objects.count() == 30
+
+
+def test_two_webhook_watches_ask_x_for_one_replay(settings, monkeypatch):
+    settings.X_WEBHOOK_URL = "https://help.example.com/x/webhook/"
+    XAccount.objects.create(user_id=BRAND_ID, username="AcmeHelp", access_token="tok",
+                            intake_mode=XAccount.IntakeMode.WEBHOOK)
+    WebhookHealth.objects.create(url=settings.X_WEBHOOK_URL, last_ok_at=timezone.now() - timedelta(hours=1),
+                                 down_since=timezone.now() - timedelta(minutes=30))
+    replays = []
+
+    def slow_check(url):  # X's CRC challenge takes a moment: the watches overlap
+        time.sleep(0.5)
+        return ""
+
+    monkeypatch.setattr(watch.subscriptions, "replay_window",
+                        lambda start, end, app=None: replays.append((start, end)) or "job1")
+
+    results = twice_at_once(functools.partial(watch.watch_webhook, check=slow_check))
+
+    assert sorted(results) == ["busy", "replayed"]
+    assert len(replays) == 1
