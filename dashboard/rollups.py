@@ -84,8 +84,12 @@ def on_ticket_changed(sender, *, ticket, created, changes, comment=None, actor=N
     """Counts the change; a failure is logged and never reaches the change's caller (the
     cells it missed come back with `manage.py rebuild_dashboard`)."""
     try:
-        with transaction.atomic():
-            add(cells_for_change(ticket, created=created, changes=changes, comment=comment, events=events))
+        cells = cells_for_change(ticket, created=created, changes=changes, comment=comment, events=events)
+        if connection.in_atomic_block:
+            with transaction.atomic():  # a savepoint: a failure must not spoil the caller's transaction
+                add(cells)
+        else:
+            add(cells)  # after commit, in autocommit: one statement, nothing to protect
     except Exception:  # noqa: BLE001 - the dashboard must never break the work it counts
         log.exception("could not count ticket #%s in the dashboard's rollups", ticket.pk)
 
