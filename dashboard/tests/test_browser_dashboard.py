@@ -1,7 +1,8 @@
 """The dashboard in a real browser after the demo: the demo data (`load_demo`, then the
 rollups rebuilt as `make demo` does) and the sandbox's demo scenario played, polled and
 converted into X tickets. Every chart must have drawn data: each canvas reports the non-zero
-values it shows and has painted pixels. The screenshot goes to test-artifacts/."""
+values it shows and has painted pixels. Then the account's X spend page plots what those polls
+cost. The screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
@@ -72,4 +73,11 @@ def test_every_chart_draws_the_demos_data(live_server, browser, screenshot, demo
     screenshot(page, "dashboard_after_demo")
     page.check("input[value='today']")
     page.wait_for_selector("form[data-loaded='today']")
+
+    # The polls above were metered: the account's spend page plots them by kind.
+    page.goto(f"{live_server.url}/x/accounts/{account.pk}/costs/")
+    page.wait_for_selector("canvas[data-cost-chart][data-points]")
+    assert int(page.locator("canvas[data-cost-chart]").get_attribute("data-points")) > 0
+    assert page.locator("[data-spend-today]").inner_text() != "$0.000"
+    screenshot(page, "x_spend_after_demo")
     assert errors == []
