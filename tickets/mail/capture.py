@@ -20,9 +20,9 @@ from django.utils import timezone
 from ..comments import TicketFull, add_comment
 from ..links import confirmation_link
 from ..models import Identity, Ticket, User
-from ..outbox import enqueue_after_commit
 from .addresses import AddressBelongsToAnotherRequester, set_requester_email
 from .models import EmailConfirmation, EmailRequest
+from .notifications import queue_notification
 
 log = logging.getLogger(__name__)
 
@@ -60,28 +60,31 @@ def take_address(request_id: int, address: str) -> EmailConfirmation | None:
             f"An email address was left on the form: {address}. A confirmation link was mailed to it; nothing "
             "else goes to it until its owner confirms."
         ))
-    from .tasks import send_address_confirmation  # the task module imports this one
-
-    # A broker that is down must not fail the requester's form (the address is saved by then).
-    enqueue_after_commit(send_address_confirmation, confirmation.pk)
+        # In the outbox with the address: sent after commit, and swept up if the broker was
+        # down when the requester posted the form (which must not fail for it).
+        queue_notification([address], *confirmation_mail(confirmation))
     return confirmation
 
 
+def confirmation_mail(confirmation: EmailConfirmation) -> tuple[str, str]:
+    """The confirmation mail's subject and body."""
+    ticket_id = confirmation.request.ticket_id
+    return (
+        f"Confirm your email address for request #{ticket_id}",
+        f"Someone asked us to continue support request #{ticket_id} by email at this address.\n\n"
+        f"If that was you, confirm it here:\n{confirmation_link(confirmation)}\n\n"
+        "If it was not you, ignore this message: we will not write to you again.",
+    )
+
+
 def send_confirmation(confirmation_id: int) -> None:
+    """For a confirmation task queued before confirmations went through the outbox."""
     confirmation = EmailConfirmation.objects.select_related("request").filter(pk=confirmation_id).first()
     if confirmation is None or confirmation.confirmed_at is not None:
         return
-    ticket_id = confirmation.request.ticket_id
-    EmailMessage(
-        subject=f"Confirm your email address for request #{ticket_id}",
-        body=(
-            f"Someone asked us to continue support request #{ticket_id} by email at this address.\n\n"
-            f"If that was you, confirm it here:\n{confirmation_link(confirmation)}\n\n"
-            "If it was not you, ignore this message: we will not write to you again."
-        ),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[confirmation.address],
-    ).send(fail_silently=False)
+    subject, body = confirmation_mail(confirmation)
+    EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL,
+                 to=[confirmation.address]).send(fail_silently=False)
 
 
 def confirm(confirmation_id: int) -> str:

@@ -12,9 +12,11 @@ import pytest
 from django.core import mail, signing
 from django.test import Client
 
+from tickets import outbox
 from tickets.links import request_email_link, ticket_link
 from tickets.mail.addresses import email_address_for
 from tickets.mail.capture import new_email_request
+from tickets.mail.models import OutgoingNotification
 from tickets.mail.outbound import NoEmailAddress, send_email_reply
 from tickets.models import Channel, Comment, Identity, User
 
@@ -27,6 +29,7 @@ from .factories import (
     UserFactory,
     XIdentityFactory,
 )
+from .outbox_helpers import broker_down, time_passes
 
 pytestmark = pytest.mark.django_db
 
@@ -85,6 +88,21 @@ def test_address_left_on_the_form_only_gets_a_confirmation_mail(client, ticket, 
     assert sent.to == ["ann.smith@example.com"] and "/t/confirm/" in sent.body
     (note,) = internal_notes(ticket)
     assert "ann.smith@example.com" in note and "confirm" in note
+
+
+def test_the_confirmation_mail_is_in_the_outbox_when_the_broker_is_down(client, ticket, form_path, settings):
+    with broker_down():
+        response = client.post(form_path, {"email": "ann@example.com"})
+
+    assert response.status_code == 200 and "Check your inbox" in response.content.decode()
+    assert mail.outbox == []
+    (row,) = OutgoingNotification.objects.all()
+    assert (row.state, row.recipients) == ("queued", ["ann@example.com"])
+
+    time_passes(settings.OUTBOX_SWEEP_GRACE_SECONDS + 1)
+    assert outbox.sweep_outboxes() == 1 and outbox.sweep_outboxes() == 0
+    (sent,) = mail.outbox
+    assert sent.to == ["ann@example.com"] and "/t/confirm/" in sent.body
 
 
 def test_nothing_but_the_confirmation_goes_to_an_unconfirmed_address(client, ticket, form_path):
