@@ -12,6 +12,8 @@ import hashlib
 import json
 from collections.abc import Iterable
 
+from django.db import transaction
+
 from .models import IncomingItem, Stream, XAccount
 from .types import Malformed, Page, XDMEvent, XTweet, XUser
 
@@ -148,8 +150,10 @@ def _count_stored(rows: list[IncomingItem]) -> None:
         stored[key] = stored.get(key, 0) + 1
         if row.x_created_at is not None:
             lags.append((labels, (row.fetched_at - row.x_created_at).total_seconds()))
-    counters.add_many(stored)
-    counters.observe_lags("helpdesk_x_intake_lag_seconds", lags)
+    # After commit: what a rolled-back insert did not store is not counted, and the counters'
+    # rows (shared by every poll and push batch) are never locked inside the intake's transaction.
+    transaction.on_commit(lambda: (counters.add_many(stored),
+                                   counters.observe_lags("helpdesk_x_intake_lag_seconds", lags)))
 
 
 def _author_fields(user: XUser | None) -> dict:

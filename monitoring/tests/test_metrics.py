@@ -73,10 +73,12 @@ def rows(account, lags_seconds, kind=IncomingItem.Kind.MENTION):
                          x_created_at=now - timedelta(seconds=lag)) for i, lag in enumerate(lags_seconds)]
 
 
-def test_intake_lag_histogram_and_items_stored_per_account_and_stream(client, account, token):
-    insert_new_items(rows(account, [0.5, 4, 40]))
-    insert_new_items(rows(account, [0.5, 4, 40]))  # the same items again: stored once, observed once
-    insert_new_items(rows(account, [3], kind=IncomingItem.Kind.DM))
+def test_intake_lag_histogram_and_items_stored_per_account_and_stream(client, account, token,
+                                                                     django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):  # counted once the items are committed
+        insert_new_items(rows(account, [0.5, 4, 40]))
+        insert_new_items(rows(account, [0.5, 4, 40]))  # the same items again: stored once, observed once
+        insert_new_items(rows(account, [3], kind=IncomingItem.Kind.DM))
     samples = scrape(client)
     lag = samples["helpdesk_x_intake_lag_seconds"]
     assert value(lag, "helpdesk_x_intake_lag_seconds_bucket", account="AcmeHelp", stream="mentions", le="1.0") == 1
@@ -160,8 +162,9 @@ def test_celery_queue_lengths_come_from_the_broker(client, db, token, monkeypatc
     assert value(samples["helpdesk_celery_queue_length"], "helpdesk_celery_queue_length", queue=queue) == 3
 
 
-def test_the_system_page_shows_the_same_figures_to_admins_only(client, account):
-    insert_new_items(rows(account, [2]))
+def test_the_system_page_shows_the_same_figures_to_admins_only(client, account, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        insert_new_items(rows(account, [2]))
     client.force_login(UserFactory(role=User.Role.AGENT))
     assert client.get(reverse("monitoring:system")).status_code == 404
     client.force_login(AdminFactory())
