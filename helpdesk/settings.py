@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "twitter_channel",
     "business_rules",
     "live",
+    "monitoring",
+    "dashboard",
     "axes",
     "csp",
     "django_ratelimit",
@@ -367,6 +369,25 @@ EMAIL_SEND_MAX_ATTEMPTS = env.int("EMAIL_SEND_MAX_ATTEMPTS", default=6)
 EMAIL_SEND_BACKOFF_SECONDS = env.float("EMAIL_SEND_BACKOFF_SECONDS", default=60.0)
 EMAIL_SEND_STALE_SECONDS = env.int("EMAIL_SEND_STALE_SECONDS", default=300)
 X_BULK_PROGRESS_EVERY = env.int("X_BULK_PROGRESS_EVERY", default=5)  # bulk convert saves progress every N items
+
+# What X bills (twitter_channel/x_costs.py), in dollars; the defaults are X's 2026 prices.
+X_PRICE_POST_READ = env.str("X_PRICE_POST_READ", default="0.005")
+X_PRICE_OWNED_READ = env.str("X_PRICE_OWNED_READ", default="0.001")  # the account's own mentions and likes
+X_PRICE_USER_READ = env.str("X_PRICE_USER_READ", default="0.010")
+X_PRICE_DM_EVENT_READ = env.str("X_PRICE_DM_EVENT_READ", default="0.010")
+X_PRICE_POST = env.str("X_PRICE_POST", default="0.015")
+X_PRICE_POST_WITH_URL = env.str("X_PRICE_POST_WITH_URL", default="0.200")
+X_PRICE_DM = env.str("X_PRICE_DM", default="0.015")
+X_PRICE_POST_EVENT = env.str("X_PRICE_POST_EVENT", default="0.005")
+X_PRICE_LIKE_EVENT = env.str("X_PRICE_LIKE_EVENT", default="0.001")
+X_PRICE_DM_EVENT = env.str("X_PRICE_DM_EVENT", default="0.010")
+CELERY_BEAT_SCHEDULE["x-prune-cost-seen-items"] = {
+    "task": "twitter_channel.tasks.prune_cost_seen_items",
+    "schedule": 3600.0,
+}
+
+# /metrics (monitoring/): Prometheus sends `Authorization: Bearer <METRICS_TOKEN>`; empty: off.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
 # inline code, so a post or an email that slipped markup past escaping still could not run.

@@ -138,6 +138,11 @@ def register_outbox(model: type[Outbox], task, *, stale_seconds: Callable[[], fl
     _outboxes[model._meta.label] = RegisteredOutbox(model, task, stale_seconds)
 
 
+def registered_outboxes() -> list[type[Outbox]]:
+    """Every channel's outbox model (monitoring reports their depth and age)."""
+    return [outbox.model for outbox in _outboxes.values()]
+
+
 def rows_to_sweep(outbox: RegisteredOutbox, now=None) -> list[int]:
     """Queued rows whose task should have run a grace period ago, and attempts that never
     answered (their worker died, or the database went away under it)."""

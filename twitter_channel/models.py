@@ -206,5 +206,6 @@ class IncomingItem(models.Model):
 # modules; imported here so they belong to this app's migrations.
 from .bulk_models import BulkConversion  # noqa: E402, F401
 from .compliance.models import ComplianceJobRun, XDeletion  # noqa: E402, F401
+from .cost_models import XBudget, XCostDay, XCostSeenItem  # noqa: E402, F401
 from .realtime.models import ActivityEvent, ActivitySubscription, WebhookHealth  # noqa: E402, F401
 from .reply_models import OutgoingMessage  # noqa: E402, F401

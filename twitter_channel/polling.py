@@ -27,6 +27,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from monitoring import counters
+
 from . import schedule
 from .models import IncomingItem, Stream, StreamCursor, XAccount
 from .realtime import reconcile
@@ -65,9 +67,10 @@ class PollResult:
 
 
 def client_for(account: XAccount):
+    from .cost_meter import CostMeter
     from .x_api import XClient
 
-    return XClient(account.access_token, base_url=settings.X_API_BASE_URL)
+    return XClient(account.access_token, base_url=settings.X_API_BASE_URL, meter=CostMeter(account))
 
 
 def ensure_cursors(account: XAccount) -> None:
@@ -237,6 +240,7 @@ def _rate_limited(account: XAccount, stream: str, exc: XRateLimited) -> PollResu
     next_at = schedule.next_poll_after_rate_limited(exc.reset_at, now)
     _record_failure(account, stream, f"Rate limited by X until {next_at:%H:%M:%S}", next_at, count=False,
                     remaining=0, reset_at=exc.reset_at)
+    counters.add("helpdesk_x_rate_limited_total", account=account.username, stream=stream)
     return PollResult(str(account), stream, "rate_limited", next_poll_at=next_at, error="429 Too Many Requests")
 
 
@@ -248,6 +252,7 @@ def _failed(account: XAccount, stream: str, exc: XError) -> PollResult:
     message = f"{kind}: {exc.detail or type(exc).__name__}"
     log.warning("Polling %s %s failed (%s failures in a row): %s", account, stream, failures, message)
     _record_failure(account, stream, message, next_at)
+    counters.add("helpdesk_x_backoffs_total", account=account.username, stream=stream)
     return PollResult(str(account), stream, "failed", next_poll_at=next_at, error=message)
 
 

@@ -268,6 +268,7 @@ def compose(choices: ReplyChoices, body: str, *, mode: str | None = None, accoun
         # The requester's own DM conversation when there is one; X finds (or opens) the
         # one-to-one conversation with anyone else from their user id.
         conversation = choices.dm_conversation_id if recipient.is_requester else ""
+        _refuse_when_budget_stopped(choices.dm_account)
         return ComposedReply(DM, choices.dm_account, text, recipient_x_id=recipient.x_id,
                              dm_conversation_id=conversation)
     account = choices.default_account
@@ -280,8 +281,18 @@ def compose(choices: ReplyChoices, body: str, *, mode: str | None = None, accoun
         extra = " with the ticket link" if append_link else ""
         raise XReplyRefused(f"Too long for X: {length} of {TWEET_LIMIT} characters{extra} "
                             f"(links count 23, CJK characters and emoji 2). Shorten it by {length - TWEET_LIMIT}.")
+    _refuse_when_budget_stopped(account)
     return ComposedReply(TWEET, account, text, in_reply_to_tweet_id=recipient.post.external_id,
                          recipient_x_id=recipient.x_id)
+
+
+def _refuse_when_budget_stopped(account: XAccount) -> None:
+    """Replies keep working when the X budget is spent, unless its admin chose a hard stop."""
+    from .cost_meter import replies_stopped
+
+    if replies_stopped(account.pk):
+        raise XReplyRefused(f"The monthly X budget of {account} is spent and replies on X are stopped until "
+                            "next month or until an admin raises the budget. Answer by email instead.")
 
 
 def queue_reply(ticket: Ticket, composed: ComposedReply, author: User | None) -> Comment:

@@ -30,13 +30,20 @@ def next_poll_after_success(
     rate_limit: RateLimit | None, now: datetime, *, requests_per_poll: int = 1, account=None
 ) -> datetime:
     """The next poll time that keeps within the budget the headers reported. An account in
-    real time (`account.intake_mode`) polls only to reconcile, at X_REALTIME_RECONCILE_SECONDS."""
+    real time (`account.intake_mode`) polls only to reconcile, at X_REALTIME_RECONCILE_SECONDS;
+    one whose monthly X spending budget is spent, at its budget's floor (`cost_meter`)."""
     floor = timedelta(seconds=seconds("X_POLL_MIN_INTERVAL_SECONDS"))
     if account is not None:
         from .realtime.reconcile import poll_floor_seconds
 
         floor = timedelta(seconds=poll_floor_seconds(account, floor.total_seconds(),
                                                      seconds("X_REALTIME_RECONCILE_SECONDS")))
+        from .cost_meter import budget_poll_floor
+
+        # A spent monthly X budget slows every read of the account to the floor its admin chose.
+        spent_floor = budget_poll_floor(account.pk)
+        if spent_floor is not None:
+            floor = max(floor, timedelta(seconds=spent_floor))
     ceiling = max(timedelta(seconds=seconds("X_POLL_MAX_INTERVAL_SECONDS")), floor)
     if rate_limit is None or rate_limit.remaining is None or rate_limit.reset_at is None:
         return now + floor

@@ -65,10 +65,11 @@ class Delivery:
 
 
 def client_for(account: XAccount):
+    from .cost_meter import CostMeter
     from .x_api import XClient
 
     return XClient(account.access_token, base_url=settings.X_API_BASE_URL,
-                   timeout=_setting("X_SEND_TIMEOUT_SECONDS", 10.0))
+                   timeout=_setting("X_SEND_TIMEOUT_SECONDS", 10.0), meter=CostMeter(account))
 
 
 def deliver(outgoing_id: int, *, client_factory=None) -> Delivery:

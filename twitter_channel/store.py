@@ -12,6 +12,8 @@ import hashlib
 import json
 from collections.abc import Iterable
 
+from django.db import transaction
+
 from .models import IncomingItem, Stream, XAccount
 from .types import Malformed, Page, XDMEvent, XTweet, XUser
 
@@ -124,7 +126,34 @@ def insert_new_items(rows: Iterable[IncomingItem]) -> list[IncomingItem]:
             fresh[key] = row
     # ignore_conflicts: a concurrent poll may have inserted some of these since the check.
     IncomingItem.objects.bulk_create(fresh.values(), batch_size=BATCH_SIZE, ignore_conflicts=True)
+    _count_stored(list(fresh.values()))
     return list(fresh.values())
+
+
+STREAM_OF_KIND = {IncomingItem.Kind.MENTION: Stream.MENTIONS, IncomingItem.Kind.OWN_TWEET: Stream.MENTIONS,
+                  IncomingItem.Kind.LIKE: Stream.LIKES, IncomingItem.Kind.DM: Stream.DMS,
+                  IncomingItem.Kind.OWN_DM: Stream.DMS}
+
+
+def _count_stored(rows: list[IncomingItem]) -> None:
+    """Monitoring: items stored, and the intake lag (posted on X → stored here) of each."""
+    from monitoring import counters
+
+    if not rows:
+        return
+    account = rows[0].account
+    stored: dict = {}
+    lags = []
+    for row in rows:
+        labels = {"account": account.username, "stream": STREAM_OF_KIND.get(row.kind, "other")}
+        key = ("helpdesk_x_items_stored_total", counters.label_key(**labels))
+        stored[key] = stored.get(key, 0) + 1
+        if row.x_created_at is not None:
+            lags.append((labels, (row.fetched_at - row.x_created_at).total_seconds()))
+    # After commit: what a rolled-back insert did not store is not counted, and the counters'
+    # rows (shared by every poll and push batch) are never locked inside the intake's transaction.
+    transaction.on_commit(lambda: (counters.add_many(stored),
+                                   counters.observe_lags("helpdesk_x_intake_lag_seconds", lags)))
 
 
 def _author_fields(user: XUser | None) -> dict:

@@ -136,3 +136,11 @@ def check_compliance_jobs() -> int:
         return 0
     with client:
         return compliance_jobs.check_jobs(client)
+
+
+@shared_task
+def prune_cost_seen_items() -> int:
+    """X bills an item once per UTC day: the items seen on earlier days are of no more use."""
+    from .cost_meter import prune_seen_items
+
+    return prune_seen_items()

@@ -1,6 +1,8 @@
 from django.urls import path
 
-from . import reply_views, stream_views, views
+from monitoring.counters import count_deliveries
+
+from . import cost_views, reply_views, stream_views, views
 from .realtime import views as realtime_views
 from .realtime import webhook as realtime_webhook
 
@@ -11,6 +13,10 @@ urlpatterns = [
     path("accounts/connect/", views.connect, name="connect"),
     path("accounts/<int:pk>/", views.account_settings, name="account_settings"),
     path("accounts/<int:pk>/disconnect/", views.disconnect, name="disconnect"),
+    path("accounts/<int:pk>/costs/", cost_views.account_costs, name="account_costs"),
+    path("accounts/<int:pk>/costs.json", cost_views.account_costs_json, name="account_costs_json"),
+    path("costs/", cost_views.app_costs, name="costs"),
+    path("costs.json", cost_views.app_costs_json, name="costs_json"),
     path("oauth/callback/", views.oauth_callback, name="oauth_callback"),
     path("quarantine/", views.quarantine_list, name="quarantine"),
     path("quarantine/<int:pk>/retry/", views.retry_item, name="retry_item"),
@@ -30,7 +36,7 @@ urlpatterns = [
     path("outgoing/<int:pk>/retry/", reply_views.retry, name="retry_outgoing"),
     path("outgoing/<int:pk>/status/", reply_views.status, name="outgoing_status"),
     # Real-time intake (realtime/): X's webhook, and the account page's intake-mode switch.
-    path("webhook/", realtime_webhook.x_webhook, name="x_webhook"),
+    path("webhook/", count_deliveries(realtime_webhook.x_webhook), name="x_webhook"),
     path("accounts/<int:pk>/intake-mode/", realtime_views.switch_mode, name="intake_mode"),
     path("accounts/<int:pk>/replay/", realtime_views.replay, name="replay_events"),
 ]

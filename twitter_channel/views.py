@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST
 
 from tickets.outbox import enqueue_after_commit
 
-from . import conversion, polling, x_oauth
+from . import conversion, cost_meter, polling, x_oauth
 from .forms import XAccountSettingsForm
 from .models import ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
 from .realtime import reconcile, watch
@@ -68,7 +68,8 @@ def account_list(request: HttpRequest) -> HttpResponse:
         }
         for a in accounts
     ]
-    response = render(request, "twitter_channel/accounts.html", {"rows": rows})
+    response = render(request, "twitter_channel/accounts.html", {
+        "rows": rows, "budget": cost_meter.app_budget_state(), "any_budget_notice": cost_meter.budget_notices()})
     # Connect and Reconnect post here and are redirected to X's consent page: the page's
     # Content-Security-Policy must let its forms lead there (browsers check form-action on
     # every redirect of a submission).
@@ -99,14 +100,17 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         tokens = x_oauth.exchange_code(
             code=request.GET["code"], code_verifier=pending["verifier"], redirect_uri=callback_url()
         )
+        from .cost_meter import PendingMeter
         from .x_api import XClient
 
-        me = XClient(tokens.access_token, base_url=settings.X_API_BASE_URL).get_me()
+        meter = PendingMeter()  # reading who connected is billed too, once the account exists
+        me = XClient(tokens.access_token, base_url=settings.X_API_BASE_URL, meter=meter).get_me()
     except XError as exc:
         log.warning("Connecting an X account failed: %s", exc.detail or type(exc).__name__)
         messages.error(request, f"X refused the connection: {exc.detail or 'unknown error'}")
         return redirect("twitter_channel:accounts")
     account = save_connected_account(me, tokens)
+    meter.flush_to(account)
     messages.success(request, f"Connected {account}.")
     return redirect("twitter_channel:account_settings", pk=account.pk)
 
@@ -142,7 +146,8 @@ def account_settings(request: HttpRequest, pk: int) -> HttpResponse:
     webhook = watch.current_health() if account.intake_mode == XAccount.IntakeMode.WEBHOOK else None
     push_missed = reconcile.missed_by_push(account) if reconcile.is_realtime(account) else 0
     return render(request, "twitter_channel/account_settings.html", {
-        "account": account, "form": form, "cursors": cursors, "webhook": webhook, "push_missed": push_missed})
+        "account": account, "form": form, "cursors": cursors, "webhook": webhook, "push_missed": push_missed,
+        "spend": cost_meter.spend_of(account), "budget": cost_meter.budget_state(account.pk)})
 
 
 @admin_only

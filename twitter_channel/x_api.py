@@ -11,6 +11,9 @@ Three X/tweepy quirks are answered here:
   400 naming the vocabulary's parameters; then they switch to `post.fields`, retry once, and
   remember the choice for that base URL. Responses are read in both vocabularies always.
 - The rate-limit headers of every response, successful or not, are kept (`last_rate_limit`).
+
+Every answered call is also handed to the client's cost meter (`meter`, see `cost_meter.py`)
+with what X bills for it (`x_costs.charges_for`): one hook on the session sees them all.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from requests.adapters import HTTPAdapter
 from .compliance.x_types import ComplianceChange, ComplianceJob, parse_compliance_job, parse_compliance_line
 from .realtime.activity_types import Subscription, Webhook, parse_subscription, parse_webhook
 from .types import Page, PostedTweet, RateLimit, SentDM, XError, XNotFound, XTransientError, XTweet, XUser
+from .x_costs import Charge, charges_for
 from .x_oauth import authorization_url, exchange_code, refresh, revoke
 from .x_parsing import (
     ParseError,
@@ -172,15 +176,20 @@ class BaseUrlAdapter(HTTPAdapter):
 class XClient:
     """X API v2 as one connected account sees it (an OAuth 2.0 user access token)."""
 
-    def __init__(self, access_token: str, *, base_url: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, access_token: str, *, base_url: str | None = None, timeout: float = 10.0,
+                 meter: Callable[[list[Charge]], None] | None = None) -> None:
         self.base_url = (base_url or settings.X_API_BASE_URL).rstrip("/")
         self.last_rate_limit: RateLimit | None = None
+        # Called with what X bills for each answered call; `meter.own_user_id` (the token's X
+        # user) tells owned reads from others. None: calls X does not bill (app management).
+        self.meter = meter
         # The OAuth 2.0 user token is a bearer token; every call passes user_auth=False so
         # tweepy never tries OAuth 1.0a. Never wait_on_rate_limit: it sleeps inside a worker.
         self._client = tweepy.Client(bearer_token=access_token, return_type=requests.Response,
                                      wait_on_rate_limit=False)
         self._client.session.mount(TWEEPY_HOST, BaseUrlAdapter(self.base_url, timeout))
         self._client.session.hooks["response"].append(self._remember_rate_limit)
+        self._client.session.hooks["response"].append(self._bill)
 
     def __repr__(self) -> str:  # never the token
         return f"<XClient {self.base_url}>"
@@ -405,6 +414,24 @@ class XClient:
         limit = parse_rate_limit(response.headers)
         if limit is not None:
             self.last_rate_limit = limit
+
+    def _bill(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        if self.meter is None:
+            return
+        path = urlsplit(response.request.url).path
+        prefix = urlsplit(self.base_url).path
+        if prefix and path.startswith(prefix):
+            path = path[len(prefix):]
+        if path == "/2/activity/stream" or response.status_code >= 300:
+            return  # never read a stream's body here; pushed events are billed when stored
+        try:
+            charges = charges_for(response.request.method or "GET", path, response.status_code,
+                                  response.request.body, response.content,
+                                  own_user_id=getattr(self.meter, "own_user_id", None))
+            if charges:
+                self.meter(charges)
+        except Exception:  # the meter must never break the call it meters
+            log.exception("could not meter an X call to %s", path)
 
     def _call(self, call: Callable[[], requests.Response]) -> requests.Response:
         """Runs one tweepy call, turning every failure into the project's errors."""

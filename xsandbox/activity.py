@@ -319,6 +319,7 @@ class Activity:
             data["includes"] = includes
         event = LoggedEvent(event_id, sub.event_type, sub.user_id, sub.webhook_id, now, {"data": data})
         self.events.append(event)
+        self.sb.billing.event(sub.event_type, event_id, sub.user_id)
         if sub.webhook_id:
             self._deliver_with_faults(event)
         else:

@@ -273,6 +273,14 @@ async def reset(request: Request, sb: Sandbox) -> Response:
 
 
 @handler
+async def billing(request: Request, sb: Sandbox) -> Response:
+    """What X would bill the app for the calls answered: one UTC day (`?day=`, default today)."""
+    if request.method == "DELETE":
+        sb.billing.clear()
+    return JSONResponse(sb.billing.describe(request.query_params.get("day")))
+
+
+@handler
 async def config(request: Request, sb: Sandbox) -> Response:
     if request.method == "POST":
         data = await body_of(request)
@@ -380,6 +388,7 @@ def routes() -> list[Route]:
         Route(f"{p}/thread/{{id}}", thread, methods=["GET"]),
         Route(f"{p}/conversations", conversations, methods=["GET"]),
         Route(f"{p}/reset", reset, methods=["POST"]),
+        Route(f"{p}/billing", billing, methods=["GET", "DELETE"]),
         Route(f"{p}/config", config, methods=["GET", "POST"]),
         Route(f"{p}/clock", clock, methods=["GET", "POST"]),
         Route(f"{p}/faults", faults, methods=["GET", "POST", "DELETE"]),

@@ -142,7 +142,10 @@ def x_route(ep: Endpoint, handler: Handler) -> Callable[[Request], Awaitable[Res
                 return early
         response = await handler(ctx)
         response.headers.update(headers)
-        return _apply_fault_after(ctx, response, headers)
+        response = _apply_fault_after(ctx, response, headers)
+        sb.billing.answered(ep.key, user.id, request.path_params.get("id"), await request.body(),
+                            response.status_code, bytes(response.body))
+        return response
 
     return endpoint
 

@@ -12,6 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .billing import Billing
 from .clock import Clock
 from .faults import Faults
 from .ratelimits import RateLimiter
@@ -50,6 +51,7 @@ class Sandbox:
         self.store = Store(self.clock)
         self.limiter = RateLimiter(self.clock, self.config.rate_limits)
         self.faults = Faults()
+        self.billing = Billing(self.clock)  # what X would bill for the calls answered
         self.mode: Mode = mode_named(self.config.vocabulary)
         self.problem_host = self.config.problem_host
         self.access_token_ttl = self.config.access_token_ttl
@@ -75,6 +77,7 @@ class Sandbox:
         self.store.clear()
         self.limiter.set_profile(self.config.rate_limits)
         self.faults.clear()
+        self.billing.clear()
         self.mode = mode_named(self.config.vocabulary)
         self.problem_host = self.config.problem_host
         self.access_token_ttl = self.config.access_token_ttl

@@ -51,6 +51,7 @@ and raises ``SandboxError`` (with ``.status`` and ``.body``) on a non-2xx answer
     ``configure(vocabulary=None, rate_limits=None, access_token_ttl=None, brand=None, problem_host=None) -> dict``
     ``load_scenario(scenario: dict | str | Path, reset=False, play=False) -> dict``
     ``reset() -> dict``  empty state, real clock, no faults, startup settings
+    ``billing(day=None) -> dict`` / ``clear_billing()``  what X would bill (``billing.py``)
     ``state() -> dict``
     ``authorize(client_id, redirect_uri, user, scopes, code_challenge, state="s",
     code_challenge_method="S256") -> str``  approves the consent page as ``user``; returns the redirect URL
@@ -230,6 +231,14 @@ class SandboxClient:
 
     def reset(self) -> dict:
         return self._call("POST", "/reset")
+
+    def billing(self, day: str | None = None) -> dict:
+        """What X would bill the app for one UTC day (default today): ``{"day", "total_usd",
+        "by_user": {user_id: {"kinds": {kind: {"items", "usd"}}, "total_usd"}}}``."""
+        return self._call("GET", "/billing", params={"day": day} if day else None)
+
+    def clear_billing(self) -> dict:
+        return self._call("DELETE", "/billing")
 
     # ---- the Activity API (real time; see xsandbox/activity.py) -----------------------
     def activity_state(self) -> dict:

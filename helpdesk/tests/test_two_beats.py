@@ -46,6 +46,7 @@ PROVEN = {
     "twitter_channel.tasks.sweep_unconverted",
     "twitter_channel.realtime.tasks.sweep_activity_events",
     "twitter_channel.realtime.tasks.watch_webhook",
+    "twitter_channel.tasks.prune_cost_seen_items",
 }
 
 
@@ -280,3 +281,14 @@ def test_two_retention_runs_delete_each_raw_once(settings, tmp_path):
     assert not InboundEmail.objects.exclude(raw="").exists()
     assert not any(p.is_file() for p in tmp_path.rglob("*.eml"))
     assert IncomingItem.objects.get().raw == {"id": "1", "expired": "raw JSON deleted after the retention period"}
+
+
+def test_two_prunes_of_the_cost_meters_seen_items_forget_each_earlier_day_once():
+    from twitter_channel.cost_models import XCostSeenItem
+
+    today = timezone.now().date()
+    XCostSeenItem.objects.bulk_create([XCostSeenItem(day=today - timedelta(days=1), item=f"post:{n}")
+                                       for n in range(50)] + [XCostSeenItem(day=today, item="post:1")])
+
+    assert sum(twice_at_once(x_tasks.prune_cost_seen_items)) == 50
+    assert list(XCostSeenItem.objects.values_list("item", flat=True)) == ["post:1"]

@@ -77,9 +77,22 @@ def record_event(body: str, source: str) -> ActivityEvent | None:
         return None
     if not created:
         return None
+    _bill_event(event)
     if event.state == State.NEW:
         transaction.on_commit(lambda: _process_soon(event.pk))
     return event
+
+
+def _bill_event(event: ActivityEvent) -> None:
+    """X bills each pushed event once (a redelivery is the same row, never billed again)."""
+    from ..cost_meter import record
+    from ..x_costs import event_charge
+
+    charge = event_charge(event.event_type, event.event_id)
+    account_id = XAccount.objects.filter(user_id=event.for_user_id).values_list("pk", flat=True).first() \
+        if charge and event.for_user_id else None
+    if account_id is not None:
+        record(account_id, [charge])
 
 
 def _process_soon(event_pk: int) -> None:

@@ -38,3 +38,12 @@ def x_deliveries(ticket, limit: int = 10):
 @register.filter
 def warning_for(choices, account):
     return choices.warning_for(account)
+
+
+@register.simple_tag
+def x_price_note() -> str:
+    """The composer's price note, from the cost meter's own price table (`x_costs`)."""
+    from ..x_costs import Kind, usd
+
+    return (f"X bills a post that contains a link (the ticket link too) {usd(Kind.POST_WITH_URL_WRITE)}, "
+            f"a post without one {usd(Kind.POST_WRITE)}, a DM {usd(Kind.DM_WRITE)}.")

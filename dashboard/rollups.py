@@ -1,0 +1,188 @@
+"""Keeping the dashboard's rollups: incrementally as tickets change, or rebuilt from scratch.
+
+Every event is counted in the hour or UTC day it happened, whenever it arrives: a late event
+(a reply imported after the fact, a solve of a month-old ticket) lands in its own cell by an
+upsert, so the cells always equal what a rebuild from the tickets computes (`rebuild`; the
+tests compare both). Counted once, on `ticket_changed`, after the change is committed:
+- created: the hour a ticket was opened, by channel;
+- intake lag: from a post or DM on X to its ticket, by "@account/intake mode" (histogram);
+- replies and first reply: public comments by agents (the first one's wait, by channel);
+- solves and resolution: each move to solved, credited to who solved it (time since opening).
+Cells carry the ticket's group at that moment, so agents see their groups' figures; each
+has an all-groups twin (group -1) that admins read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+
+from tickets.models import X_CHANNELS, Comment, Ticket, TicketEvent
+
+from .models import Rollup
+
+log = logging.getLogger(__name__)
+
+CREATED, FIRST_REPLY, RESOLUTION, INTAKE_LAG, REPLIES, SOLVES = (
+    "created", "first_reply", "resolution", "intake_lag", "replies", "solves")
+HOURLY = {CREATED}
+# Upper bounds (seconds) of the histogram buckets; one more bucket holds everything longer.
+BOUNDS = {
+    FIRST_REPLY: (60, 300, 600, 900, 1800, 3600, 7200, 14400, 28800, 57600, 86400, 172800, 345600, 604800),
+    RESOLUTION: (600, 1800, 3600, 7200, 14400, 28800, 57600, 86400, 172800, 345600, 604800, 1209600, 2592000),
+    INTAKE_LAG: (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 300, 600, 1800, 3600, 21600, 86400),
+}
+SOLVED = Ticket.Status.SOLVED
+ALL_GROUPS = -1  # the cells summed over every group
+
+Cell = tuple[str, datetime, int, str, int]
+
+
+def period_start(metric: str, when: datetime) -> datetime:
+    when = when.astimezone(UTC)
+    if metric in HOURLY:
+        return when.replace(minute=0, second=0, microsecond=0)
+    return when.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def bucket_of(metric: str, seconds: float) -> int:
+    return bisect.bisect_left(BOUNDS[metric], max(seconds, 0.0))
+
+
+def cell(metric: str, when: datetime, group_id: int | None, dim: str, seconds: float | None = None) -> Cell:
+    bucket = bucket_of(metric, seconds) if seconds is not None else -1
+    return (metric, period_start(metric, when), group_id or 0, str(dim)[:100], bucket)
+
+
+def add(cells: Iterable[Cell]) -> None:
+    """Adds one to each cell (repeats add more), and to its all-groups twin (group -1, what
+    admins read: one row per hour and channel instead of one per group): one upsert."""
+    counts: Counter = Counter()
+    for metric, start, group, dim, bucket in cells:
+        counts[(metric, start, group, dim, bucket)] += 1
+        counts[(metric, start, ALL_GROUPS, dim, bucket)] += 1
+    if not counts:
+        return
+    table = Rollup._meta.db_table
+    rows = sorted(counts.items())  # a fixed order: concurrent upserts never deadlock
+    values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
+    params = [v for (metric, start, group, dim, bucket), n in rows for v in (metric, start, group, dim, bucket, n)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} (metric, start, group_id, dim, bucket, count) VALUES {values} "
+                       "ON CONFLICT (metric, start, group_id, dim, bucket) DO UPDATE SET "
+                       f"count = {table}.count + excluded.count", params)
+
+
+# --- incremental ---------------------------------------------------------------------------
+
+def on_ticket_changed(sender, *, ticket, created, changes, comment=None, actor=None, events=(), **kwargs) -> None:
+    """Counts the change; a failure is logged and never reaches the change's caller (the
+    cells it missed come back with `manage.py rebuild_dashboard`)."""
+    try:
+        cells = cells_for_change(ticket, created=created, changes=changes, comment=comment, events=events)
+        if connection.in_atomic_block:
+            with transaction.atomic():  # a savepoint: a failure must not spoil the caller's transaction
+                add(cells)
+        else:
+            add(cells)  # after commit, in autocommit: one statement, nothing to protect
+    except Exception:  # noqa: BLE001 - the dashboard must never break the work it counts
+        log.exception("could not count ticket #%s in the dashboard's rollups", ticket.pk)
+
+
+def cells_for_change(ticket: Ticket, *, created: bool, changes: dict, comment: Comment | None,
+                     events: Iterable[TicketEvent] = ()) -> list[Cell]:
+    cells: list[Cell] = []
+    if created:
+        cells.append(cell(CREATED, ticket.created_at, ticket.group_id, ticket.channel))
+        if ticket.channel in X_CHANNELS:
+            cells += _intake_lag(ticket)
+    if comment is not None and comment.is_public and comment.author_user_id:
+        cells.append(cell(REPLIES, comment.created_at, ticket.group_id, comment.author_user_id))
+        first = (Comment.objects.filter(ticket_id=ticket.pk, is_public=True, author_user__isnull=False)
+                 .order_by("created_at", "pk").values_list("pk", flat=True).first())
+        if first == comment.pk:
+            wait = (comment.created_at - ticket.created_at).total_seconds()
+            cells.append(cell(FIRST_REPLY, comment.created_at, ticket.group_id, ticket.channel, wait))
+    status = changes.get("status")
+    if status and status[1] == SOLVED:
+        event = next((e for e in events if e.field == TicketEvent.Field.STATUS and e.new_value == SOLVED), None)
+        if event is not None:
+            cells += _solve(ticket, event.created_at, event.actor_user_id)
+    return cells
+
+
+def _intake_lag(ticket: Ticket) -> list[Cell]:
+    from twitter_channel.models import IncomingItem
+
+    item = (IncomingItem.objects.filter(ticket_id=ticket.pk, x_created_at__isnull=False)
+            .select_related("account").order_by("pk").first())
+    if item is None:
+        return []
+    lag = (ticket.created_at - item.x_created_at).total_seconds()
+    return [cell(INTAKE_LAG, ticket.created_at, ticket.group_id, f"@{item.account.username}/{item.account.intake_mode}",
+                 lag)]
+
+
+def _solve(ticket: Ticket, when: datetime, by_user_id: int | None) -> list[Cell]:
+    return [cell(SOLVES, when, ticket.group_id, by_user_id or "-"),
+            cell(RESOLUTION, when, ticket.group_id, ticket.channel, (when - ticket.created_at).total_seconds())]
+
+
+# --- from scratch --------------------------------------------------------------------------
+
+def rebuild() -> int:
+    """Recomputes every cell from the tickets, comments, event log and X items (after demo
+    data loaded without events, or to check the incremental cells). Returns the cells kept."""
+    from twitter_channel.models import IncomingItem
+
+    with transaction.atomic():
+        Rollup.objects.all().delete()
+        batch: list[Cell] = []
+
+        def flush(force: bool = False) -> None:
+            if batch and (force or len(batch) >= 5000):
+                add(batch)
+                batch.clear()
+
+        for created_at, group_id, channel in Ticket.objects.values_list("created_at", "group_id", "channel") \
+                .iterator(chunk_size=5000):
+            batch.append(cell(CREATED, created_at, group_id, channel))
+            flush()
+        seen_tickets: set[int] = set()
+        for ticket_id, x_created_at, created_at, group_id, username, mode in (
+                IncomingItem.objects.filter(ticket__isnull=False, x_created_at__isnull=False,
+                                            ticket__channel__in=X_CHANNELS)
+                .order_by("ticket_id", "pk")
+                .values_list("ticket_id", "x_created_at", "ticket__created_at", "ticket__group_id",
+                             "account__username", "account__intake_mode").iterator(chunk_size=5000)):
+            if ticket_id in seen_tickets:
+                continue
+            seen_tickets.add(ticket_id)
+            batch.append(cell(INTAKE_LAG, created_at, group_id, f"@{username}/{mode}",
+                              (created_at - x_created_at).total_seconds()))
+            flush()
+        replied: set[int] = set()
+        for ticket_id, author_id, created_at, group_id, channel, opened in (
+                Comment.objects.filter(is_public=True, author_user__isnull=False).order_by("ticket_id", "created_at",
+                                                                                           "pk")
+                .values_list("ticket_id", "author_user_id", "created_at", "ticket__group_id", "ticket__channel",
+                             "ticket__created_at").iterator(chunk_size=5000)):
+            batch.append(cell(REPLIES, created_at, group_id, author_id))
+            if ticket_id not in replied:
+                replied.add(ticket_id)
+                batch.append(cell(FIRST_REPLY, created_at, group_id, channel, (created_at - opened).total_seconds()))
+            flush()
+        for when, by, group_id, channel, opened in (
+                TicketEvent.objects.filter(field=TicketEvent.Field.STATUS, new_value=SOLVED)
+                .values_list("created_at", "actor_user_id", "ticket__group_id", "ticket__channel",
+                             "ticket__created_at").iterator(chunk_size=5000)):
+            batch.append(cell(SOLVES, when, group_id, by or "-"))
+            batch.append(cell(RESOLUTION, when, group_id, channel, (when - opened).total_seconds()))
+            flush()
+        flush(force=True)
+    return Rollup.objects.count()
