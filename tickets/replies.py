@@ -50,14 +50,14 @@ def post_reply(
     """
     if not public:
         return add_comment(ticket, body=body, author_user=author, is_public=False, channel=Channel.WEB)
-    if by_email:
-        try:
-            return send_email_reply(ticket, body, author=author)
-        except NoEmailAddress as exc:
-            # The address was removed between showing the reply box and sending.
-            raise ValidationError(str(exc)) from exc
     try:
+        if by_email:
+            return send_email_reply(ticket, body, author=author)
         return reply_to_requester(ticket, body, author=author, **(options or {}))
+    except NoEmailAddress as exc:
+        # No confirmed address to write to (on an email ticket too: its requester's address
+        # may never have been confirmed, or was removed since the reply box was shown).
+        raise ValidationError(str(exc)) from exc
     except NoSenderForChannel:
         # Not sent on X, so do not label it as X: it lives on the web ticket only.
         channel = Channel.WEB if ticket.is_x else ticket.channel

@@ -106,6 +106,19 @@ def test_a_reply_the_sender_refuses_is_shown_and_not_stored(client, agent, monke
     assert not ticket.comments.exists()
 
 
+def test_public_reply_on_email_ticket_without_a_confirmed_address_is_refused_with_a_reason(client, agent):
+    ticket = TicketFactory(channel=Channel.EMAIL)
+    # Held from before addresses were confirmed: nothing may be sent to it.
+    Identity.objects.create(requester=ticket.requester, kind=Identity.Kind.EMAIL, value="maybe@example.com")
+    client.force_login(agent)
+
+    response = client.post(reverse("tickets:reply", args=[ticket.pk]), {"body": "here you go", "kind": "public"})
+
+    assert response.status_code == 400
+    assert "email address" in response.content.decode()
+    assert not ticket.comments.exists()
+
+
 def test_public_reply_on_x_ticket_without_sender_is_kept_as_web_comment(client, agent, monkeypatch):
     monkeypatch.delitem(outbound._senders, Channel.X, raising=False)
     ticket = TicketFactory(channel=Channel.X)
