@@ -62,7 +62,7 @@ def send_email_reply(ticket: Ticket, body: str, *, author: User | None) -> Comme
     that is down then only delays it (the outbox sweeper queues it later).
     """
     if email_address_for(ticket) is None:
-        raise NoEmailAddress(f"{ticket.requester} has no confirmed email address yet.")
+        raise NoEmailAddress(f"{ticket.requester} has no email address we may write to yet (none is confirmed).")
     with transaction.atomic():
         comment = add_comment(
             ticket,
