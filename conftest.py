@@ -11,6 +11,31 @@ celery_app.conf.task_always_eager = True
 celery_app.conf.task_eager_propagates = True
 
 
+def _flush_retrying_deadlocks():
+    """End-to-end tests leave real Celery workers and beats running between tests (module
+    fixtures), and their transactions can deadlock with the TRUNCATE that empties the test
+    database after each transactional test. PostgreSQL then aborts one side; when it picks
+    the flush, the next test starts on leftovers. Try the flush again instead (a worker's
+    aborted transaction is retried by Celery in any case)."""
+    from django.core.management.base import CommandError
+    from django.test.testcases import TransactionTestCase
+
+    flush = TransactionTestCase._fixture_teardown
+
+    def flush_until_done(self):
+        for attempt in range(5):
+            try:
+                return flush(self)
+            except CommandError as exc:
+                if "deadlock" not in str(exc.__cause__ or exc) or attempt == 4:
+                    raise
+
+    TransactionTestCase._fixture_teardown = flush_until_done
+
+
+_flush_retrying_deadlocks()
+
+
 @pytest.fixture(autouse=True)
 def _same_fake_data_every_run():
     # Factories draw names and sentences from Faker: a fixed seed per test makes a clash
