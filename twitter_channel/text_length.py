@@ -4,7 +4,8 @@ X does not count characters: it counts a *weighted* length with the rules of its
 twitter-text library (v3 configuration): every URL weighs 23 whatever its length (X wraps it
 in a t.co link), characters of the Latin and general-punctuation ranges weigh 1, everything
 else (CJK, most emoji sequences) weighs 2, and the limit is 280. The `twitter-text-parser`
-package implements those rules; this module is the one place the helpdesk asks them.
+package implements those rules; this module is the one place the helpdesk imports it from
+(`parse_tweet`, `extract_urls`), since importing it takes a stand-in on Python 3.12+.
 
 A DM is not weighted: X takes up to 10,000 characters.
 """
@@ -48,6 +49,9 @@ def _resource_string(module_name: str, resource: str) -> bytes:
 
 
 parse_tweet = _import_parse_tweet()
+# Imported only once the package is (above): the package's own import needs the stand-in.
+# Re-exported for the cost meter (x_costs), which asks whether a post carries a URL.
+from twitter_text.extract_urls import extract_urls  # noqa: E402, F401
 
 TWEET_LIMIT = 280
 DM_LIMIT = 10_000

@@ -24,7 +24,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from twitter_text.extract_urls import extract_urls
+
+from .text_length import extract_urls
 
 MICROS = 1_000_000
 

@@ -58,3 +58,21 @@ def test_text_length_imports_without_pkg_resources():
                           cwd=settings.BASE_DIR)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["31", "False"]  # "café " 5, emoji 2, space 1, URL 23; the stand-in gone again
+
+
+def test_only_text_length_imports_twitter_text():
+    # Importing twitter_text needs text_length's stand-in on Python 3.12+: a module importing
+    # it directly breaks the helpdesk there whenever it happens to be imported first.
+    from pathlib import Path
+
+    from django.conf import settings
+
+    root = Path(settings.BASE_DIR)
+    offenders = [
+        str(path.relative_to(root)) for path in root.glob("*/**/*.py")
+        if not any(part.startswith(".") for part in path.relative_to(root).parts)  # .venv*, .git
+        and path.name != "text_length.py" and "tests" not in path.parts
+        and any(line.lstrip().startswith(("import twitter_text", "from twitter_text"))
+                for line in path.read_text(encoding="utf-8").splitlines())
+    ]
+    assert offenders == []
