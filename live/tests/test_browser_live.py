@@ -202,3 +202,20 @@ def test_dropped_socket_shows_paused_and_resynchronises(server, browser, screens
     server.start()
     alan.locator(f"tr[data-ticket='{missed.pk}']").wait_for(timeout=20_000)
     alan.wait_for_selector("#live-status", state="hidden")
+
+
+def test_logging_out_in_another_tab_stops_the_live_page(server, browser, screenshot, cast):
+    alan = agent_page(browser, server, "alan")
+    alan.goto(f"{server.url}/views/open/")
+    live(alan)
+    other_tab = alan.context.new_page()
+    other_tab.goto(f"{server.url}/views/open/")
+    other_tab.click("button:has-text('Log out')")
+    other_tab.wait_for_url(lambda url: "/views/" not in url)
+    # The first tab's socket is closed by the server and the page stops trying.
+    alan.wait_for_selector("#live-status:has-text('Signed out')")
+    assert alan.evaluate("document.documentElement.dataset.live") == "off"
+    missed = opened("Must not reach a signed-out page", group=cast["support"], channel=Channel.EMAIL)
+    alan.wait_for_timeout(1500)
+    assert alan.locator(f"tr[data-ticket='{missed.pk}']").count() == 0
+    screenshot(alan, "live_signed_out_1440")
