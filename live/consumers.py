@@ -35,6 +35,9 @@ from .signoff import SignIn, sign_in_of
 
 CLOSE_TOO_BIG = 1009  # RFC 6455: message too big
 CLOSE_FLOODING = 4429
+# Tokens a message takes from the socket's bucket: a subscription reads and renders a whole
+# queue page, which a page asks for once per (re)connection; the rest are cheap.
+COST = {"subscribe": 5}
 
 
 class AgentConsumer(AsyncJsonWebsocketConsumer):
@@ -84,14 +87,11 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if len(text_data) > settings.LIVE_MAX_MESSAGE_BYTES or len(text_data.encode()) > settings.LIVE_MAX_MESSAGE_BYTES:
             await self.end(CLOSE_TOO_BIG)
             return
-        if not self.allowance.consume("in"):
-            await self._drop()
-            return
         try:
             content = json.loads(text_data)
         except ValueError:
             content = None
-        if not isinstance(content, dict):
+        if not isinstance(content, dict) or not self.allowance.consume("in", COST.get(content.get("type"), 1)):
             await self._drop()
             return
         await self.receive_json(content)
