@@ -22,10 +22,15 @@
   // browsers run at once even in a background tab, unlike timers). A server silent for
   // three heartbeats is gone without a close (network dropped, laptop woke up elsewhere):
   // the page closes the socket itself and reconnects.
+  let signedOutTries = 0;
+  let opened = false;
   function connect() {
     clearTimeout(retryTimer);
+    opened = false;
     socket = new WebSocket(url);
     socket.addEventListener("open", () => {
+      opened = true;
+      signedOutTries = 0;
       attempt = 0;
       heardAt = Date.now();
       status.hidden = true;
@@ -46,8 +51,21 @@
       status.hidden = false;
       document.documentElement.dataset.live = "off";
       if (event.code === 4401) {
-        // Signed out (here or elsewhere), deactivated, or the password changed: reconnecting
-        // would be refused; the next page load asks to sign in.
+        // The sign-in this socket was opened with ended (a logout here or in another tab, the
+        // user deactivated, a password change). Try twice more, which succeeds only if this
+        // browser is still signed in (it changed its own password: its session gets the new
+        // hash when that request ends, a moment after the socket was closed).
+        signedOutTries = 2;
+        retryTimer = setTimeout(connect, 1000);
+        return;
+      }
+      if (signedOutTries && !opened) {
+        signedOutTries -= 1;
+        if (signedOutTries) {
+          retryTimer = setTimeout(connect, 3000);
+          return;
+        }
+        // Refused: signed out for good. The next page load asks to sign in.
         status.textContent = "Signed out: live updates stopped. Reload the page to sign in again.";
         return;
       }
