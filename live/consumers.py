@@ -15,8 +15,8 @@ anything that is not a JSON object; a socket that keeps sending what is dropped 
 
 from __future__ import annotations
 
-import asyncio
 import json
+import time
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
@@ -52,7 +52,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         self.sign_in: SignIn = await database_sync_to_async(sign_in_of)(self.scope)
         self.sub = Subscription(user=user, channel_name=self.channel_name)
         self.groups_joined: list[str] = []
-        self.heard_at = asyncio.get_running_loop().time()
+        self.heard_at = time.monotonic()  # the feed's clock
         # One bucket per socket, in its own storage, so it goes with the socket.
         self.allowance = Limiter(settings.LIVE_MESSAGE_RATE, settings.LIVE_MESSAGE_BURST, MemoryStorage())
         self.tolerance = Limiter(1, settings.LIVE_FLOOD_TOLERANCE, MemoryStorage())
@@ -73,14 +73,16 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             return
         self.ended = True
         feed.disconnect(self)
-        await self._leave_page()
-        self.sub.page = ""
-        await self.close(code=code)
+        try:
+            await self._leave_page()
+        finally:
+            self.sub.page = ""
+            await self.close(code=code)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
         if self.sub is None or self.ended:
             return
-        self.heard_at = asyncio.get_running_loop().time()
+        self.heard_at = time.monotonic()  # the feed's clock
         if text_data is None:  # pages send text only
             await self._drop()
             return

@@ -138,7 +138,6 @@ class Feed:
         for consumer in list(self.sockets):
             await _quietly(consumer.send_json({"type": "ping", "every": settings.LIVE_HEARTBEAT_SECONDS}))
 
-
     async def _send(self, messages) -> None:
         for sub, message in messages:
             consumer = self.subscribers.get(sub)
@@ -146,7 +145,8 @@ class Feed:
                 await _quietly(consumer.send_json(message))
 
 
-# Close codes the page understands (live.js): signed out (do not reconnect), silent.
+# Close codes the page understands (live.js): signed out (it stops unless still signed in),
+# silent (it reconnects).
 CLOSE_SIGNED_OUT = 4401
 CLOSE_SILENT = 4408
 
