@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from tickets.comments import add_comment
 from tickets.mail.inbound import ingest_email
@@ -102,8 +103,12 @@ def demo(settings, tmp_path):
         username="AcmeSupportTeam", display_name="Acme Support — Official help for orders, returns and refunds",
         scopes="tweet.read users.read tweet.write like.read offline.access", default_group=support,
     )
-    for stream in Stream.values:
-        StreamCursor.objects.create(account=account, stream=stream, last_error="Rate limited by X " + LONG_URL)
+    now = timezone.now()
+    StreamCursor.objects.create(account=account, stream=Stream.MENTIONS, last_success_at=now, last_attempt_at=now,
+                                rate_limit=450, rate_remaining=449)
+    StreamCursor.objects.create(account=account, stream=Stream.DMS, last_attempt_at=now, consecutive_failures=3,
+                                last_error="X answered 503 for " + LONG_URL)
+    StreamCursor.objects.create(account=account, stream=Stream.LIKES)
 
     mention = make_item(account, text=f"@AcmeSupportTeam {LONG_SUBJECT}", handle="verylonghandle1",
                         author_id="2000001")
