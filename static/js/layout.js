@@ -19,7 +19,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const heads = Array.from(table.querySelectorAll("thead th")).map((th) => th.textContent.trim());
     for (const row of table.querySelectorAll("tbody tr")) {
       Array.from(row.children).forEach((cell, i) => {
-        if (heads[i] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", heads[i]);
+        // A cell across several columns ("Nothing billed this month.") belongs to none of them.
+        if (heads[i] && cell.colSpan === 1 && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", heads[i]);
       });
     }
   }
