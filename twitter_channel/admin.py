@@ -12,7 +12,16 @@ from tickets.admin import ReadOnlyAdmin
 from .compliance.deletions import record_deletion
 from .compliance.items import DM_KINDS
 from .compliance.summary import compliance_summary
-from .models import ActivityEvent, ComplianceJobRun, IncomingItem, StreamCursor, WebhookHealth, XAccount, XDeletion
+from .models import (
+    ActivityEvent,
+    ComplianceJobRun,
+    IncomingItem,
+    RequesterProfileSubscription,
+    StreamCursor,
+    WebhookHealth,
+    XAccount,
+    XDeletion,
+)
 
 
 class StreamCursorInline(admin.TabularInline):
@@ -74,6 +83,15 @@ class ActivityEventAdmin(ReadOnlyAdmin):
     list_filter = ("state", "source", "event_type", "account")
     search_fields = ("event_id", "for_user_id", "detail")
     list_select_related = ("account",)
+
+
+@admin.register(RequesterProfileSubscription)
+class RequesterProfileSubscriptionAdmin(ReadOnlyAdmin):
+    """The profile.update subscriptions held for requesters with open tickets (kept by beat)."""
+
+    list_display = ("x_user_id", "event_type", "subscription_id", "webhook_id", "created_at")
+    list_filter = ("event_type",)
+    search_fields = ("x_user_id", "subscription_id")
 
 
 @admin.register(WebhookHealth)

@@ -106,3 +106,17 @@ def test_the_erased_tickets_public_page_is_gone(client, db):
 def test_tickets_of_other_requesters_still_thread(thread, django_capture_on_commit_callbacks):
     other = ingest_email(build_email(sender="Bob <bob@example.com>", subject="Scanner")).ticket
     assert ingest_email(build_email(sender="Bob <bob@example.com>", to=reply_address(other.pk))).ticket == other
+
+
+def test_the_links_we_sent_for_leaving_an_address_are_gone(client, django_capture_on_commit_callbacks):
+    from tickets.links import request_email_link
+    from tickets.mail.capture import new_email_request
+
+    ticket = ingest_email(build_email(sender=ANN)).ticket
+    email_request = new_email_request(ticket, UserFactory())
+    path = urlsplit(request_email_link(email_request)).path
+    assert client.get(path).status_code == 200
+
+    erase_requester(ticket.requester, by=AdminFactory())
+
+    assert client.get(path).status_code == 410
