@@ -11,6 +11,7 @@ it first.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -232,7 +233,7 @@ def _take_requester_profile(event: ActivityEvent, envelope: Envelope, now) -> No
     if not applied:
         # Someone we do not serve (an erased requester, before the sync removed the
         # subscription): their old and new name or picture are not kept.
-        event.body = f'{{"event_uuid": "{event.event_id}", "not_kept": true}}'
+        event.body = json.dumps({"event_uuid": event.event_id, "not_kept": True})
         ActivityEvent.objects.filter(pk=event.pk).update(body=event.body)
 
 

@@ -30,6 +30,7 @@ from django.conf import settings
 from django.db.models import Max
 from django.utils import timezone
 
+from helpdesk.advisory_lock import advisory_lock
 from tickets.models import Identity
 from tickets.queues import UNSOLVED
 
@@ -51,6 +52,7 @@ IDENTITY_FIELDS = {
 }
 # Subscriptions made or removed per run: three runs per 15 minutes stay under X's 500.
 CHANGES_PER_RUN = 150
+SYNC_LOCK = 0x50726F66  # "Prof": the advisory lock of a running sync
 
 
 @dataclass
@@ -60,6 +62,7 @@ class SyncStats:
     refused: int = 0
     wanted: int = 0  # requesters that should be subscribed
     unfinished: bool = False  # changes left for the next run (the per-run bound, or an X error)
+    busy: bool = False  # another sync was running: this one did nothing
 
 
 def requester_budget() -> int:
@@ -100,7 +103,16 @@ def delivery_target(app) -> str | None:
 
 def sync_requester_profile_subscriptions(*, app=None, per_run: int = CHANGES_PER_RUN) -> SyncStats:
     """Bring the subscriptions X holds for requesters to what `wanted_user_ids` says: removed
-    ones first (they free room under the limit), then new ones in order of priority."""
+    ones first (they free room under the limit), then new ones in order of priority. One
+    sync at a time: two (two beats, a slow run overlapping the next) would each subscribe
+    the same requester at X, and the loser's subscription would deliver, unrecorded, twice."""
+    with advisory_lock(SYNC_LOCK) as acquired:
+        if not acquired:
+            return SyncStats(busy=True)
+        return _sync(app, per_run)
+
+
+def _sync(app, per_run: int) -> SyncStats:
     stats = SyncStats()
     held = list(RequesterProfileSubscription.objects.all())
     modes = set(XAccount.objects.filter(is_active=True).values_list("intake_mode", flat=True))
