@@ -7,7 +7,7 @@ helpdesk's signed webhook."""
 from __future__ import annotations
 
 from tickets.lifecycle import update_ticket
-from tickets.models import Identity, Ticket
+from tickets.models import Identity, Requester, Ticket
 from tickets.privacy import erase_requester
 from tickets.tests.factories import AdminFactory
 from twitter_channel.models import ActivityEvent, IncomingItem, RequesterProfileSubscription, XAccount
@@ -118,3 +118,16 @@ def test_with_every_account_polling_no_requester_is_subscribed(sb, webhook_accou
     sync_requester_profile_subscriptions()
 
     assert requester_subscriptions(sb) == set()
+
+
+
+def test_with_an_account_streaming_the_subscriptions_name_no_webhook(sb, account):  # noqa: F811
+    subscriptions.switch_intake_mode(account, XAccount.IntakeMode.STREAM)
+    carol = sb.create_user("carol", name="Carol")
+    requester = Requester.objects.create(name="Carol")
+    Identity.objects.create(requester=requester, kind="x", value=carol["id"], handle="carol")
+    Ticket.objects.create(subject="Where is my parcel?", requester=requester, status=Ticket.Status.OPEN)
+
+    sync_requester_profile_subscriptions()
+
+    assert requester_subscriptions(sb) == {(carol["id"], t, "") for t in PROFILE_EVENTS}
