@@ -207,5 +207,10 @@ class IncomingItem(models.Model):
 from .bulk_models import BulkConversion  # noqa: E402, F401
 from .compliance.models import ComplianceJobRun, XDeletion  # noqa: E402, F401
 from .cost_models import XBudget, XCostDay, XCostSeenItem  # noqa: E402, F401
-from .realtime.models import ActivityEvent, ActivitySubscription, WebhookHealth  # noqa: E402, F401
+from .realtime.models import (  # noqa: E402, F401
+    ActivityEvent,
+    ActivitySubscription,
+    RequesterProfileSubscription,
+    WebhookHealth,
+)
 from .reply_models import OutgoingMessage  # noqa: E402, F401

@@ -15,6 +15,7 @@ from tickets.models import Identity
 from tickets.privacy import PersonalData
 
 from ..models import ActivityEvent, IncomingItem, OutgoingMessage
+from ..realtime.requester_profiles import forget_erased
 
 
 def _their_items(data: PersonalData):
@@ -65,6 +66,8 @@ def erase_x(data: PersonalData) -> None:
             event.save(update_fields=["body", "detail"])
             erased += 1
     data.counts["x_events"] = erased
+    # Their profile subscriptions stop naming them; the next sync removes them at X.
+    forget_erased(x_user_ids)
 
 
 def _erase_mentions_in_others_items(data: PersonalData) -> None:

@@ -38,7 +38,8 @@ DM_EVENT = "dm.received"
 # (`compliance.deletions`); the batch compliance job catches whatever this misses.
 POST_DELETE_EVENT = "post.delete"
 # The brand's own profile changed on X (spec 2.167: payload `before`/`after`): the account's
-# name, handle and picture here follow it.
+# name, handle and picture here follow it. Requesters' profiles take the same events, on
+# subscriptions of their own (`requester_profiles`).
 PROFILE_EVENTS = {
     "profile.update.screenname": "display_name",
     "profile.update.handle": "username",
@@ -167,11 +168,16 @@ def deleted_post_id(envelope: Envelope) -> str:
 
 def profile_change(envelope: Envelope) -> tuple[str, str]:
     """(XAccount field, new value) of a profile.update.* event."""
+    return PROFILE_EVENTS[envelope.event_type], profile_value(envelope)
+
+
+def profile_value(envelope: Envelope) -> str:
+    """The new value a profile.update.* event carries (`after`)."""
     payload = envelope.payload
     after = payload.get("after") if isinstance(payload, dict) else None
     if not isinstance(after, str):
         raise ParseError(f"{envelope.event_type} event has no 'after'")
-    return PROFILE_EVENTS[envelope.event_type], after
+    return after
 
 
 def _post(payload: Any) -> XTweet:

@@ -11,6 +11,7 @@ it first.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from ..models import IncomingItem, Stream, XAccount, XDeletion
 from ..store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
 from ..types import Malformed, XDMEvent, XError, XNotFound
 from ..x_parsing import ParseError
-from . import reconcile
+from . import reconcile, requester_profiles
 from .events import (
     DM_EVENT,
     LIKE_EVENT,
@@ -195,6 +196,9 @@ def _rows_of_events(batch: list[ActivityEvent], stats: EventStats, client_factor
         if envelope is None:
             continue
         account = accounts.get(envelope.for_user_id)
+        if account is None and envelope.event_type in PROFILE_EVENTS:
+            _take_requester_profile(event, envelope, now)
+            continue
         if account is None:
             _mark(event, State.IGNORED, f"No connected account for X user {envelope.for_user_id or '?'}", now)
             continue
@@ -216,6 +220,21 @@ def _rows_of_events(batch: list[ActivityEvent], stats: EventStats, client_factor
             log.exception("Event %s of %s could not be processed", event.event_id, account)
             _mark(event, State.FAILED, f"Could not process: {type(exc).__name__}: {exc}", now)
     return rows_of
+
+
+def _take_requester_profile(event: ActivityEvent, envelope: Envelope, now) -> None:
+    """A requester's profile changed on X (their `requester_profiles` subscription)."""
+    try:
+        applied, detail = requester_profiles.apply_profile_event(envelope)
+    except ParseError as exc:
+        _mark(event, State.FAILED, f"Could not parse: {exc}", now)
+        return
+    _mark(event, State.PROCESSED if applied else State.IGNORED, detail, now)
+    if not applied:
+        # Someone we do not serve (an erased requester, before the sync removed the
+        # subscription): their old and new name or picture are not kept.
+        event.body = json.dumps({"event_uuid": event.event_id, "not_kept": True})
+        ActivityEvent.objects.filter(pk=event.pk).update(body=event.body)
 
 
 def _mark(event: ActivityEvent, state: str, detail: str, now) -> None:
