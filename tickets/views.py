@@ -104,6 +104,12 @@ def _email_reply_address(ticket: Ticket) -> str | None:
     return email_address_for(ticket)
 
 
+def _reply_form(ticket: Ticket, **kwargs) -> ReplyForm:
+    modes, default_mode = panels.reply_modes_for(ticket)
+    return ReplyForm(email_address=_email_reply_address(ticket), channel_modes=modes, default_mode=default_mode,
+                     **kwargs)
+
+
 def _render_detail(
     request, ticket, *, reply_form=None, properties_form=None, requester_email_form=None, status=200
 ) -> HttpResponse:
@@ -131,8 +137,7 @@ def _render_detail(
             "identities": list(ticket.requester.identities.select_related("added_by").order_by("kind", "pk")),
             "previous_ticket": next((t for t in related if t.pk == ticket.follow_up_of_id), None),
             "follow_ups": [t for t in related if t.follow_up_of_id == ticket.pk],
-            "reply_form": reply_form
-            or ReplyForm(email_address=_email_reply_address(ticket), initial={"status_seen": ticket.status}),
+            "reply_form": reply_form or _reply_form(ticket, initial={"status_seen": ticket.status}),
             "requester_email_form": requester_email_form or RequesterEmailForm(),
             "properties_form": properties_form or TicketPropertiesForm(user=request.user, ticket=ticket),
             "sidebar_panels": panels.panels_for(ticket, panels.SIDEBAR),
@@ -149,7 +154,7 @@ def _render_detail(
 @login_required
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _visible_ticket(request, pk)
-    form = ReplyForm(request.POST, email_address=_email_reply_address(ticket))
+    form = _reply_form(ticket, data=request.POST)
     if not form.is_valid():
         return _render_detail(request, ticket, reply_form=form, status=400)
     landed = replies_since(ticket, request.POST.get("seen_comment_id"), request.user)
@@ -168,7 +173,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             body=form.cleaned_data["body"],
             author=request.user,
             public=form.is_public,
-            options=panels.reply_options(request.POST),
+            options=_reply_options(request.POST, form),
             by_email=form.by_email,
         )
     except TicketFull as exc:
@@ -190,6 +195,14 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
     messages.success(request, _reply_flash(comment))
     return _back_to(request, ticket)
+
+
+def _reply_options(post, form: ReplyForm) -> dict[str, str]:
+    """The channel panel's inputs, with the way of answering chosen in the reply box."""
+    options = panels.reply_options(post)
+    if form.channel_mode:
+        options["mode"] = form.channel_mode
+    return options
 
 
 def _reply_flash(comment) -> str:

@@ -41,12 +41,12 @@ def test_composer_says_who_receives_the_reply(live_server, browser, screenshot, 
     page.wait_for_selector("#x-composer")
 
     options = page.locator("#x-composer .x-options")
-    assert "Public reply to @alice_w, under their post “@AcmeHelp my order #123 is late”" in options.inner_text()
-    assert "DM to @alice_w" in options.inner_text()
+    assert "Public reply on X to @alice_w, under their post “@AcmeHelp my order #123 is late”" in options.inner_text()
+    assert "Direct message on X to @alice_w" in options.inner_text()
     screenshot(page, f"x_recipient_{width}_1_requester")
 
     page.select_option("#x-composer select[name=to]", "1000666")
 
-    assert "Public reply to @mallory_x, under their post" in options.inner_text()
-    assert "DM to @mallory_x" in options.inner_text() and "DM to @alice_w" not in options.inner_text()
+    assert "Public reply on X to @mallory_x, under their post" in options.inner_text()
+    assert "Direct message on X to @mallory_x" in options.inner_text() and "Direct message on X to @alice_w" not in options.inner_text()
     screenshot(page, f"x_recipient_{width}_2_participant_picked")
