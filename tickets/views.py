@@ -27,6 +27,7 @@ from .forms import BulkActionForm, ReplyForm, RequesterEmailForm, TicketProperti
 from .lifecycle import EditConflict, update_ticket
 from .mail.addresses import email_address_for, make_primary, set_requester_email
 from .models import Channel, Identity, Ticket
+from .origins import attach_origins
 from .queue_page import SEARCH_RESULTS_CAP, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import post_reply, replies_since
@@ -125,6 +126,8 @@ def _render_detail(
     # right under it. Older pages are one "Earlier messages" click away, so a ticket with
     # 5,000 comments renders COMMENTS_PER_PAGE of them, never all.
     page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
+    # Evaluated once here (the page caches it), so the timeline draws these very objects.
+    attach_origins(page.object_list)
     related = visible_tickets(request.user).filter(Q(follow_up_of=ticket) | Q(pk=ticket.follow_up_of_id))
     related = list(related.only("pk", "subject", "status", "follow_up_of_id").order_by("pk"))
     return render(
