@@ -367,7 +367,7 @@ async def scenario(request: Request, sb: Sandbox) -> Response:
         data = {**read_scenario(data["path"]), **{k: v for k, v in data.items() if k != "path"}}
     if data.pop("reset", False):
         sb.reset()
-    runner = Scenario(sb)
+    runner = Scenario(sb, image_url=media_images.image_url(request))
     result = runner.load(data)
     if data.get("play_now") and data.get("play"):
         task = asyncio.get_running_loop().create_task(runner.play(data["play"]))
