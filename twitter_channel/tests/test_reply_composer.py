@@ -380,3 +380,21 @@ def test_ticket_page_refuses_an_over_long_x_reply_with_the_reason(client, ticket
 
     assert response.status_code == 400 and "Too long for X: 281 of 280" in response.content.decode()
     assert OutgoingMessage.objects.count() == 0 and ticket.comments.count() == 1
+
+
+def test_delivery_badges_never_borrow_a_ticket_status_word(client, ticket, agent):
+    # "Pending" on a reply read as the ticket's status: deliveries have words of their own.
+    client.force_login(agent)
+    for body in ("one", "two", "three", "four", "five"):
+        send(client, ticket, body)
+    states = [Comment.Delivery.QUEUED, Comment.Delivery.SENDING, Comment.Delivery.SENT, Comment.Delivery.FAILED,
+              Comment.Delivery.UNKNOWN]
+    for outgoing, state in zip(OutgoingMessage.objects.order_by("pk"), states, strict=True):
+        Comment.objects.filter(pk=outgoing.comment_id).update(delivery=state)
+
+    page = client.get(ticket.get_absolute_url()).content.decode()
+
+    badges = {part.split(">", 1)[1].split("<", 1)[0] for part in page.split('class="delivery delivery--')[1:]}
+    assert badges == {"Queued", "Sending", "Sent", "Failed", "Outcome unknown"}
+    from tickets.models import Ticket
+    assert not badges & set(Ticket.Status.labels)
