@@ -401,9 +401,10 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
 # inline code, so a post or an email that slipped markup past escaping still could not run.
-# Images may also come from X's media hosts (avatars) and from the X API's host (the sandbox
-# serves its own).
-X_MEDIA_HOSTS = env.list("X_MEDIA_HOSTS", default=["https://pbs.twimg.com", "https://abs.twimg.com"])
+# Images may also come from X's media hosts (avatars, photos, video and GIF stills) and from the
+# X API's host (the sandbox serves its own). The browser loads them; the server never fetches them.
+X_MEDIA_HOSTS = env.list("X_MEDIA_HOSTS", default=["https://pbs.twimg.com", "https://abs.twimg.com",
+                                                   "https://video.twimg.com"])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

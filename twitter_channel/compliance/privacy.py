@@ -43,7 +43,7 @@ def erase_x(data: PersonalData) -> None:
     x_ids = {i.x_id for i in items}
     # Blank ids of the conversation too: a later DM of theirs then opens a new ticket.
     data.counts["x_items"] = _their_items(data).update(
-        raw={"erased": True}, text="", urls=[], mentioned_usernames=[], author_x_id="", author_handle="",
+        raw={"erased": True}, text="", urls=[], mentioned_usernames=[], media=[], author_x_id="", author_handle="",
         author_name="", author_avatar_url="", author_followers=None, conversation_key="", in_reply_to_id="",
         state_reason="",
     )

@@ -278,8 +278,8 @@ def rows_for(account: XAccount, envelope: Envelope, *, client_factory=None) -> l
         if intake.item is None:
             raise Ignored(f"the liked post {intake.liked_tweet_id} no longer exists")
     if isinstance(intake.item, XDMEvent):
-        return [item_from_dm(account, intake.item, intake.users)]
-    rows = [item_from_tweet(account, intake.stream, intake.item, intake.users)]
+        return [item_from_dm(account, intake.item, intake.users, intake.media)]
+    rows = [item_from_tweet(account, intake.stream, intake.item, intake.users, intake.media)]
     if intake.stream == Stream.MENTIONS:
         rows = _missing_parent(account, intake, client_factory) + rows
     return rows
@@ -293,7 +293,7 @@ def _missing_parent(account: XAccount, intake: Intake, client_factory) -> list[I
     parent_id = intake.item.replied_to_id
     if not parent_id or IncomingItem.objects.filter(account=account, x_id=parent_id).exists():
         return []
-    parent, users = intake.included_tweets.get(parent_id), intake.users
+    parent, users, media = intake.included_tweets.get(parent_id), intake.users, intake.media
     if parent is None or not parent.author_id:
         from ..polling import client_for
 
@@ -304,10 +304,11 @@ def _missing_parent(account: XAccount, intake: Intake, client_factory) -> list[I
             return []
         parent = next((t for t in page.items if t.id == parent_id), None)
         users = {**page.users, **users}
+        media = {**page.media, **media}
     mentioned = {name.lower() for name in parent.mentioned_usernames} if parent else set()
     if parent is None or parent.author_id == account.user_id or account.username.lower() not in mentioned:
         return []  # not a mention of the brand: polling would not have stored it either
-    return [item_from_tweet(account, Stream.MENTIONS, parent, users)]
+    return [item_from_tweet(account, Stream.MENTIONS, parent, users, media)]
 
 
 def _with_liked_post(account: XAccount, intake: Intake, client_factory) -> Intake:
@@ -322,4 +323,5 @@ def _with_liked_post(account: XAccount, intake: Intake, client_factory) -> Intak
         return intake
     intake.item = next((t for t in page.items if t.id == intake.liked_tweet_id), None)
     intake.users = {**page.users, **intake.users}
+    intake.media = {**page.media, **intake.media}
     return intake
