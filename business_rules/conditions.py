@@ -154,7 +154,7 @@ FIELDS: dict[str, Field] = {
             "SLA: hours until next breach",
             HOURS,
             "hours",
-            help="Counts only targets not yet breached. " + HOURS_HELP,
+            help="Counts only tickets with no target breached yet (running or paused). " + HOURS_HELP,
             rules=TIMED_RULES,
         ),
         Field("sla_hours_since_breach", "SLA: hours since breach", HOURS, "hours", help=HOURS_HELP, rules=TIMED_RULES),

@@ -10,6 +10,7 @@ user could not open, except that a row it already shows has left its view.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.db import connections
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 from tickets.access import visible_tickets
 from tickets.filters import QueueFilterForm, apply_filters, apply_sort
@@ -221,15 +223,37 @@ def delivery_of(comment: Comment) -> dict:
 
 # --- presence -----------------------------------------------------------------------------
 
-PRESENCE_TIMEOUT_SECONDS = 90
+# Channel-layer groups: the sockets of one ticket's pages, and every queue page's socket.
+QUEUE_PRESENCE_GROUP = "live.queue-presence"
+
+
+def ticket_group(ticket_id: int) -> str:
+    return f"live.ticket.{ticket_id}"
 
 
 def live_viewers():
-    from datetime import timedelta
+    # Rows are touched every heartbeat by their socket's process (live/feed.py); an older
+    # row's process is gone, even before some feed's sweep deletes it.
+    cutoff = timezone.now() - timedelta(seconds=settings.LIVE_SILENCE_SECONDS)
+    return Viewer.objects.filter(seen_at__gte=cutoff)
 
-    from django.utils import timezone
 
-    return Viewer.objects.filter(seen_at__gte=timezone.now() - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS))
+def touch_and_expire_viewers(channel_names: list[str]) -> list[int]:
+    """Mark this process's open ticket pages as seen now, delete the viewers nobody touched
+    for the silence limit (their socket or process vanished) and return those tickets."""
+    now = timezone.now()
+    if channel_names:
+        Viewer.objects.filter(channel_name__in=channel_names).update(seen_at=now)
+    expired = list(
+        Viewer.objects.filter(seen_at__lt=now - timedelta(seconds=settings.LIVE_SILENCE_SECONDS)).values_list(
+            "pk", "ticket_id"
+        )
+    )
+    if not expired:
+        return []
+    # Two feeds sweeping at once may both announce a ticket: a second update is harmless.
+    Viewer.objects.filter(pk__in=[pk for pk, _ in expired]).delete()
+    return sorted({ticket_id for _, ticket_id in expired})
 
 
 def viewing_names(ticket_ids: list[int], user: User) -> dict[str, list[str]]:
