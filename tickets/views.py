@@ -27,7 +27,7 @@ from .forms import BulkActionForm, ReplyForm, RequesterEmailForm, TicketProperti
 from .lifecycle import EditConflict, update_ticket
 from .mail.addresses import email_address_for, make_primary, set_requester_email
 from .models import Channel, Identity, Ticket
-from .queue_page import SEARCH_RESULTS_CAP, queue_page
+from .queue_page import RELEVANCE, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import post_reply, replies_since
 from .timeline import timeline_for
@@ -58,15 +58,15 @@ def by_channel(request: HttpRequest, channel: str) -> HttpResponse:
 
 def _render_queue(request: HttpRequest, tickets, *, title: str, default_sort: str | None = None, **context) -> HttpResponse:
     query = request.GET
+    default_sort = default_sort or (RELEVANCE if query.get("q", "").strip() else None)
     if default_sort and not query.get("sort"):
-        # The view's own order, shown as chosen in the sort menu.
+        # The view's own order (a search's: best match), shown as chosen in the sort menu.
         query = query.copy()
         query["sort"] = default_sort
     filter_form = QueueFilterForm(query)
     params = filter_form.cleaned()
     tickets = apply_sort(apply_filters(tickets, params), params.get("sort"))
-    cap = SEARCH_RESULTS_CAP if "q" in params else None
-    page = queue_page(tickets, request.GET.get("page"), settings.TICKETS_PER_PAGE, cap=cap)
+    page = queue_page(tickets, params, request.GET, settings.TICKETS_PER_PAGE)
     return render(
         request,
         "tickets/queue.html",
