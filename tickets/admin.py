@@ -292,10 +292,11 @@ class CommentAdmin(admin.ModelAdmin):
         match = Q(search_vector=SearchQuery(text, search_type="websearch", config=settings.SEARCH_LANGUAGE))
         # external_source first, as in the unique index that serves this lookup.
         by_external_id = Q(external_source__in=Comment.Source.values, external_id=text)
-        if text.isdigit() and len(text) < 18:
-            match |= Q(ticket_id=int(text)) | by_external_id
-        elif "@" in text or "<" in text:
+        # Tweet and DM ids are digits (19 of them: too long for a ticket number).
+        if text.isdigit() or "@" in text or "<" in text:
             match |= by_external_id
+        if text.isdigit() and len(text) < 18:
+            match |= Q(ticket_id=int(text))
         return queryset.filter(match), False
 
     def has_add_permission(self, request) -> bool:
