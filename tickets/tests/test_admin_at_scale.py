@@ -93,3 +93,10 @@ def test_comment_list_is_newest_first(admin_client):
     html = admin_client.get(COMMENTS).content.decode()
     positions = [m.start() for pk in (newer.pk, older.pk) for m in [re.search(rf"/comment/{pk}/change/", html)]]
     assert positions == sorted(positions)
+
+
+def test_the_ticket_list_reads_no_date_of_every_ticket(admin_client, many):
+    # A date_hierarchy's year links were a DISTINCT over all tickets' dates (1.5 s at 1M).
+    with CaptureQueriesContext(connection) as captured:
+        admin_client.get(TICKETS)
+    assert [q["sql"] for q in captured.captured_queries if "DATE_TRUNC" in q["sql"].upper()] == []
