@@ -274,7 +274,7 @@ def _attname(name: str) -> str:
 class CommentAdmin(admin.ModelAdmin):
     list_display = ("id", "ticket", "author_name", "is_public", "channel", "delivery", "created_at")
     list_filter = ("is_public", "channel", "delivery", "external_source")
-    search_fields = ("=ticket__id", "external_id")
+    search_fields = ("=ticket__id", "external_id", "body")  # SQLite's; PostgreSQL: get_search_results
     autocomplete_fields = ("ticket", "author_user", "author_requester")
     list_select_related = ("ticket", "author_user", "author_requester")
     readonly_fields = ("created_at",)
