@@ -36,6 +36,7 @@ from django.conf import settings
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 
 from . import keyset
 from .estimates import plan_rows, table_rows
@@ -60,11 +61,10 @@ def find(tickets: QuerySet[Ticket], text: str, *, limit: int, ranked: bool = Fal
     share = _share_to_walk(query, limit) if terms is not None else None
     scored = _walk(tickets, terms, query, text, limit, share) if share is not None else None
     if scored is None:
-        ids = list(tickets.filter(pk__in=matching_ticket_ids(text)).values_list("pk", flat=True)[:limit])
+        ids = list(tickets.filter(_id_in(matching_ticket_ids(text))).values_list("pk", flat=True)[:limit])
         if not ranked:
             return ids
-        position = {pk: n for n, pk in enumerate(ids)}
-        scored = sorted(_scores(Ticket.objects.filter(pk__in=ids), ["pk"], query), key=lambda row: position[row[0]])
+        scored = _scores_of(ids, query)
     return _by_rank(scored) if ranked else [row[0] for row in scored]
 
 
@@ -116,6 +116,24 @@ def _scores(
         found = message_rank is not None or (matches is not None and row[-1])
         rows.append((*keys, score, found))
     return rows
+
+
+def _scores_of(ids: list[int], query: SearchQuery) -> list:
+    """(id, score, True) for tickets the UNION found, in their order. Not `_scores`' query
+    per ticket: here the words are rare (or the walk would have run), so the matching
+    messages are few and PostgreSQL may read them through the word's index instead of
+    every message of up to 1,000 tickets (56 -> 10 ms at 100k tickets, a word in 0.2%)."""
+    subject = dict(
+        Ticket.objects.filter(pk__in=ids).annotate(rank=SearchRank(F("search_vector"), query)).values_list("pk", "rank")
+    )
+    messages = dict(
+        Comment.objects.filter(ticket_id__in=ids, search_vector=query)
+        .order_by()
+        .values("ticket_id")
+        .annotate(best=Max(SearchRank(F("search_vector"), query)))
+        .values_list("ticket_id", "best")
+    )
+    return [(pk, SUBJECT_WEIGHT * (subject.get(pk) or 0) + (messages.get(pk) or 0), True) for pk in ids]
 
 
 def _by_rank(scored: list) -> list[int]:
@@ -218,6 +236,15 @@ def _scanning_ids(text: str) -> QuerySet:
     if number := _ticket_number(text):
         arms.append(Ticket.objects.filter(pk=number).values("pk"))
     return _union(*arms)
+
+
+def _id_in(ids: QuerySet) -> RawSQL:
+    """`id = ANY(ARRAY(ids))`: the ids are collected first, then the tickets read by primary
+    key. As `id IN (ids)` PostgreSQL preferred a hash semi-join that reads every ticket of
+    the queue's index (17 ms at 100k tickets, ten times that at 1M) to keep a few thousand."""
+    sql, params = ids.query.sql_with_params()
+    table = connection.ops.quote_name(Ticket._meta.db_table)
+    return RawSQL(f"{table}.{connection.ops.quote_name('id')} = ANY(ARRAY({sql}))", params, output_field=BooleanField())
 
 
 def _union(*querysets: QuerySet) -> QuerySet:
