@@ -62,7 +62,7 @@ def find(tickets: QuerySet[Ticket], text: str, *, limit: int, ranked: bool = Fal
     scored = _walk(tickets, terms, query, text, limit, share) if share is not None else None
     if scored is None:
         ids = list(tickets.filter(_id_in(matching_ticket_ids(text))).values_list("pk", flat=True)[:limit])
-        if not ranked:
+        if not ranked or len(ids) < 2:  # nothing to order
             return ids
         scored = _scores_of(ids, query)
     return _by_rank(scored) if ranked else [row[0] for row in scored]
