@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -90,6 +90,15 @@ def _visible_ticket(request: HttpRequest, pk: int) -> Ticket:
     )
 
 
+def _last_comment_id(ticket: Ticket) -> int | None:
+    # ORDER BY id + 0, not id: with "ORDER BY id DESC LIMIT 1" PostgreSQL walked the primary
+    # key backwards from the newest comment of the helpdesk, filtering on the ticket: 2.5M
+    # rows (3.6 s) for a ticket in the middle of 5M comments. This reads the ticket's own
+    # comments through its index (at most TICKET_COMMENT_LIMIT) and keeps the highest id.
+    newest = ticket.comments.order_by((F("pk") + 0).desc()).values_list("pk", flat=True)
+    return newest.first()
+
+
 @require_GET
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -139,7 +148,7 @@ def _render_detail(
             "reply_panels": panels.panels_for(ticket, panels.REPLY),
             "can_delete": can_delete_tickets(request.user),
             # The reply form posts it back: replies_since() tells whether someone answered meanwhile.
-            "last_comment_id": ticket.comments.order_by("-pk").values_list("pk", flat=True).first(),
+            "last_comment_id": _last_comment_id(ticket),
         },
         status=status,
     )
