@@ -124,6 +124,15 @@ class Batch(Plain):
             self.results[key] = super().found(tickets, text, limit=limit, ranked=ranked)
         return self.results[key]
 
+    def count_rows(self, queryset) -> tuple[int, bool]:
+        try:
+            key = ("count_rows", str(queryset.query))
+        except EmptyResultSet:
+            return 0, True
+        if key not in self.results:
+            self.results[key] = super().count_rows(queryset)
+        return self.results[key]
+
     def count(self, queryset) -> int:
         try:
             key = ("count", str(queryset.query))

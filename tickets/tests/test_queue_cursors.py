@@ -127,3 +127,17 @@ def test_the_live_queue_shows_the_same_rows_as_a_search_page(client, agent, tick
     query = QueryDict("q=ticket&page=2")
     state = queue_state(Subscription(user=agent, channel_name="test", path=QUEUE, query=query))
     assert state["ids"] == ids(response) and len(state["ids"]) == 2
+
+
+def test_a_big_queue_says_about_how_many_without_counting_them_all(client, agent, tickets, monkeypatch):
+    monkeypatch.setattr("tickets.estimates.EXACT_COUNT_UP_TO", 5)
+    client.force_login(agent)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(reverse("tickets:queue_view", args=["open"]), {"priority": 2})
+    counts = [q["sql"] for q in captured.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert counts and all("LIMIT 6" in sql for sql in counts)
+    # Three open tickets of priority 2 at most: under the limit, exact.
+    assert "about" not in response.content.decode().split("</h1>")[1][:200]
+    response = client.get(QUEUE)
+    assert response.context["page"].count_is_estimate
+    assert "about " in response.content.decode()
