@@ -89,6 +89,10 @@ class Requester(models.Model):
 
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the person's data was erased (tickets.privacy): their old tickets then take no
+    # message from outside any more, whatever still names them (a reply+token address, the
+    # public page's link); what the person sends later starts afresh.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -202,7 +206,7 @@ class Ticket(models.Model):
     # because the queue sorts on it and shows it on every row.
     next_breach_at = models.DateTimeField(null=True, blank=True)
     # The subject's full-text search vector, kept by a PostgreSQL trigger (migration
-    # 0015_search_vector, `tickets.search`); always NULL on SQLite, where search scans.
+    # 0017_search_vector, `tickets.search`); always NULL on SQLite, where search scans.
     search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
@@ -227,7 +231,7 @@ class Ticket(models.Model):
         ]
         # Search's trigram indexes (subject, comment body, requester name, identities) and
         # full-text GIN indexes are PostgreSQL-only and live in migrations 0003_queue_indexes
-        # and 0015_search_vector, not here.
+        # and 0017_search_vector, not here.
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject}"

@@ -17,6 +17,6 @@ class Migration(migrations.Migration):
     # One transaction per batch of rows, not one for every comment of the helpdesk.
     atomic = False
 
-    dependencies = [("tickets", "0015_search_vector")]
+    dependencies = [("tickets", "0017_search_vector")]
 
     operations = [migrations.RunPython(fill, migrations.RunPython.noop)]

@@ -4,7 +4,7 @@ GIN indexes. PostgreSQL only: on SQLite the columns exist and stay NULL (search 
 
 The GIN indexes are built CONCURRENTLY, as in 0003, so deploying on a live database does not
 block new comments; hence `atomic = False`. Existing rows get their vectors in
-0016_fill_search_vectors.
+0018_fill_search_vectors.
 """
 
 import django.contrib.postgres.search
@@ -51,7 +51,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("tickets", "0014_fill_ticket_times"),
+        ("tickets", "0016_mark_erased_requesters"),
     ]
 
     operations = [
