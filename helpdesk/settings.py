@@ -151,6 +151,10 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
+# The PostgreSQL text search configuration of ticket search (stemming, stop words):
+# "english", "simple" (no stemming, any language), "german", ... (`\dF` in psql lists them).
+# Changing it on a database with tickets: run `manage.py rebuild_search_vectors`.
+SEARCH_LANGUAGE = env.str("SEARCH_LANGUAGE", default="english")
 USE_TZ = True
 
 STATIC_URL = "static/"

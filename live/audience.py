@@ -25,6 +25,7 @@ from tickets.access import visible_tickets
 from tickets.filters import QueueFilterForm, apply_filters, apply_sort
 from tickets.models import Comment, Ticket, User
 from tickets.origins import attach_origins
+from tickets.queue_page import Plain, page_ids
 from tickets.queues import DEFAULT_QUEUE, QUEUES, channel_queue
 
 from .models import FollowedView, LiveEvent, Viewer
@@ -80,7 +81,7 @@ def queue_tickets(sub: Subscription):
     return apply_sort(apply_filters(tickets, params), params.get("sort"))
 
 
-class Batch:
+class Batch(Plain):
     """Results shared by the sockets of one batch of events. Fifty agents who see the same
     tickets run the same queries: each query's result is kept under its own SQL, so agents
     whose access or queue differ (a restricted agent, "Mine") never share an answer, and no
@@ -102,6 +103,37 @@ class Batch:
             with connections[queryset.db].cursor() as cursor:
                 cursor.execute(sql, params)
                 self.results[key] = [row[0] for row in cursor.fetchall()]
+        return self.results[key]
+
+    def values(self, queryset) -> list[tuple]:
+        # Compiled once, like ids(): the SQL is the key and what runs on a miss.
+        try:
+            sql, params = queryset.query.sql_with_params()
+        except EmptyResultSet:
+            return []
+        key = ("values", sql, tuple(params))
+        if key not in self.results:
+            with connections[queryset.db].cursor() as cursor:
+                cursor.execute(sql, params)
+                self.results[key] = [tuple(row) for row in cursor.fetchall()]
+        return self.results[key]
+
+    def found(self, tickets, text: str, *, limit: int, ranked: bool) -> list[int]:
+        try:
+            key = ("found", str(tickets.query), text, limit, ranked)
+        except EmptyResultSet:
+            return []
+        if key not in self.results:
+            self.results[key] = super().found(tickets, text, limit=limit, ranked=ranked)
+        return self.results[key]
+
+    def count_rows(self, queryset) -> tuple[int, bool]:
+        try:
+            key = ("count_rows", str(queryset.query))
+        except EmptyResultSet:
+            return 0, True
+        if key not in self.results:
+            self.results[key] = super().count_rows(queryset)
         return self.results[key]
 
     def count(self, queryset) -> int:
@@ -141,13 +173,8 @@ def queue_state(
     tickets = queue_tickets(sub)
     if tickets is None:
         return None
-    per_page = settings.TICKETS_PER_PAGE
-    try:
-        number = max(int(sub.query.get("page", 1)), 1)
-    except ValueError:
-        number = 1
-    offset = (number - 1) * per_page
-    ids = batch.ids(tickets[offset : offset + per_page])
+    # The same page as the view computes (cursor, number or search), through the batch's cache.
+    ids = page_ids(tickets, sub.queue_params(), sub.query, settings.TICKETS_PER_PAGE, run=batch).ids
     shown = set(sub.shown)
     wanted = set(ids) if everything else {pk for pk in ids if pk not in shown or pk in changed}
     rows = batch.render_rows(wanted) if wanted else {}
