@@ -29,7 +29,7 @@ from .mail.addresses import email_address_for, make_primary, set_requester_email
 from .models import Channel, Identity, Ticket
 from .queue_page import SEARCH_RESULTS_CAP, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
-from .replies import post_reply, replies_since
+from .replies import after_reply, post_reply, replies_since
 from .timeline import timeline_for
 
 # --- Queues -----------------------------------------------------------------------------
@@ -178,6 +178,8 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         # The channel's sender refused the reply as asked (an X post over 280, ...); nothing was recorded.
         form.add_error(None, exc)
         return _render_detail(request, ticket, reply_form=form, status=400)
+    # Before "and set status to": the agent's explicit choice there wins over a macro's status.
+    notices = after_reply(ticket, comment, request.user, request.POST)
     then_status = form.cleaned_data["then_status"]
     if then_status:
         # "Submit as Solved" from a page drawn before another agent set the status: theirs stands.
@@ -189,6 +191,8 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         except ValueError as exc:
             messages.error(request, str(exc))
     messages.success(request, _reply_flash(comment))
+    for notice in notices:
+        messages.add_message(request, messages.WARNING if notice.level == "warning" else messages.SUCCESS, notice.text)
     return _back_to(request, ticket)
 
 

@@ -23,6 +23,7 @@ from tickets.comments import add_comment
 from tickets.links import request_email_link, ticket_link
 from tickets.mail.capture import new_email_request
 from tickets.models import Channel, Comment, Identity, Ticket, User
+from tickets.outbound import TextFit
 
 from . import sending
 from .models import IncomingItem, XAccount
@@ -329,6 +330,25 @@ def reply_on_x(ticket: Ticket, body: str, author: User | None = None, *, mode: s
     composed = compose(choices, body, mode=mode or None, account_id=account, append_link=_flag(append_link),
                        to=to or None)
     return queue_reply(ticket, composed, author)
+
+
+def measure_on_x(ticket: Ticket, body: str, *, mode: str | None = None, append_link: str | bool | None = None,
+                 **_ignored) -> TextFit:
+    """How X counts `body` as the reply box would send it (`tickets.outbound.measure_reply`):
+    a DM by its characters, a post by X's weighted length, with the ticket link when it is
+    appended. Without options, the ticket's defaults (a DM on DM tickets)."""
+    if mode not in (TWEET, DM):
+        mode = DM if ticket.channel == Channel.X_DM else TWEET
+    body = (body or "").strip()
+    if mode == DM:
+        return TextFit(dm_length(body), DM_LIMIT, "X direct message")
+    link = _flag(append_link)
+    if link is None:
+        link = bool(ticket.x_account and ticket.x_account.append_ticket_link_default)
+    if link:
+        return TextFit(weighted_length(appended(body, ticket_link(ticket))), TWEET_LIMIT,
+                       "X post with the ticket link")
+    return TextFit(weighted_length(body), TWEET_LIMIT, "X post")
 
 
 class PublicPostNeedsConfirmation(XReplyRefused):
