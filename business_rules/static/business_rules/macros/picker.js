@@ -34,10 +34,11 @@
       const data = new FormData(form);
       const params = new URLSearchParams();
       params.set("kind", data.get("kind") || "public");
-      if (data.get("reply_option_mode")) params.set("mode", data.get("reply_option_mode"));
-      if (form.elements.namedItem("reply_option_append_link")) {
-        params.set("append_link", data.get("reply_option_append_link") ? "1" : "0");
-      }
+      // The last value of each, as the server reads the form (a hidden "0" precedes the link's checkbox).
+      ["mode", "append_link"].forEach((name) => {
+        const values = data.getAll("reply_option_" + name);
+        if (values.length) params.set(name, values[values.length - 1]);
+      });
       return params;
     }
 
@@ -60,10 +61,16 @@
 
     function filter() {
       const words = search.value.toLowerCase().split(/\s+/).filter(Boolean);
-      shown = macros.filter((m) => {
-        const hay = (m.title + " " + m.text).toLowerCase();
-        return words.every((w) => hay.includes(w));
+      const inTitle = [];
+      const inText = [];
+      macros.forEach((m) => {
+        const title = m.title.toLowerCase();
+        const hay = title + " " + m.text.toLowerCase();
+        if (!words.every((w) => hay.includes(w))) return;
+        // Titles are what agents remember: macros whose title matches come first.
+        (words.every((w) => title.includes(w)) ? inTitle : inText).push(m);
       });
+      shown = inTitle.concat(inText);
       current = 0;
       renderList();
     }
