@@ -150,7 +150,8 @@ def test_another_agents_personal_macro_cannot_be_applied(client, agent, ticket):
 def test_the_reply_box_offers_the_picker(client, agent, ticket):
     client.force_login(agent)
     page = client.get(ticket.get_absolute_url()).content.decode()
-    assert 'data-macros data-url="%s"' % reverse("macros:for_ticket", args=[ticket.pk]) in page
+    url = reverse("macros:for_ticket", args=[ticket.pk])
+    assert f'data-macros data-url="{url}"' in page
     assert "business_rules/macros/picker.js" in page
 
 
