@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from tickets.comments import add_comment
+from tickets.lifecycle import EditConflict, update_ticket
 from tickets.links import request_email_link, ticket_link
 from tickets.mail.capture import new_email_request
 from tickets.models import Channel, Comment, Identity, Ticket, User
@@ -316,8 +317,25 @@ def queue_reply(ticket: Ticket, composed: ComposedReply, author: User | None) ->
             recipient_x_id=composed.recipient_x_id,
             dm_conversation_id=composed.dm_conversation_id,
         )
+        if composed.account.assign_on_reply and author is not None:
+            take_if_unassigned(ticket, author)
         sending.enqueue(outgoing.pk)
     return comment
+
+
+def take_if_unassigned(ticket: Ticket, agent: User) -> None:
+    """The agent who answers an unassigned ticket takes it (an account's `assign_on_reply`).
+
+    Done when the reply is queued, in the agent's own transaction, not when X confirms it:
+    the other agents see at once that someone answered (a reply may wait minutes in the
+    outbox, or fail and be retried), and a reply that fails stays with the agent who must
+    retry it. Someone who assigned the ticket meanwhile keeps it."""
+    if ticket.assignee_id is not None:
+        return
+    try:
+        update_ticket(ticket, assignee_id=agent.pk, actor=agent, expected={"assignee_id": None})
+    except EditConflict:
+        pass  # assigned by someone else since the page was drawn: theirs stands
 
 
 def reply_on_x(ticket: Ticket, body: str, author: User | None = None, *, mode: str | None = None,
