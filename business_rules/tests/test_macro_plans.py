@@ -188,3 +188,12 @@ def test_titles_are_unique_per_owner():
     with pytest.raises(AssertionError, match="already"):
         make_macro("Thanks", "d")
 
+
+
+def test_demo_macros_load_once():
+    from django.core.management import call_command
+
+    call_command("load_demo_macros")
+    call_command("load_demo_macros")
+    assert Macro.objects.filter(owner__isnull=True).count() == 3
+    assert Macro.objects.get(title="Order delayed").actions.count() == 3
