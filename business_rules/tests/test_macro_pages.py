@@ -220,6 +220,8 @@ def test_admin_creates_a_shared_macro_with_actions(client):
     assert macro.is_shared
     assert sorted((a.action, a.value) for a in macro.actions.all()) == [("add_tags", "refund"), ("set_status", "solved")]
     assert "Refund" in client.get(reverse("admin:business_rules_macro_changelist")).content.decode()
+    change = client.get(reverse("admin:business_rules_macro_change", args=[macro.pk])).content.decode()
+    assert '<option value="solved" selected>Solved</option>' in change and 'value="refund"' in change
 
 
 def test_agents_cannot_manage_macros_in_the_admin(client, agent):
