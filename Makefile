@@ -56,6 +56,7 @@ production: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: migrate
 	$(BIN)/python -m bench
