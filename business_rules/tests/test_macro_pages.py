@@ -125,6 +125,32 @@ def test_an_internal_note_can_carry_a_macro_too(client, agent, ticket):
     assert ticket.priority == Ticket.Priority.URGENT and not ticket.comments.get().is_public
 
 
+def test_a_reply_held_because_someone_answered_meanwhile_keeps_its_macro_for_the_next_submit(client, agent, ticket):
+    from tickets.comments import add_comment
+
+    macro = make_macro("Parcel", "", set_status="pending")
+    seen_id = add_comment(ticket, body="Where is it?", author_requester=ticket.requester).pk
+    add_comment(ticket, body="Checking!", author_user=UserFactory(username="walter"), is_public=True)
+    client.force_login(agent)
+    post = {"body": "On its way", "kind": "public", "seen_comment_id": str(seen_id), "macro": str(macro.pk),
+            f"macro_seen_{macro.pk}": json.dumps({"status": "open"})}
+
+    held = client.post(reverse("tickets:reply", args=[ticket.pk]), post)
+
+    assert held.status_code == 409
+    page = held.content.decode()
+    assert f'<input type="hidden" name="macro" value="{macro.pk}">' in page
+    assert f'name="macro_seen_{macro.pk}" value="{{&quot;status&quot;: &quot;open&quot;}}"' in page
+    assert "Status: Open → Pending" in page
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.OPEN
+
+    newest = ticket.comments.order_by("-pk").first().pk
+    client.post(reverse("tickets:reply", args=[ticket.pk]), {**post, "seen_comment_id": str(newest)})
+    ticket.refresh_from_db()
+    assert ticket.status == Ticket.Status.PENDING
+
+
 def test_a_refused_reply_applies_nothing(client, agent, ticket):
     macro = make_macro("Parcel", "", set_status="pending")
     client.force_login(agent)

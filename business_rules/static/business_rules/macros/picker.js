@@ -175,14 +175,19 @@
       if (m.changes.length) entry.appendChild(changeList(m.changes)); else entry.appendChild(el("span", "muted", " (no changes)"));
       const remove = el("button", "link small", "Don't apply its changes");
       remove.type = "button";
-      remove.addEventListener("click", () => {
-        entry.remove();
-        applied.hidden = !appliedList.children.length;
-      });
+      remove.dataset.macroRemove = "";
       entry.appendChild(remove);
       appliedList.appendChild(entry);
       applied.hidden = false;
     }
+
+    // Entries added here and those the server drew again after a refused submit alike.
+    appliedList.addEventListener("click", (event) => {
+      const remove = event.target.closest("[data-macro-remove]");
+      if (!remove) return;
+      remove.closest(".macros__entry").remove();
+      applied.hidden = !appliedList.children.length;
+    });
 
     root.querySelector("[data-macro-open]").addEventListener("click", open);
     search.addEventListener("input", filter);
