@@ -22,7 +22,9 @@ CLEAR = "-"  # "No group" / "Unassigned": stored as the action's empty value
 
 
 def _placeholder_help() -> str:
-    return "Placeholders: " + ", ".join(f"{{{{{name}}}}}" for name in KNOWN) + "."
+    # The comment's placeholders belong to triggers (the update's comment): empty in a macro.
+    names = [name for name in KNOWN if not name.startswith("comment.")]
+    return "The reply it writes, filled in for the ticket: " + ", ".join(f"{{{{{n}}}}}" for n in names) + "."
 
 
 class MacroForm(forms.ModelForm):
@@ -43,7 +45,7 @@ class MacroForm(forms.ModelForm):
     def __init__(self, *args, user: User | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         unchanged = [(UNCHANGED, "(unchanged)")]
-        self.fields["body"].help_text = self.fields["body"].help_text + " " + _placeholder_help()
+        self.fields["body"].help_text = _placeholder_help()
         self.fields["set_status"].choices = unchanged + list(SETTABLE_STATUSES)
         self.fields["set_priority"].choices = unchanged + list(PRIORITIES)
         groups = assignable_groups(user) if user is not None else Group.objects.all()

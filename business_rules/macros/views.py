@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from tickets.access import visible_tickets
 
@@ -56,10 +56,12 @@ def edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 def delete(request: HttpRequest, pk: int) -> HttpResponse:
     macro = get_object_or_404(Macro, pk=pk, owner=request.user)
+    if request.method == "GET":
+        return render(request, "business_rules/macros/confirm_delete.html", {"macro": macro})
     macro.delete()
     messages.success(request, f"Macro “{macro}” deleted.")
     return redirect("macros:mine")

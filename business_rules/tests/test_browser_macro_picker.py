@@ -41,3 +41,30 @@ def test_picker_fits_a_phone_and_applies_by_tap(live_server, browser, screenshot
     page.click("[data-macro-preview] button:has-text('Apply')")
     assert page.locator("#reply-form textarea[name=body]").input_value() == "Hello Alice, answer 3."
     assert "Priority: Normal → High" in page.locator("[data-macro-applied]").inner_text()
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_agent_writes_a_personal_macro_on_their_page(live_server, browser, screenshot, width):
+    UserFactory(username="dana", first_name="Dana", role=User.Role.AGENT)
+    make_macro("Shared thanks", "Thanks {{requester.first_name}}!", set_status="solved")
+
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.set_default_timeout(10_000)
+    page.goto(f"{live_server.url}/login/")
+    page.fill("#id_username", "dana")
+    page.fill("#id_password", "secret-pass-123")
+    page.click("button:has-text('Log in')")
+    page.goto(f"{live_server.url}/macros/new/")
+    page.fill("#id_title", "My sign-off")
+    page.fill("#id_body", "Talk soon, {{requester.first_name}}. ^{{current_user.first_name}}")
+    page.select_option("#id_set_assignee", "current_user")
+    page.fill("#id_add_tags", "followed-up")
+    screenshot(page, f"macros_{width}_my_macro_form")
+    page.click("button:has-text('Save')")
+    page.wait_for_selector(".message--success")
+    table = page.locator(".macro-table").first
+    assert "My sign-off" in table.inner_text() and "the agent who applies it" in table.inner_text()
+    assert "Shared thanks" in page.locator(".macro-table").nth(1).inner_text()
+    wrap = page.locator(".macro-table-wrap").first.bounding_box()
+    assert wrap["x"] + wrap["width"] <= width
+    screenshot(page, f"macros_{width}_my_macros")

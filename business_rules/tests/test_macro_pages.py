@@ -201,6 +201,8 @@ def test_agent_creates_edits_and_deletes_a_personal_macro(client, agent):
     assert macro.body == "Hello" and [(a.action, a.value) for a in macro.actions.all()] == [("set_group", "")]
 
     assert "Mine" in client.get(reverse("macros:mine")).content.decode()
+    assert "Delete the macro “Mine”?" in client.get(reverse("macros:delete", args=[macro.pk])).content.decode()
+    assert Macro.objects.filter(pk=macro.pk).exists()  # asking deletes nothing
     client.post(reverse("macros:delete", args=[macro.pk]))
     assert not Macro.objects.filter(pk=macro.pk).exists()
 
@@ -211,6 +213,7 @@ def test_agent_cannot_touch_shared_or_other_agents_macros(client, agent):
     client.force_login(agent)
     for macro in (shared, theirs):
         assert client.get(reverse("macros:edit", args=[macro.pk])).status_code == 404
+        assert client.get(reverse("macros:delete", args=[macro.pk])).status_code == 404
         assert client.post(reverse("macros:delete", args=[macro.pk])).status_code == 404
     assert Macro.objects.count() == 2
     page = client.get(reverse("macros:mine")).content.decode()
