@@ -124,8 +124,8 @@ class _Context:
 def plan_macro(macro: Macro, ticket: Ticket, user: User, *, fit_options: Mapping[str, Any] | None = None,
                context: _Context | None = None) -> MacroPlan:
     """What `macro` would do to `ticket` if `user` applied it now. `fit_options`: how the reply
-    box would send the text (kind, mode, append_link), to measure it as the channel counts;
-    None: not measured."""
+    box would send the text (its `kind`, and `append_link` for X), to measure it as the
+    channel counts; None: not measured."""
     context = context or _Context(ticket, user)
     state = TicketState(ticket, tags=context.tags)
     effects: list = []
@@ -150,9 +150,13 @@ def plan_macro(macro: Macro, ticket: Ticket, user: User, *, fit_options: Mapping
         plan.remove_tags = context.tags - state.tags
         words = [f"+{t}" for t in sorted(plan.add_tags)] + [f"−{t}" for t in sorted(plan.remove_tags)]
         plan.changes.append(Change("tags", "", ", ".join(words)))
-    if fit_options is not None and fit_options.get("kind", "public") == "public" and plan.text.strip():
-        options = {k: v for k, v in fit_options.items() if k in ("mode", "append_link") and v not in (None, "")}
-        plan.fit = measure_reply(ticket, plan.text, **options)
+    if fit_options is not None and plan.text.strip():
+        # The reply box's "how to answer": "public" or "public:<channel mode>" ("public:dm")
+        # goes to the requester on the ticket's channel; email and internal notes have no limit.
+        answer, _, mode = (fit_options.get("kind") or "public").partition(":")
+        if answer == "public":
+            options = {"mode": mode, "append_link": fit_options.get("append_link")}
+            plan.fit = measure_reply(ticket, plan.text, **{k: v for k, v in options.items() if v not in (None, "")})
     return plan
 
 

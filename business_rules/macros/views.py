@@ -20,7 +20,7 @@ from .models import Macro
 def for_ticket(request: HttpRequest, pk: int) -> JsonResponse:
     """Every macro the agent may apply, previewed on this ticket: the text as it would be
     written, the changes it would make, and its length as the ticket's channel counts it
-    (`kind`, `mode`, `append_link`: the reply box's current choices). Most used first."""
+    (`kind`, `append_link`: the reply box's current choices). Most used first."""
     ticket = get_object_or_404(visible_tickets(request.user).select_related("requester", "group", "assignee",
                                                                             "x_account"), pk=pk)
     macros = (
@@ -28,7 +28,7 @@ def for_ticket(request: HttpRequest, pk: int) -> JsonResponse:
         .prefetch_related("actions")
         .order_by("-usage_count", "title", "id")
     )
-    fit_options = {name: request.GET.get(name) for name in ("kind", "mode", "append_link")}
+    fit_options = {name: request.GET.get(name) for name in ("kind", "append_link")}
     plans = plans_for(ticket, request.user, macros, fit_options=fit_options)
     return JsonResponse({"seen_input": SEEN_INPUT, "macros": [p.as_json() for p in plans]})
 

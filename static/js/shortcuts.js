@@ -127,16 +127,21 @@
     return document.getElementById("reply-form") || (document.querySelector("form textarea[name=body]") || {}).form;
   }
 
+  // "How to answer" (kind): "public" stands for any public answer ("public:tweet",
+  // "public:dm"…): the one already chosen if it is public, else the first offered.
   function setKind(form, value) {
-    const control = form.elements.namedItem("kind");
-    if (!control) return;
-    if (control.tagName && control.tagName.toLowerCase() === "select") {
-      control.value = value;
-      control.dispatchEvent(new Event("change", { bubbles: true }));
+    const radios = Array.from(form.querySelectorAll("input[name=kind]"));
+    const fits = (radio) => radio.value === value || radio.value.startsWith(value + ":");
+    if (!radios.length) {
+      const select = form.querySelector("select[name=kind]");
+      const option = select && Array.from(select.options).find((o) => o.value === value || o.value.startsWith(value + ":"));
+      if (option && !fits(select)) { select.value = option.value; select.dispatchEvent(new Event("change", { bubbles: true })); }
       return;
     }
-    const radio = form.querySelector('input[name=kind][value="' + value + '"]');
-    if (radio && !radio.checked) {
+    const checked = radios.find((r) => r.checked);
+    if (checked && fits(checked)) return;
+    const radio = radios.find(fits);
+    if (radio) {
       radio.checked = true;
       radio.dispatchEvent(new Event("change", { bubbles: true }));
     }

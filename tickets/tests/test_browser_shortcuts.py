@@ -68,7 +68,7 @@ def test_agent_moves_through_the_queue_and_answers_by_keyboard(live_server, brow
     assert note.body == "Checked the logs, nothing odd." and not note.is_public
 
     page.keyboard.press("r")
-    assert page.locator("#reply-form input[name=kind][value=public]").is_checked()
+    assert page.locator("#reply-form input[name=kind][value^=public]").first.is_checked()
     page.keyboard.press("Escape")  # leaves the reply box; keys are shortcuts again
     page.keyboard.press("s")
     assert page.evaluate("document.activeElement.name") == "then_status"

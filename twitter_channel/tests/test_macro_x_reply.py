@@ -52,7 +52,7 @@ def test_macro_reply_reaches_x_and_its_actions_apply(sb, brand, mention, agent, 
     )
     client.force_login(agent)
 
-    shown = preview(client, ticket, kind="public", mode="tweet", append_link="0")["Order late"]
+    shown = preview(client, ticket, kind="public:tweet", append_link="0")["Order late"]
     text = f"Hi Alice, sorry about the wait! Ticket #{ticket.pk} is with our warehouse. ^Dana"
     assert shown["text"] == text
     assert shown["fit"] == {"length": len(text), "limit": 280, "what": "X post", "over": 0}
@@ -61,8 +61,8 @@ def test_macro_reply_reaches_x_and_its_actions_apply(sb, brand, mention, agent, 
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("tickets:reply", args=[ticket.pk]), {
-            "body": shown["text"], "kind": "public", "status_seen": ticket.status,
-            "reply_option_mode": "tweet", "reply_option_account": str(brand.pk),
+            "body": shown["text"], "kind": "public:tweet", "status_seen": ticket.status,
+            "reply_option_account": str(brand.pk),
             "macro": str(macro.pk), f"macro_seen_{macro.pk}": json.dumps(shown["seen"]),
         })
     assert response.status_code == 302
@@ -89,19 +89,19 @@ def test_length_is_checked_after_the_placeholders(sb, brand, mention, agent, cli
     macro = make_macro("Long", "x" * 250 + " {{ticket.subject}}", set_status="pending")
     client.force_login(agent)
 
-    shown = preview(client, ticket, kind="public", mode="tweet", append_link="0")["Long"]
+    shown = preview(client, ticket, kind="public:tweet", append_link="0")["Long"]
     assert shown["fit"]["length"] == 250 + 1 + 45 and shown["fit"]["over"] == 16
     # The same text as a DM fits; an internal note is not measured at all.
-    assert preview(client, ticket, kind="public", mode="dm")["Long"]["fit"]["what"] == "X direct message"
-    assert preview(client, ticket, kind="public", mode="dm")["Long"]["fit"]["over"] == 0
+    assert preview(client, ticket, kind="public:dm")["Long"]["fit"]["what"] == "X direct message"
+    assert preview(client, ticket, kind="public:dm")["Long"]["fit"]["over"] == 0
     assert preview(client, ticket, kind="internal")["Long"]["fit"] is None
     # With the ticket link appended, the link's 23 count too.
-    with_link = preview(client, ticket, kind="public", mode="tweet", append_link="1")["Long"]["fit"]
+    with_link = preview(client, ticket, kind="public:tweet", append_link="1")["Long"]["fit"]
     assert with_link["length"] == 250 + 1 + 45 + 1 + 23 and with_link["what"] == "X post with the ticket link"
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("tickets:reply", args=[ticket.pk]), {
-            "body": shown["text"], "kind": "public", "reply_option_mode": "tweet",
+            "body": shown["text"], "kind": "public:tweet",
             "macro": str(macro.pk), f"macro_seen_{macro.pk}": json.dumps(shown["seen"]),
         })
     assert response.status_code == 400 and "Too long for X: 296 of 280" in response.content.decode()

@@ -29,16 +29,15 @@
     let seenInput = "macro_seen_{}";
     let returnFocus = null;
 
-    // What the reply box would send: the server measures the text the way it would go out.
+    // What the reply box would send ("how to answer": public:tweet, public:dm, email, internal):
+    // the server measures the text the way it would go out.
     function replyChoices() {
       const data = new FormData(form);
       const params = new URLSearchParams();
       params.set("kind", data.get("kind") || "public");
-      // The last value of each, as the server reads the form (a hidden "0" precedes the link's checkbox).
-      ["mode", "append_link"].forEach((name) => {
-        const values = data.getAll("reply_option_" + name);
-        if (values.length) params.set(name, values[values.length - 1]);
-      });
+      // The last value, as the server reads the form (a hidden "0" precedes the link's checkbox).
+      const link = data.getAll("reply_option_append_link");
+      if (link.length) params.set("append_link", link[link.length - 1]);
       return params;
     }
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('twitter_channel', '0010_x_costs_and_budgets'),
+        ('twitter_channel', '0013_item_media'),
     ]
 
     operations = [
