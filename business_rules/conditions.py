@@ -212,6 +212,24 @@ def value_choices(field: Field) -> list[tuple[str, str]] | None:
     return None
 
 
+def describe_condition(field_name: str, operator: str, value: str) -> str:
+    """A condition as admins read it ("Channel is X DM", "Group changed to Billing"), never
+    its stored codes; a row naming a field or value that is gone shows what it stored."""
+    field = FIELDS.get(field_name)
+    if field is None:
+        return f"{field_name} {operator} {value}".strip()
+    words = OPERATORS.get(operator, operator).lower()
+    if operator in NO_VALUE:
+        return f"{field.label} {words}"
+    return f"{field.label} {words} {value_label(value_choices(field), value)}"
+
+
+def value_label(choices: list[tuple[str, str]] | None, value: str) -> str:
+    if choices is None:
+        return value
+    return dict(choices).get(value, f"{value} (deleted)")
+
+
 def split_words(value: str) -> list[str]:
     return [w for w in (part.strip() for part in value.replace(",", " ").split()) if w]
 

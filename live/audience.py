@@ -329,7 +329,22 @@ def plan(
                     out.extend((sub, notice) for notice in notices_for(event, tickets[ticket_id], sub))
         if visible and any(e.kind == LiveEvent.Kind.TICKET for t in visible for e in by_ticket[t]):
             recount.append(sub)
+        elif sub.user.is_restricted and _left_some_reach(by_ticket, visible):
+            # Not visible now, but it may have been until this change: the count drops.
+            recount.append(sub)
     return out, recount
+
+
+# The ticket fields a restricted agent's reach depends on (tickets.access.visible_tickets).
+REACH_FIELDS = {"group_id", "channel"}
+
+
+def _left_some_reach(by_ticket: dict[int, list[LiveEvent]], visible: set[int]) -> bool:
+    return any(
+        e.kind == LiveEvent.Kind.TICKET and REACH_FIELDS & set(e.data.get("fields", ()))
+        for ticket_id, events in by_ticket.items() if ticket_id not in visible
+        for e in events
+    )
 
 
 def current_users(subs: list[Subscription]) -> list[Subscription]:
