@@ -29,6 +29,7 @@ SANDBOX_DEMO := $(filter http://127.0.0.1:8001,$(X_API_BASE_URL))
 
 demo: migrate
 	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py load_demo_macros
 	$(BIN)/python manage.py rebuild_dashboard
 ifneq ($(SANDBOX_DEMO),)
 	$(BIN)/python manage.py x_account add --user-id 1580000000000000001 --username AcmeSupport \

@@ -15,6 +15,7 @@ from .admin_access import AdminsOnly
 from .automations import admin as automations_admin  # noqa: F401
 from .dry_run import dry_run
 from .forms import ActionForm, ActionFormSet, AnyConditionFormSet, ConditionForm, ConditionFormSet, admin_schema
+from .macros import admin as macros_admin  # noqa: F401
 from .models import NoiseRule, Trigger, TriggerAction, TriggerCondition, TriggerFiring
 from .positions import move
 from .sla import admin as sla_admin  # noqa: F401

@@ -262,7 +262,8 @@ def apply_plan(
             for trigger in plan.fired:
                 problems[trigger.id].append(f"Could not update the ticket: {exc}")
     if plan.effects:
-        values = placeholder_values(ticket, tags=state.tags, identities=state.identities, comment=state.comment)
+        values = placeholder_values(ticket, tags=state.tags, identities=state.identities, comment=state.comment,
+                                    current_user=state.actor)
         titles = {t.id: t.title for t in plan.fired}
         for effect in plan.effects:
             problem = perform(effect, ticket, state, values)

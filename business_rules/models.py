@@ -170,6 +170,7 @@ class TriggerFiring(models.Model):
 # Automations and service levels keep their models next to their logic; imported here so
 # they belong to this app's migrations.
 from .automations.models import Automation, AutomationAction, AutomationCondition, AutomationFiring  # noqa: E402, F401
+from .macros.models import Macro, MacroAction  # noqa: E402, F401
 from .sla.models import (  # noqa: E402, F401
     Holiday,
     Schedule,

@@ -13,7 +13,7 @@ import re
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from tickets.models import Comment, Identity, Ticket
+from tickets.models import Comment, Identity, Ticket, User
 
 PLACEHOLDER = re.compile(r"{{\s*([a-z_]+\.[a-z_]+)\s*}}")
 
@@ -28,10 +28,13 @@ KNOWN = {
     "ticket.group": "Group name",
     "ticket.assignee": "Assignee name",
     "requester.name": "Requester name",
+    "requester.first_name": "Requester first name (the first word of their name)",
     "requester.handle": "Requester X handle (with @)",
     "requester.email": "Requester email",
     "comment.body": "Text of the comment that caused the update",
     "comment.author": "Author of that comment",
+    "current_user.name": "The agent who made the update (or applies the macro)",
+    "current_user.first_name": "That agent's first name",
 }
 
 
@@ -45,8 +48,15 @@ def check_placeholders(text: str) -> None:
 
 
 def placeholder_values(
-    ticket: Ticket, *, tags: set[str], identities: list[Identity], comment: Comment | None
+    ticket: Ticket,
+    *,
+    tags: set[str],
+    identities: list[Identity],
+    comment: Comment | None,
+    current_user: User | None = None,
 ) -> dict[str, str]:
+    """The values of every KNOWN name for this ticket. `current_user`: the agent whose update
+    runs the triggers, or who applies a macro (empty for the intake and scheduled jobs)."""
     handles = [i.handle for i in identities if i.kind == Identity.Kind.X and i.handle]
     emails = [i.value for i in identities if i.kind == Identity.Kind.EMAIL]
     return {
@@ -60,11 +70,21 @@ def placeholder_values(
         "ticket.group": ticket.group.name if ticket.group else "",
         "ticket.assignee": str(ticket.assignee) if ticket.assignee else "",
         "requester.name": ticket.requester.name,
+        "requester.first_name": first_word(ticket.requester.name),
         "requester.handle": f"@{handles[0]}" if handles else "",
         "requester.email": emails[0] if emails else "",
         "comment.body": comment.body if comment is not None else "",
         "comment.author": comment.author_name if comment is not None else "",
+        "current_user.name": str(current_user) if current_user is not None else "",
+        "current_user.first_name": (current_user.first_name or first_word(str(current_user)))
+        if current_user is not None
+        else "",
     }
+
+
+def first_word(name: str) -> str:
+    words = name.split()
+    return words[0] if words else ""
 
 
 def render(text: str, values: dict[str, str]) -> str:

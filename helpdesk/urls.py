@@ -14,5 +14,6 @@ urlpatterns = [
     path("x/", include("twitter_channel.urls")),
     path("t/", include("tickets.public_urls")),
     path("email/", include("tickets.mail.urls")),
+    path("macros/", include("business_rules.macros.urls")),
     path("", include("tickets.urls")),
 ]

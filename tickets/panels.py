@@ -9,7 +9,9 @@ AppConfig.ready, in the same way it registers its outbound sender:
 
 A SIDEBAR panel renders in the ticket's side column; a REPLY panel renders inside the reply
 form, and its inputs named `reply_option_<name>` reach the channel's sender as keyword
-argument `<name>` (strings from the browser: the sender validates them).
+argument `<name>` (strings from the browser: the sender validates them). A REPLY_TOOLS
+panel renders inside the reply form too, above the text (the macro picker); what it posts
+is read by an after-reply hook (`tickets.replies.register_after_reply`), not by the sender.
 Panels get the page context (`ticket`, `user`, `request`).
 """
 
@@ -22,6 +24,7 @@ from .models import Ticket
 
 SIDEBAR = "sidebar"
 REPLY = "reply"
+REPLY_TOOLS = "reply_tools"
 
 
 @dataclass(frozen=True)

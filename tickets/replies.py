@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
 from django.core.exceptions import ValidationError
 
 from .comments import add_comment
 from .mail.outbound import NoEmailAddress, send_email_reply
 from .models import Channel, Comment, Ticket, User
 from .outbound import NoSenderForChannel, reply_to_requester
+
+logger = logging.getLogger(__name__)
 
 
 def replies_since(ticket: Ticket, seen_comment_id: str | int | None, author: User) -> list[Comment]:
@@ -62,3 +68,38 @@ def post_reply(
         # Not sent on X, so do not label it as X: it lives on the web ticket only.
         channel = Channel.WEB if ticket.is_x else ticket.channel
         return add_comment(ticket, body=body, author_user=author, is_public=True, channel=channel)
+
+
+# --- What other apps do once a reply is posted ---------------------------------------------
+# An app that adds inputs to the reply box (a REPLY panel, tickets/panels.py) acts on them
+# once the reply is posted: a macro's actions are applied with the reply it filled in.
+
+
+@dataclass(frozen=True)
+class ReplyNotice:
+    level: str  # "success", "warning" (the messages framework's levels)
+    text: str
+
+
+# callable(ticket, comment, author, posted form data) -> notices for the agent
+AfterReply = Callable[[Ticket, Comment, User, Mapping[str, str]], Iterable[ReplyNotice]]
+_after_reply: list[AfterReply] = []
+
+
+def register_after_reply(hook: AfterReply) -> None:
+    if hook not in _after_reply:  # ready() may run twice in tests
+        _after_reply.append(hook)
+
+
+def after_reply(ticket: Ticket, comment: Comment, author: User, data: Mapping[str, str]) -> list[ReplyNotice]:
+    notices: list[ReplyNotice] = []
+    for hook in _after_reply:
+        try:
+            notices.extend(hook(ticket, comment, author, data))
+        except Exception:
+            # The reply is recorded (and maybe queued for sending) already: a failing
+            # extension must not turn it into an error page that invites sending it again.
+            logger.exception("After-reply hook %r failed on ticket #%s", hook, ticket.pk)
+            notices.append(ReplyNotice("warning", "Your reply was added, but something that should have "
+                                                  "followed it failed (see the server log)."))
+    return notices

@@ -30,7 +30,7 @@ from .models import Channel, Identity, Ticket
 from .origins import attach_origins
 from .queue_page import RELEVANCE, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
-from .replies import post_reply, replies_since
+from .replies import after_reply, post_reply, replies_since
 from .timeline import timeline_for
 
 # --- Queues -----------------------------------------------------------------------------
@@ -154,6 +154,7 @@ def _render_detail(
             "properties_form": properties_form or TicketPropertiesForm(user=request.user, ticket=ticket),
             "sidebar_panels": panels.panels_for(ticket, panels.SIDEBAR),
             "reply_panels": panels.panels_for(ticket, panels.REPLY),
+            "reply_tool_panels": panels.panels_for(ticket, panels.REPLY_TOOLS),
             "can_delete": can_delete_tickets(request.user),
             # The reply form posts it back: replies_since() tells whether someone answered meanwhile.
             "last_comment_id": _last_comment_id(ticket),
@@ -195,6 +196,8 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         # The channel's sender refused the reply as asked (an X post over 280, ...); nothing was recorded.
         form.add_error(None, exc)
         return _render_detail(request, ticket, reply_form=form, status=400)
+    # Before "and set status to": the agent's explicit choice there wins over a macro's status.
+    notices = after_reply(ticket, comment, request.user, request.POST)
     then_status = form.cleaned_data["then_status"]
     if then_status:
         # "Submit as Solved" from a page drawn before another agent set the status: theirs stands.
@@ -206,6 +209,8 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
         except ValueError as exc:
             messages.error(request, str(exc))
     messages.success(request, _reply_flash(comment))
+    for notice in notices:
+        messages.add_message(request, messages.WARNING if notice.level == "warning" else messages.SUCCESS, notice.text)
     return _back_to(request, ticket)
 
 

@@ -10,13 +10,13 @@ class TwitterChannelConfig(AppConfig):
 
         from tickets.models import X_CHANNELS, Channel
         from tickets.origins import register_origins
-        from tickets.outbound import register_sender
+        from tickets.outbound import register_measure, register_sender
         from tickets.outbox import register_outbox
         from tickets.panels import REPLY, SIDEBAR, register_reply_modes, register_ticket_panel
         from tickets.privacy import register_personal_data
 
         from .compliance.privacy import erase_x, export_x
-        from .replies import reply_modes, reply_on_x
+        from .replies import measure_on_x, reply_modes, reply_on_x
         from .reply_models import OutgoingMessage
         from .send_tasks import send_outgoing
         from .thread_origins import x_origins
@@ -25,6 +25,8 @@ class TwitterChannelConfig(AppConfig):
         # through these: a public reply (X, X_LIKE) or a DM (X_DM).
         for channel in (Channel.X, Channel.X_LIKE, Channel.X_DM):
             register_sender(channel, reply_on_x)
+            # What X counts, for replies prepared outside the composer (a macro's text).
+            register_measure(channel, measure_on_x)
         # Replies whose task never ran or died are swept up and sent (tickets/outbox.py).
         register_outbox(OutgoingMessage, send_outgoing, stale_seconds=lambda: settings.X_SEND_STALE_SECONDS)
         # The reply box's "how to answer" offers a public reply and a DM, each naming its recipient.

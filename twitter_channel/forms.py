@@ -17,6 +17,7 @@ class XAccountSettingsForm(forms.ModelForm):
             "ignore_retweets",
             "allowed_for_replies",
             "append_ticket_link_default",
+            "assign_on_reply",
             "default_group",
             "is_active",
         ]
@@ -27,5 +28,6 @@ class XAccountSettingsForm(forms.ModelForm):
             "ignore_retweets": "Ignore retweets",
             "allowed_for_replies": "Agents may reply from this account",
             "append_ticket_link_default": "Append a ticket link to public replies by default",
+            "assign_on_reply": "Replying assigns an unassigned ticket to the agent who replies",
             "is_active": "Poll this account",
         }

@@ -41,6 +41,8 @@ class XAccount(models.Model):
     capture_likes = models.BooleanField(default=True)
     allowed_for_replies = models.BooleanField(default=True)
     append_ticket_link_default = models.BooleanField(default=False)
+    # An agent who answers an unassigned ticket from this account takes it (replies.queue_reply).
+    assign_on_reply = models.BooleanField(default=False)
     ignore_retweets = models.BooleanField(default=True)
     default_group = models.ForeignKey(
         "tickets.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

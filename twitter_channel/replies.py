@@ -20,9 +20,11 @@ from django.db import transaction
 from django.db.models import Max
 
 from tickets.comments import add_comment
+from tickets.lifecycle import EditConflict, update_ticket
 from tickets.links import request_email_link, ticket_link
 from tickets.mail.capture import new_email_request
 from tickets.models import Channel, Comment, Identity, Ticket, User
+from tickets.outbound import TextFit
 
 from . import sending
 from .models import IncomingItem, XAccount
@@ -330,8 +332,25 @@ def queue_reply(ticket: Ticket, composed: ComposedReply, author: User | None) ->
             recipient_x_id=composed.recipient_x_id,
             dm_conversation_id=composed.dm_conversation_id,
         )
+        if composed.account.assign_on_reply and author is not None:
+            take_if_unassigned(ticket, author)
         sending.enqueue(outgoing.pk)
     return comment
+
+
+def take_if_unassigned(ticket: Ticket, agent: User) -> None:
+    """The agent who answers an unassigned ticket takes it (an account's `assign_on_reply`).
+
+    Done when the reply is queued, in the agent's own transaction, not when X confirms it:
+    the other agents see at once that someone answered (a reply may wait minutes in the
+    outbox, or fail and be retried), and a reply that fails stays with the agent who must
+    retry it. Someone who assigned the ticket meanwhile keeps it."""
+    if ticket.assignee_id is not None:
+        return
+    try:
+        update_ticket(ticket, assignee_id=agent.pk, actor=agent, expected={"assignee_id": None})
+    except EditConflict:
+        pass  # assigned by someone else since the page was drawn: theirs stands
 
 
 def reply_on_x(ticket: Ticket, body: str, author: User | None = None, *, mode: str | None = None,
@@ -344,6 +363,25 @@ def reply_on_x(ticket: Ticket, body: str, author: User | None = None, *, mode: s
     composed = compose(choices, body, mode=mode or None, account_id=account, append_link=_flag(append_link),
                        to=to or None)
     return queue_reply(ticket, composed, author)
+
+
+def measure_on_x(ticket: Ticket, body: str, *, mode: str | None = None, append_link: str | bool | None = None,
+                 **_ignored) -> TextFit:
+    """How X counts `body` as the reply box would send it (`tickets.outbound.measure_reply`):
+    a DM by its characters, a post by X's weighted length, with the ticket link when it is
+    appended. Without options, the ticket's defaults (a DM on DM tickets)."""
+    if mode not in (TWEET, DM):
+        mode = DM if ticket.channel == Channel.X_DM else TWEET
+    body = (body or "").strip()
+    if mode == DM:
+        return TextFit(dm_length(body), DM_LIMIT, "X direct message")
+    link = _flag(append_link)
+    if link is None:
+        link = bool(ticket.x_account and ticket.x_account.append_ticket_link_default)
+    if link:
+        return TextFit(weighted_length(appended(body, ticket_link(ticket))), TWEET_LIMIT,
+                       "X post with the ticket link")
+    return TextFit(weighted_length(body), TWEET_LIMIT, "X post")
 
 
 class EmailRequestPreview(XReplyRefused):

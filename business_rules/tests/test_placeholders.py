@@ -24,7 +24,9 @@ def values(settings):
         assignee=UserFactory(first_name="Bob", last_name="Agent"),
     )
     comment = Comment.objects.create(ticket=ticket, body="Where is it?", author_requester=requester)
-    return ticket, placeholder_values(ticket, tags={"vip", "dm"}, identities=identities, comment=comment)
+    agent = UserFactory(username="cora", first_name="Cora", last_name="Agent")
+    return ticket, placeholder_values(ticket, tags={"vip", "dm"}, identities=identities, comment=comment,
+                                      current_user=agent)
 
 
 def test_every_known_placeholder_renders(values):
@@ -43,10 +45,13 @@ def test_every_known_placeholder_renders(values):
             "Social",
             "Bob Agent",
             "Alice Doe",
+            "Alice",
             "@alice",
             "alice@example.com",
             "Where is it?",
             "Alice Doe",
+            "Cora Agent",
+            "Cora",
         ]
     )
 
@@ -78,4 +83,11 @@ def test_unknown_placeholders_are_refused_on_save():
 def test_missing_values_render_empty():
     ticket = TicketFactory(requester=RequesterFactory(name="Nobody"))
     vals = placeholder_values(ticket, tags=set(), identities=[], comment=None)
-    assert render("[{{requester.email}}][{{ticket.group}}][{{comment.body}}]", vals) == "[][][]"
+    assert render("[{{requester.email}}][{{ticket.group}}][{{comment.body}}][{{current_user.name}}]", vals) == "[][][][]"
+
+
+def test_first_names_are_the_first_word_or_the_agents_own():
+    ticket = TicketFactory(requester=RequesterFactory(name="  Ada   Lovelace "))
+    agent = UserFactory(username="grace", first_name="", last_name="")
+    vals = placeholder_values(ticket, tags=set(), identities=[], comment=None, current_user=agent)
+    assert render("{{requester.first_name}}/{{current_user.first_name}}", vals) == "Ada/grace"

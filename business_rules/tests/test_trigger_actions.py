@@ -110,6 +110,13 @@ def test_add_internal_note(ticket, django_capture_on_commit_callbacks):
     assert note.author_user is None and note.author_requester is None
 
 
+def test_current_user_is_the_agent_whose_update_ran_the_triggers(ticket, django_capture_on_commit_callbacks):
+    make_trigger(all=ON_UPDATE, actions=[("add_internal_note", "", "", "Changed by {{current_user.first_name}}")])
+    agent = UserFactory(first_name="Dana")
+    touch(ticket, django_capture_on_commit_callbacks, priority=Ticket.Priority.LOW, actor=agent)
+    assert ticket.comments.get().body == "Changed by Dana"
+
+
 def test_email_the_assignee(ticket, django_capture_on_commit_callbacks, mailoutbox, settings):
     settings.SITE_URL = "https://help.example.com"
     agent = UserFactory(email="agent@example.com")

@@ -13,6 +13,7 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
+from business_rules.tests.macro_helpers import make_macro
 from tickets.comments import add_comment
 from tickets.mail.inbound import ingest_email
 from tickets.mail.testing import build_email
@@ -58,6 +59,7 @@ NOT_PAGES = {
     "twitter_channel:intake_mode": "POST only",
     "twitter_channel:replay_events": "POST only",
     "twitter_channel:connect": "POST only, redirects to X",
+    "macros:for_ticket": "JSON for the macro picker (the picker is test_browser_macro_picker's)",
     "tickets:bulk": "POST; its delete confirmation is visited",
     "tickets:reply": "POST only",
     "tickets:update": "POST only",
@@ -143,8 +145,11 @@ def demo(settings, tmp_path):
     ingest_email(build_email(sender=f"Someone with a very long display name <{LONG_WORD}@example.com>",
                              subject=LONG_SUBJECT))
     settings.INBOUND_EMAIL_MAX_HEADER_BYTES = 16 * 1024
+    make_macro(f"Shared: {LONG_SUBJECT}"[:200], f"Hi {{{{requester.first_name}}}}, {LONG_SUBJECT} {LONG_URL}",
+               set_group=str(support.pk), add_tags=LONG_WORD[:60])
+    macro = make_macro(f"Mine: {LONG_WORD}"[:200], f"{LONG_URL} {{{{ticket.id}}}}", owner=admin, set_status="pending")
     return {"account": account, "x_ticket": x_ticket, "dm_ticket": dm.ticket,
-            "web_ticket": web, "bulk": BulkConversion.objects.get(pk=run.pk)}
+            "web_ticket": web, "bulk": BulkConversion.objects.get(pk=run.pk), "macro": macro}
 
 
 def pages(demo) -> dict[str, str]:
@@ -169,6 +174,10 @@ def pages(demo) -> dict[str, str]:
         "twitter_channel:bulk_result": f"/x/incoming/bulk/{demo['bulk'].pk}/",
         "twitter_channel:reply": f"/x/tickets/{dm}/reply/",
         "mail:quarantine": "/email/quarantine/",
+        "macros:mine": "/macros/",
+        "macros:new": "/macros/new/",
+        "macros:edit": f"/macros/{demo['macro'].pk}/",
+        "macros:delete": f"/macros/{demo['macro'].pk}/delete/",
     } | {
         # More of the same routes with other content.
         "search": "/?q=order",
