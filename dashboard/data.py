@@ -8,10 +8,22 @@ from datetime import UTC, datetime, timedelta
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from business_rules.sla.clocks import METRICS as SLA_METRICS
 from tickets.models import Channel, Ticket, User
 
 from .models import Rollup
-from .rollups import ALL_GROUPS, BOUNDS, CREATED, FIRST_REPLY, INTAKE_LAG, REPLIES, RESOLUTION, SOLVES
+from .rollups import (
+    ALL_GROUPS,
+    BOUNDS,
+    CREATED,
+    FIRST_REPLY,
+    INTAKE_LAG,
+    REPLIES,
+    RESOLUTION,
+    SLA_ACHIEVED,
+    SLA_BREACHED,
+    SOLVES,
+)
 
 RANGES = {"today": 1, "7d": 7, "30d": 30}
 OPEN_STATUSES = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.ON_HOLD]
@@ -50,6 +62,7 @@ def dashboard_data(user: User, range_name: str, *, now: datetime | None = None) 
         "resolution_hours": _percentiles(cells, RESOLUTION, (50, 90), scale=3600),
         "intake_lag_seconds": _percentiles(cells, INTAKE_LAG, (50, 95), scale=1),
         "agents": _agents(cells),
+        "sla": _sla(cells),
     }
 
 
@@ -120,3 +133,13 @@ def _agents(cells) -> dict:
     dims = sorted(activity, key=lambda d: -(activity[d][REPLIES] + activity[d][SOLVES]))[:20]
     return {"labels": [names.get(d, "triggers and others" if d == "-" else d) for d in dims],
             "replies": [activity[d][REPLIES] for d in dims], "solves": [activity[d][SOLVES] for d in dims]}
+
+
+def _sla(cells) -> dict:
+    """Targets fulfilled in the range, per metric: met in time, or late."""
+    counts = {(row["metric"], row["dim"]): row["n"] for row in cells.filter(metric__in=[SLA_ACHIEVED, SLA_BREACHED])
+              .values("metric", "dim").annotate(n=Sum("count"))}
+    metrics = [m for m in SLA_METRICS if counts.get((SLA_ACHIEVED, m)) or counts.get((SLA_BREACHED, m))]
+    return {"labels": [SLA_METRICS[m] for m in metrics],
+            "achieved": [counts.get((SLA_ACHIEVED, m), 0) for m in metrics],
+            "breached": [counts.get((SLA_BREACHED, m), 0) for m in metrics]}
