@@ -23,6 +23,7 @@ from django_ratelimit.decorators import ratelimit
 from .links import CONFIRMATION_SALT, EMAIL_REQUEST_SALT, TICKET_LINK_SALT, BadLink, id_from
 from .mail import capture
 from .mail.models import EmailConfirmation
+from .merging import merge_destination
 from .models import Channel, Comment, Ticket
 
 # Only public tweets and likes are shown: they are public on X already. DMs are private
@@ -88,7 +89,8 @@ def requester_page(view):
 @requester_page
 @require_GET
 def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
-    ticket = get_object_or_404(Ticket, pk=_id_or_404(token, TICKET_LINK_SALT))
+    # A link posted from a ticket merged since shows where its conversation went.
+    ticket = merge_destination(get_object_or_404(Ticket, pk=_id_or_404(token, TICKET_LINK_SALT)))
     latest = (
         Comment.objects.filter(ticket=ticket, is_public=True, channel__in=PUBLIC_CHANNELS)
         .select_related("author_user", "author_requester")

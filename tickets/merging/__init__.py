@@ -180,6 +180,15 @@ def _announce(ticket: Ticket, changes: dict, comment: Comment | None, by: User, 
     )
 
 
+def merge_destination(ticket: Ticket) -> Ticket:
+    """The ticket a merged one lives on in (merges of merges followed), or the ticket itself."""
+    seen = {ticket.pk}
+    while ticket.merged_into_id is not None and ticket.merged_into_id not in seen:
+        seen.add(ticket.merged_into_id)
+        ticket = Ticket.objects.get(pk=ticket.merged_into_id)
+    return ticket
+
+
 def merge_candidates(user: User, source: Ticket, query: str, *, limit: int = 10) -> list[Ticket]:
     """Tickets `source` could be merged into, for the picker: by id, subject or requester
     (name, email, @handle), the same requester's first, only tickets `user` can see."""
