@@ -80,8 +80,6 @@ def test_an_admin_still_adds_a_ticket_and_reads_the_log(client, ada):
 
 
 def test_merged_into_is_shown_not_edited(admin_client):
-    from tickets.tests.factories import TicketFactory
-
     ticket = TicketFactory()
     page = admin_client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
     assert "Merged into" in page and 'name="merged_into"' not in page
