@@ -45,6 +45,9 @@
       const values = config.data.datasets.flatMap((s) => s.data);
       canvas.dataset.points = String(values.filter((v) => v > 0).length);
     });
+    // The backlog is counted by beat every minute or so: say when.
+    const asOf = document.querySelector("[data-backlog-as-of]");
+    if (asOf && data.backlog.as_of) asOf.textContent = `(counted ${new Date(data.backlog.as_of).toISOString().slice(11, 16)} UTC)`;
     form.dataset.loaded = data.range;
   }
 
