@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
@@ -19,26 +19,40 @@ from tickets.models import Ticket
 from .models import BacklogCount
 from .rollups import ALL_GROUPS
 
+COUNT_LOCK = 0x6461_7368  # "dash": the advisory lock one backlog count holds
 OPEN_STATUSES = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.ON_HOLD]
 
 
-def take_snapshot() -> int:
-    """Count the unsolved tickets per group and status; returns how many there are."""
-    now = timezone.now()
-    rows = (Ticket.objects.filter(status__in=OPEN_STATUSES).values("group_id", "status")
-            .annotate(n=Count("pk")).order_by())
-    counts = [BacklogCount(group_id=r["group_id"] or 0, status=r["status"], count=r["n"], taken_at=now) for r in rows]
-    # Every status's all-groups total, zeros included: admins read these four rows, and they
-    # say that a count was taken even when nothing is unsolved.
-    totals: Counter = Counter()
-    for c in counts:
-        totals[c.status] += c.count
-    total = sum(totals.values())
-    counts += [BacklogCount(group_id=ALL_GROUPS, status=s, count=totals[s], taken_at=now) for s in OPEN_STATUSES]
+def take_snapshot() -> int | None:
+    """Count the unsolved tickets per group and status; returns how many there are, or None
+    when another count is running (two beats, or a slow count overtaken by the next tick:
+    replacing the rows together would collide)."""
     with transaction.atomic():
+        if not _count_lock():
+            return None
+        now = timezone.now()
+        rows = (Ticket.objects.filter(status__in=OPEN_STATUSES).values("group_id", "status")
+                .annotate(n=Count("pk")).order_by())
+        counts = [BacklogCount(group_id=r["group_id"] or 0, status=r["status"], count=r["n"], taken_at=now)
+                  for r in rows]
+        # Every status's all-groups total, zeros included: admins read these four rows, and
+        # they say that a count was taken even when nothing is unsolved.
+        totals: Counter = Counter()
+        for c in counts:
+            totals[c.status] += c.count
+        counts += [BacklogCount(group_id=ALL_GROUPS, status=s, count=totals[s], taken_at=now) for s in OPEN_STATUSES]
         BacklogCount.objects.all().delete()
         BacklogCount.objects.bulk_create(counts)
-    return total
+    return sum(totals.values())
+
+
+def _count_lock() -> bool:
+    """A transaction-level advisory lock (PostgreSQL); SQLite serialises writers itself."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [COUNT_LOCK])
+        return cursor.fetchone()[0]
 
 
 def backlog(groups: list[int] | None) -> dict:
