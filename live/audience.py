@@ -22,6 +22,7 @@ from django.urls import Resolver404, resolve
 from tickets.access import visible_tickets
 from tickets.filters import QueueFilterForm, apply_filters, apply_sort
 from tickets.models import Comment, Ticket, User
+from tickets.origins import attach_origins
 from tickets.queues import DEFAULT_QUEUE, QUEUES, channel_queue
 
 from .models import FollowedView, LiveEvent, Viewer
@@ -188,7 +189,8 @@ def render_comments(ticket_id: int, after: int) -> list[dict]:
             "author": c.author_name,
             "html": render_to_string("tickets/_comment.html", {"comment": c}),
         }
-        for c in comments
+        # The @handle, "view on X" and media the ticket page shows with each comment.
+        for c in attach_origins(comments)
     ]
 
 
@@ -327,7 +329,22 @@ def plan(
                     out.extend((sub, notice) for notice in notices_for(event, tickets[ticket_id], sub))
         if visible and any(e.kind == LiveEvent.Kind.TICKET for t in visible for e in by_ticket[t]):
             recount.append(sub)
+        elif sub.user.is_restricted and _left_some_reach(by_ticket, visible):
+            # Not visible now, but it may have been until this change: the count drops.
+            recount.append(sub)
     return out, recount
+
+
+# The ticket fields a restricted agent's reach depends on (tickets.access.visible_tickets).
+REACH_FIELDS = {"group_id", "channel"}
+
+
+def _left_some_reach(by_ticket: dict[int, list[LiveEvent]], visible: set[int]) -> bool:
+    return any(
+        e.kind == LiveEvent.Kind.TICKET and REACH_FIELDS & set(e.data.get("fields", ()))
+        for ticket_id, events in by_ticket.items() if ticket_id not in visible
+        for e in events
+    )
 
 
 def current_users(subs: list[Subscription]) -> list[Subscription]:

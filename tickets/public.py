@@ -89,8 +89,12 @@ def requester_page(view):
 @requester_page
 @require_GET
 def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
+    # An erased requester's ticket has no page: its link was posted on X, next to their name.
     # A link posted from a ticket merged since shows where its conversation went.
-    ticket = merge_destination(get_object_or_404(Ticket, pk=_id_or_404(token, TICKET_LINK_SALT)))
+    ticket = merge_destination(
+        get_object_or_404(Ticket, pk=_id_or_404(token, TICKET_LINK_SALT), requester__erased_at=None))
+    if ticket.requester.erased_at is not None:
+        raise Http404("No such page")
     latest = (
         Comment.objects.filter(ticket=ticket, is_public=True, channel__in=PUBLIC_CHANNELS)
         .select_related("author_user", "author_requester")

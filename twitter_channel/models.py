@@ -8,6 +8,18 @@ from django.utils import timezone
 
 from .crypto import EncryptedTextField
 
+# The OAuth scopes the helpdesk asks X for, and what each one lets it do: an account whose
+# grant lacks one is told which and why (X's consent page lets the person untick scopes).
+SCOPE_PURPOSES = {
+    "tweet.read": "read mentions and posts",
+    "users.read": "read who wrote them",
+    "tweet.write": "reply publicly",
+    "like.read": "read the brand's likes",
+    "dm.read": "read direct messages",
+    "dm.write": "answer by DM",
+    "offline.access": "stay connected (renew the token without you)",
+}
+
 
 class XAccount(models.Model):
     """A brand account on X, connected by an admin through OAuth 2.0."""
@@ -60,6 +72,14 @@ class XAccount(models.Model):
     @property
     def is_polling(self) -> bool:
         return self.is_active and not self.needs_reconnect
+
+    def missing_scopes(self) -> dict[str, str]:
+        """The scopes the helpdesk needs that X's grant lacks, with what each is for. An
+        account without a recorded grant (added by `x_account add`) is not second-guessed."""
+        granted = set(self.scopes.split())
+        if not granted:
+            return {}
+        return {scope: purpose for scope, purpose in SCOPE_PURPOSES.items() if scope not in granted}
 
     def captures(self, stream: str) -> bool:
         return {
@@ -153,6 +173,10 @@ class IncomingItem(models.Model):
     is_quote = models.BooleanField(default=False)
     mentioned_usernames = models.JSONField(default=list, blank=True)
     is_group = models.BooleanField(default=False)
+    # Photos, videos and GIFs attached, as the adapter parsed them (`XMedia.stored`):
+    # [{"key", "type", "image_url", "width", "height", "alt"}]. The thread shows them; the
+    # agent's browser loads the images from X's CDN, the helpdesk never fetches them.
+    media = models.JSONField(default=list, blank=True)
 
     state = models.CharField(max_length=12, choices=State.choices, default=State.NEW)
     state_reason = models.TextField(blank=True)
@@ -207,5 +231,10 @@ class IncomingItem(models.Model):
 from .bulk_models import BulkConversion  # noqa: E402, F401
 from .compliance.models import ComplianceJobRun, XDeletion  # noqa: E402, F401
 from .cost_models import XBudget, XCostDay, XCostSeenItem  # noqa: E402, F401
-from .realtime.models import ActivityEvent, ActivitySubscription, WebhookHealth  # noqa: E402, F401
+from .realtime.models import (  # noqa: E402, F401
+    ActivityEvent,
+    ActivitySubscription,
+    RequesterProfileSubscription,
+    WebhookHealth,
+)
 from .reply_models import OutgoingMessage  # noqa: E402, F401

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tickets', '0014_fill_ticket_times'),
+        ('tickets', '0016_mark_erased_requesters'),
     ]
 
     operations = [
