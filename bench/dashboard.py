@@ -4,7 +4,8 @@
 
 Uses the `pages` benchmark's seeded helpdesk (100,000 tickets, 1,000,000 comments, two years
 of history; seeded if missing), rebuilds the dashboard's rollups from it (timed: what
-`manage.py rebuild_dashboard` costs), then requests the JSON of each range as an admin, an
+`manage.py rebuild_dashboard` costs; `--keep-rollups` keeps a previous run's), counts the
+backlog as beat does (timed), then requests the JSON of each range as an admin, an
 agent and a restricted agent and prints p50/p95/max and queries. Target: p95 <= 300 ms.
 `--dense` then fills every rollup cell of the last 30 days (every hour, group, channel,
 agent and histogram bucket: the most a month can hold whatever the ticket count) and times
@@ -25,6 +26,8 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench dashboard", description=__doc__.split("\n\n")[0])
     parser.add_argument("--reseed", action="store_true")
     parser.add_argument("--dense", action="store_true", help="also time a month with every rollup cell filled")
+    parser.add_argument("--keep-rollups", action="store_true",
+                        help="time the rollups a previous run rebuilt (at 1M tickets a rebuild takes many minutes)")
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -44,6 +47,7 @@ def main(argv=None) -> int:
 
     from bench.pages import Scenario, print_report, run, vacuum_analyze
     from bench.seed import Scale, is_seeded, seed
+    from dashboard.backlog import take_snapshot
     from dashboard.models import Rollup
     from dashboard.rollups import rebuild
 
@@ -54,10 +58,18 @@ def main(argv=None) -> int:
         print(f"Seeding {scale.tickets:,} tickets and {scale.comments:,} comments into {args.database}...", flush=True)
         seed(scale)
         vacuum_analyze()
+    if args.keep_rollups and Rollup.objects.exists():
+        print(f"Rollups kept from a previous run: {Rollup.objects.count():,} cells", flush=True)
+    else:
+        started = time.perf_counter()
+        cells = rebuild()
+        print(f"Rollups rebuilt from the tickets in {time.perf_counter() - started:.1f} s: {cells:,} cells", flush=True)
+        vacuum_analyze()
+
     started = time.perf_counter()
-    cells = rebuild()
-    print(f"Rollups rebuilt from the tickets in {time.perf_counter() - started:.1f} s: {cells:,} cells", flush=True)
-    vacuum_analyze()
+    take_snapshot()
+    print(f"Backlog counted in {time.perf_counter() - started:.2f} s (beat does it every DASHBOARD_BACKLOG_SECONDS)",
+          flush=True)
 
     def scenarios(label: str) -> list[Scenario]:
         out = []

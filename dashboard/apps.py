@@ -7,9 +7,13 @@ class DashboardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tickets.events import ticket_changed
+        from business_rules.sla.models import TicketClocks
+        from business_rules.sla.outcomes import sla_outcomes_changed
+        from tickets.events import ticket_changed, tickets_merging
         from tickets.models import Ticket
 
-        from .rollups import on_ticket_changed
+        from .rollups import on_sla_outcomes_changed, on_ticket_changed, on_tickets_merging
 
         ticket_changed.connect(on_ticket_changed, sender=Ticket, dispatch_uid="dashboard_rollups")
+        tickets_merging.connect(on_tickets_merging, sender=Ticket, dispatch_uid="dashboard_rollups_merges")
+        sla_outcomes_changed.connect(on_sla_outcomes_changed, sender=TicketClocks, dispatch_uid="dashboard_rollups_sla")

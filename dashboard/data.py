@@ -5,16 +5,28 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 
-from tickets.models import Channel, Ticket, User
+from business_rules.sla.clocks import METRICS as SLA_METRICS
+from tickets.models import Channel, User
 
+from .backlog import backlog
 from .models import Rollup
-from .rollups import ALL_GROUPS, BOUNDS, CREATED, FIRST_REPLY, INTAKE_LAG, REPLIES, RESOLUTION, SOLVES
+from .rollups import (
+    ALL_GROUPS,
+    BOUNDS,
+    CREATED,
+    FIRST_REPLY,
+    INTAKE_LAG,
+    REPLIES,
+    RESOLUTION,
+    SLA_ACHIEVED,
+    SLA_BREACHED,
+    SOLVES,
+)
 
 RANGES = {"today": 1, "7d": 7, "30d": 30}
-OPEN_STATUSES = [Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.ON_HOLD]
 
 
 def visible_group_ids(user: User) -> list[int] | None:
@@ -45,11 +57,12 @@ def dashboard_data(user: User, range_name: str, *, now: datetime | None = None) 
         "range": range_name,
         "from": start.isoformat(),
         "created_per_hour": _created_per_hour(cells, start, now),
-        "backlog": _backlog(groups),
+        "backlog": backlog(groups),
         "first_reply_minutes": _percentiles(cells, FIRST_REPLY, (50, 90), scale=60),
         "resolution_hours": _percentiles(cells, RESOLUTION, (50, 90), scale=3600),
         "intake_lag_seconds": _percentiles(cells, INTAKE_LAG, (50, 95), scale=1),
         "agents": _agents(cells),
+        "sla": _sla(cells),
     }
 
 
@@ -66,18 +79,6 @@ def _created_per_hour(cells, start: datetime, now: datetime) -> dict:
     return {"labels": [h.strftime("%m-%d %H:00") for h in hours],
             "datasets": [{"label": labels.get(dim, dim), "data": [by_hour.get(h, 0) for h in hours]}
                          for dim, by_hour in sorted(series.items())]}
-
-
-def _backlog(groups: list[int] | None) -> dict:
-    tickets = Ticket.objects.filter(status__in=OPEN_STATUSES)
-    if groups is not None:
-        allowed = Q(group_id__in=[g for g in groups if g])
-        if 0 in groups:
-            allowed |= Q(group__isnull=True)
-        tickets = tickets.filter(allowed)
-    counts = dict(tickets.values_list("status").annotate(n=Count("pk")).values_list("status", "n"))
-    labels = dict(Ticket.Status.choices)
-    return {"labels": [labels[s] for s in OPEN_STATUSES], "data": [counts.get(s, 0) for s in OPEN_STATUSES]}
 
 
 def _percentiles(cells, metric: str, which: tuple[int, ...], *, scale: float) -> dict:
@@ -120,3 +121,13 @@ def _agents(cells) -> dict:
     dims = sorted(activity, key=lambda d: -(activity[d][REPLIES] + activity[d][SOLVES]))[:20]
     return {"labels": [names.get(d, "triggers and others" if d == "-" else d) for d in dims],
             "replies": [activity[d][REPLIES] for d in dims], "solves": [activity[d][SOLVES] for d in dims]}
+
+
+def _sla(cells) -> dict:
+    """Targets fulfilled in the range, per metric: met in time, or late."""
+    counts = {(row["metric"], row["dim"]): row["n"] for row in cells.filter(metric__in=[SLA_ACHIEVED, SLA_BREACHED])
+              .values("metric", "dim").annotate(n=Sum("count"))}
+    metrics = [m for m in SLA_METRICS if counts.get((SLA_ACHIEVED, m)) or counts.get((SLA_BREACHED, m))]
+    return {"labels": [SLA_METRICS[m] for m in metrics],
+            "achieved": [counts.get((SLA_ACHIEVED, m), 0) for m in metrics],
+            "breached": [counts.get((SLA_BREACHED, m), 0) for m in metrics]}

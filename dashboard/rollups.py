@@ -7,9 +7,17 @@ tests compare both). Counted once, on `ticket_changed`, after the change is comm
 - created: the hour a ticket was opened, by channel;
 - intake lag: from a post or DM on X to its ticket, by "@account/intake mode" (histogram);
 - replies and first reply: public comments by agents (the first one's wait, by channel);
-- solves and resolution: each move to solved, credited to who solved it (time since opening).
+- solves and resolution: each move to solved, credited to who solved it (time since opening);
+- SLA achieved and breached: each ticket's fulfilled service-level targets, by metric, on
+  the day each ended (`business_rules.sla.outcomes`, which says when a refresh changes them).
 Cells carry the ticket's group at that moment, so agents see their groups' figures; each
 has an all-groups twin (group -1) that admins read.
+
+A merge (`tickets.merging`) moves comments between tickets: the cells of both tickets are
+computed as a rebuild would before and after the move, and the difference is applied, in
+the merge's transaction. Replies keep their day and agent and take the target's group and
+channel; the target's first reply is its earliest agent reply, timed from its own opening
+(one older than that, brought by the merge, counts as immediate).
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from __future__ import annotations
 import bisect
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
@@ -30,6 +38,7 @@ log = logging.getLogger(__name__)
 
 CREATED, FIRST_REPLY, RESOLUTION, INTAKE_LAG, REPLIES, SOLVES = (
     "created", "first_reply", "resolution", "intake_lag", "replies", "solves")
+SLA_ACHIEVED, SLA_BREACHED = "sla_achieved", "sla_breached"
 HOURLY = {CREATED}
 # Upper bounds (seconds) of the histogram buckets; one more bucket holds everything longer.
 BOUNDS = {
@@ -62,20 +71,32 @@ def cell(metric: str, when: datetime, group_id: int | None, dim: str, seconds: f
 def add(cells: Iterable[Cell]) -> None:
     """Adds one to each cell (repeats add more), and to its all-groups twin (group -1, what
     admins read: one row per hour and channel instead of one per group): one upsert."""
+    apply(Counter(cells))
+
+
+def apply(deltas: Mapping[Cell, int]) -> None:
+    """Adds each cell's delta (negative ones take away) to it and to its all-groups twin."""
     counts: Counter = Counter()
-    for metric, start, group, dim, bucket in cells:
-        counts[(metric, start, group, dim, bucket)] += 1
-        counts[(metric, start, ALL_GROUPS, dim, bucket)] += 1
+    for (metric, start, group, dim, bucket), n in deltas.items():
+        counts[(metric, start, group, dim, bucket)] += n
+        counts[(metric, start, ALL_GROUPS, dim, bucket)] += n
+    counts = Counter({key: n for key, n in counts.items() if n})
     if not counts:
         return
     table = Rollup._meta.db_table
     rows = sorted(counts.items())  # a fixed order: concurrent upserts never deadlock
     values = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows))
     params = [v for (metric, start, group, dim, bucket), n in rows for v in (metric, start, group, dim, bucket, n)]
+    emptied = [key for key, n in rows if n < 0]
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} (metric, start, group_id, dim, bucket, count) VALUES {values} "
                        "ON CONFLICT (metric, start, group_id, dim, bucket) DO UPDATE SET "
                        f"count = {table}.count + excluded.count", params)
+        if emptied:
+            # Cells taken down to nothing go, as a rebuild would never write them.
+            keys = ", ".join(["(%s, %s, %s, %s, %s)"] * len(emptied))
+            cursor.execute(f"DELETE FROM {table} WHERE count = 0 AND (metric, start, group_id, dim, bucket) "
+                           f"IN ({keys})", [v for key in emptied for v in key])
 
 
 # --- incremental ---------------------------------------------------------------------------
@@ -83,15 +104,47 @@ def add(cells: Iterable[Cell]) -> None:
 def on_ticket_changed(sender, *, ticket, created, changes, comment=None, actor=None, events=(), **kwargs) -> None:
     """Counts the change; a failure is logged and never reaches the change's caller (the
     cells it missed come back with `manage.py rebuild_dashboard`)."""
+    _safely(lambda: add(cells_for_change(ticket, created=created, changes=changes, comment=comment, events=events)),
+            f"ticket #{ticket.pk}")
+
+
+def on_sla_outcomes_changed(sender, *, changes, **kwargs) -> None:
+    """A refresh of SLA clocks fulfilled targets (or, recomputed, changed how they ended)."""
+    deltas: Counter = Counter()
+    for change in changes:
+        for outcome in change.before - change.after:
+            deltas[_sla_cell(outcome, change.group_id)] -= 1
+        for outcome in change.after - change.before:
+            deltas[_sla_cell(outcome, change.group_id)] += 1
+    _safely(lambda: apply(deltas), "SLA outcomes")
+
+
+def on_tickets_merging(sender, *, source, target, **kwargs):
+    """Before a merge moves comments: the two tickets' cells now; after it, the difference."""
+    ids = [source.pk, target.pk]
+    before = Counter(ticket_cells(ids))
+
+    def after_move() -> None:
+        after = Counter(ticket_cells(ids))
+        _safely(lambda: apply({c: after[c] - before[c] for c in before.keys() | after.keys()}),
+                f"the merge of #{source.pk} into #{target.pk}")
+
+    return after_move
+
+
+def _safely(count, what: str) -> None:
     try:
-        cells = cells_for_change(ticket, created=created, changes=changes, comment=comment, events=events)
         if connection.in_atomic_block:
             with transaction.atomic():  # a savepoint: a failure must not spoil the caller's transaction
-                add(cells)
+                count()
         else:
-            add(cells)  # after commit, in autocommit: one statement, nothing to protect
+            count()  # after commit, in autocommit: one statement, nothing to protect
     except Exception:  # noqa: BLE001 - the dashboard must never break the work it counts
-        log.exception("could not count ticket #%s in the dashboard's rollups", ticket.pk)
+        log.exception("could not count %s in the dashboard's rollups", what)
+
+
+def _sla_cell(outcome, group_id: int | None) -> Cell:
+    return cell(SLA_BREACHED if outcome.breached else SLA_ACHIEVED, outcome.ended_at, group_id, outcome.metric)
 
 
 def cells_for_change(ticket: Ticket, *, created: bool, changes: dict, comment: Comment | None,
@@ -136,53 +189,62 @@ def _solve(ticket: Ticket, when: datetime, by_user_id: int | None) -> list[Cell]
 # --- from scratch --------------------------------------------------------------------------
 
 def rebuild() -> int:
-    """Recomputes every cell from the tickets, comments, event log and X items (after demo
-    data loaded without events, or to check the incremental cells). Returns the cells kept."""
-    from twitter_channel.models import IncomingItem
-
+    """Recomputes every cell from the tickets, comments, event log, X items and SLA clocks
+    (after demo data loaded without events, or to check the incremental cells). Returns the
+    cells kept."""
     with transaction.atomic():
         Rollup.objects.all().delete()
         batch: list[Cell] = []
-
-        def flush(force: bool = False) -> None:
-            if batch and (force or len(batch) >= 5000):
+        for one in ticket_cells():
+            batch.append(one)
+            if len(batch) >= 5000:
                 add(batch)
                 batch.clear()
-
-        for created_at, group_id, channel in Ticket.objects.values_list("created_at", "group_id", "channel") \
-                .iterator(chunk_size=5000):
-            batch.append(cell(CREATED, created_at, group_id, channel))
-            flush()
-        seen_tickets: set[int] = set()
-        for ticket_id, x_created_at, created_at, group_id, username, mode in (
-                IncomingItem.objects.filter(ticket__isnull=False, x_created_at__isnull=False,
-                                            ticket__channel__in=X_CHANNELS)
-                .order_by("ticket_id", "pk")
-                .values_list("ticket_id", "x_created_at", "ticket__created_at", "ticket__group_id",
-                             "account__username", "account__intake_mode").iterator(chunk_size=5000)):
-            if ticket_id in seen_tickets:
-                continue
-            seen_tickets.add(ticket_id)
-            batch.append(cell(INTAKE_LAG, created_at, group_id, f"@{username}/{mode}",
-                              (created_at - x_created_at).total_seconds()))
-            flush()
-        replied: set[int] = set()
-        for ticket_id, author_id, created_at, group_id, channel, opened in (
-                Comment.objects.filter(is_public=True, author_user__isnull=False).order_by("ticket_id", "created_at",
-                                                                                           "pk")
-                .values_list("ticket_id", "author_user_id", "created_at", "ticket__group_id", "ticket__channel",
-                             "ticket__created_at").iterator(chunk_size=5000)):
-            batch.append(cell(REPLIES, created_at, group_id, author_id))
-            if ticket_id not in replied:
-                replied.add(ticket_id)
-                batch.append(cell(FIRST_REPLY, created_at, group_id, channel, (created_at - opened).total_seconds()))
-            flush()
-        for when, by, group_id, channel, opened in (
-                TicketEvent.objects.filter(field=TicketEvent.Field.STATUS, new_value=SOLVED)
-                .values_list("created_at", "actor_user_id", "ticket__group_id", "ticket__channel",
-                             "ticket__created_at").iterator(chunk_size=5000)):
-            batch.append(cell(SOLVES, when, group_id, by or "-"))
-            batch.append(cell(RESOLUTION, when, group_id, channel, (when - opened).total_seconds()))
-            flush()
-        flush(force=True)
+        add(batch)
     return Rollup.objects.count()
+
+
+def ticket_cells(ticket_ids: list[int] | None = None) -> Iterator[Cell]:
+    """Every cell the tickets (all of them, or these) count in, as the incremental path
+    counts them, one repeated cell per event; the group is each ticket's current one."""
+    from business_rules.sla.models import TicketClocks
+    from business_rules.sla.outcomes import outcomes
+    from twitter_channel.models import IncomingItem
+
+    def of(queryset, ticket_field: str = "ticket_id"):
+        return queryset if ticket_ids is None else queryset.filter(**{f"{ticket_field}__in": ticket_ids})
+
+    for created_at, group_id, channel in of(Ticket.objects.all(), "pk").values_list(
+            "created_at", "group_id", "channel").iterator(chunk_size=5000):
+        yield cell(CREATED, created_at, group_id, channel)
+    seen_tickets: set[int] = set()
+    for ticket_id, x_created_at, created_at, group_id, username, mode in (
+            of(IncomingItem.objects.filter(ticket__isnull=False, x_created_at__isnull=False,
+                                           ticket__channel__in=X_CHANNELS))
+            .order_by("ticket_id", "pk")
+            .values_list("ticket_id", "x_created_at", "ticket__created_at", "ticket__group_id",
+                         "account__username", "account__intake_mode").iterator(chunk_size=5000)):
+        if ticket_id in seen_tickets:
+            continue
+        seen_tickets.add(ticket_id)
+        yield cell(INTAKE_LAG, created_at, group_id, f"@{username}/{mode}", (created_at - x_created_at).total_seconds())
+    replied: set[int] = set()
+    for ticket_id, author_id, created_at, group_id, channel, opened in (
+            of(Comment.objects.filter(is_public=True, author_user__isnull=False))
+            .order_by("ticket_id", "created_at", "pk")
+            .values_list("ticket_id", "author_user_id", "created_at", "ticket__group_id", "ticket__channel",
+                         "ticket__created_at").iterator(chunk_size=5000)):
+        yield cell(REPLIES, created_at, group_id, author_id)
+        if ticket_id not in replied:
+            replied.add(ticket_id)
+            yield cell(FIRST_REPLY, created_at, group_id, channel, (created_at - opened).total_seconds())
+    for when, by, group_id, channel, opened in (
+            of(TicketEvent.objects.filter(field=TicketEvent.Field.STATUS, new_value=SOLVED))
+            .values_list("created_at", "actor_user_id", "ticket__group_id", "ticket__channel",
+                         "ticket__created_at").iterator(chunk_size=5000)):
+        yield cell(SOLVES, when, group_id, by or "-")
+        yield cell(RESOLUTION, when, group_id, channel, (when - opened).total_seconds())
+    for clocks, group_id in of(TicketClocks.objects.all()).values_list("clocks", "ticket__group_id") \
+            .iterator(chunk_size=5000):
+        for outcome in outcomes(clocks):
+            yield _sla_cell(outcome, group_id)

@@ -241,6 +241,14 @@ CELERY_BEAT_SCHEDULE["heartbeat"] = {
     "options": {"expires": HEARTBEAT_SECONDS * 2},
 }
 CELERY_BEAT_SCHEDULER = "helpdesk.heartbeat:StampingScheduler"
+# The dashboard's backlog chart (dashboard/backlog.py) shows the unsolved tickets as beat
+# last counted them, every DASHBOARD_BACKLOG_SECONDS.
+DASHBOARD_BACKLOG_SECONDS = env.float("DASHBOARD_BACKLOG_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE["dashboard-backlog"] = {
+    "task": "dashboard.tasks.snapshot_backlog",
+    "schedule": DASHBOARD_BACKLOG_SECONDS,
+    "options": {"expires": DASHBOARD_BACKLOG_SECONDS},
+}
 
 # --- Live workspace (live/) ---------------------------------------------------
 # Ticket changes travel between processes through the LiveEvent table (live/feed.py); the

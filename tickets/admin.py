@@ -209,7 +209,9 @@ class TicketAdmin(admin.ModelAdmin):
     search_fields = ("=id", "subject", "requester__name")
     autocomplete_fields = ("requester", "assignee", "group", "tags", "follow_up_of")
     list_select_related = ("requester", "assignee", "group")
-    readonly_fields = ("comment_count", "created_at", "updated_at", "solved_at")
+    # merged_into is set by a merge (tickets.merging), which moves the comments along; a
+    # select of every ticket would also make this page unusable at a million tickets.
+    readonly_fields = ("comment_count", "created_at", "updated_at", "solved_at", "merged_into")
     # Comments come in through add_comment only (the cap and the lifecycle depend on it).
     # No exact COUNT of a million tickets, neither "of N total" nor the list's own count.
     show_full_result_count = False

@@ -56,6 +56,10 @@ def add_comment(
         # The row lock serialises concurrent comments on one ticket, so the cap holds exactly.
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         from_requester = author_user is None and author_requester is not None
+        if from_requester and ticket.merged_into_id is not None:
+            # Whatever still reaches a merged ticket (its reply-to address, a DM of its
+            # conversation) belongs to the one it was merged into.
+            ticket = _merge_destination(ticket)
         if ticket.comment_count >= settings.TICKET_COMMENT_LIMIT or (
             from_requester and ticket.status == Ticket.Status.CLOSED
         ):
@@ -185,6 +189,16 @@ def _comment_actor(comment: Comment) -> Actor:
     if comment.author_requester is not None:
         return Actor.requester_message(comment.author_requester, comment.channel)
     return Actor.system()
+
+
+def _merge_destination(ticket: Ticket) -> Ticket:
+    """The ticket a merged one lives on in, locked; merges of merges are followed (a cycle,
+    impossible through `tickets.merging`, stops where it started)."""
+    seen = {ticket.pk}
+    while ticket.merged_into_id is not None and ticket.merged_into_id not in seen:
+        seen.add(ticket.merged_into_id)
+        ticket = Ticket.objects.select_for_update().get(pk=ticket.merged_into_id)
+    return ticket
 
 
 def _continuation_of(ticket: Ticket) -> Ticket:

@@ -175,3 +175,11 @@ def announce_delivery(comment_id: int, ticket_id: int | None, delivery: str) -> 
             delivery_changed.send(sender=Comment, comment_id=comment_id, ticket_id=ticket, delivery=delivery)
 
     transaction.on_commit(send)
+
+
+# sender=Ticket; kwargs: source, target, by. Sent by `tickets.merging.merge_tickets` inside
+# its transaction, both rows locked, before anything moves. Apps that keep rows or counts of
+# their own per ticket (the dashboard's rollups) adjust them here: a receiver may return a
+# callable, called in the same transaction once the comments have moved (to compare before
+# and after).
+tickets_merging = Signal()

@@ -187,6 +187,11 @@ class Ticket(models.Model):
     follow_up_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="follow_ups"
     )
+    # A ticket merged into another (`tickets.merging`) is closed and points at the one that
+    # holds its messages now; whatever still arrives for it is passed on there.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_tickets"
+    )
     # Kept by add_comment() under a row lock; the comment cap is checked against it.
     comment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -380,6 +385,9 @@ class TicketEvent(models.Model):
         SUBJECT = "subject", "Subject"
         CHANNEL = "channel", "Channel"
         X_ACCOUNT = "x_account", "X account"
+        # Merges (`tickets.merging`): the value is the other ticket's id.
+        MERGED_INTO = "merged_into", "Merged into"
+        MERGED_FROM = "merged_from", "Merged in"
 
     # No index of its own: the (ticket, created_at, id) index below serves lookups by ticket.
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)

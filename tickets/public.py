@@ -23,6 +23,7 @@ from django_ratelimit.decorators import ratelimit
 from .links import CONFIRMATION_SALT, EMAIL_REQUEST_SALT, TICKET_LINK_SALT, BadLink, id_from
 from .mail import capture
 from .mail.models import EmailConfirmation
+from .merging import merge_destination
 from .models import Channel, Comment, Ticket
 
 # Only public tweets and likes are shown: they are public on X already. DMs are private
@@ -89,7 +90,11 @@ def requester_page(view):
 @require_GET
 def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
     # An erased requester's ticket has no page: its link was posted on X, next to their name.
-    ticket = get_object_or_404(Ticket, pk=_id_or_404(token, TICKET_LINK_SALT), requester__erased_at=None)
+    # A link posted from a ticket merged since shows where its conversation went.
+    ticket = merge_destination(
+        get_object_or_404(Ticket, pk=_id_or_404(token, TICKET_LINK_SALT), requester__erased_at=None))
+    if ticket.requester.erased_at is not None:
+        raise Http404("No such page")
     latest = (
         Comment.objects.filter(ticket=ticket, is_public=True, channel__in=PUBLIC_CHANNELS)
         .select_related("author_user", "author_requester")

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import views
+from .merging import views as merge_views
 
 app_name = "tickets"
 
@@ -16,4 +17,6 @@ urlpatterns = [
     path("tickets/<int:pk>/requester-email/<int:identity_pk>/primary/", views.requester_primary_email,
          name="requester_primary_email"),
     path("tickets/<int:pk>/delete/", views.delete, name="delete"),
+    path("tickets/<int:pk>/merge/", merge_views.merge_page, name="merge"),
+    path("tickets/<int:pk>/merge/confirm/", merge_views.merge, name="merge_confirm"),
 ]

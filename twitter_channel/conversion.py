@@ -326,7 +326,8 @@ def thread_ticket(item: IncomingItem) -> Ticket | None:
 
 def dm_conversation_ticket(item: IncomingItem) -> Ticket | None:
     """The latest ticket of this DM conversation (add_comment carries a closed one on
-    to a follow-up)."""
+    to a follow-up): the ticket holding its latest message, so a conversation whose ticket
+    was merged into another continues there (a merge moves comments, not items)."""
     linked = (
         IncomingItem.objects.filter(
             account_id=item.account_id,
@@ -338,11 +339,13 @@ def dm_conversation_ticket(item: IncomingItem) -> Ticket | None:
             ticket__requester__erased_at=None,
         )
         .exclude(pk=item.pk)
-        .select_related("ticket")
+        .select_related("ticket", "comment__ticket")
         .order_by("-pk")
         .first()
     )
-    return linked.ticket if linked else None
+    if linked is None:
+        return None
+    return linked.comment.ticket if linked.comment is not None else linked.ticket
 
 
 def stored_comments(items) -> dict[tuple[str, str], Comment | None]:

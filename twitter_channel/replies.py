@@ -135,12 +135,17 @@ def reply_choices(ticket: Ticket) -> ReplyChoices:
         answered = None  # not the requester's own post (their identity changed hands)
         answered_comment = None
     latest_dm = (
-        IncomingItem.objects.filter(ticket=ticket, kind=IncomingItem.Kind.DM, author_x_id__in=requester_x_ids)
-        .defer("raw").order_by("-id").first()
+        # Through the comments, which a merge moves: a DM ticket merged into this one
+        # brings its conversation along (tickets.merging).
+        IncomingItem.objects.filter(comment__ticket=ticket, kind=IncomingItem.Kind.DM, author_x_id__in=requester_x_ids)
+        .select_related("account").defer("raw").order_by("-id").first()
     )
     accounts = list(XAccount.objects.filter(allowed_for_replies=True, is_active=True).order_by("username"))
     default_account = next((a for a in accounts if a.pk == ticket.x_account_id), accounts[0] if accounts else None)
-    dm_account = ticket.x_account if ticket.x_account and ticket.x_account.is_active else None
+    # DMs go out from the account the requester's DM conversation is with, which on a merged
+    # ticket (a mention through one account, a DM to another) is not always the ticket's own.
+    dm_home = latest_dm.account if latest_dm is not None else ticket.x_account
+    dm_account = dm_home if dm_home and dm_home.is_active else None
     recipient = (latest_dm.author_x_id if latest_dm else "") or (answered.author_x_id if answered else "")
     if not recipient and requester_x_ids:
         recipient = (

@@ -25,6 +25,7 @@ from ..ticket_filters import conditions_q
 from .clocks import UNSOLVED, Clock, TicketFacts, advance, next_breach
 from .hours import Calendar
 from .models import SlaPolicy, TicketClocks
+from .outcomes import OutcomeChange, outcomes, sla_outcomes_changed
 
 logger = logging.getLogger(__name__)
 
@@ -80,14 +81,16 @@ def refresh_clocks(ticket_ids: Iterable[int], *, now: datetime | None = None) ->
     now = now or timezone.now()
     tickets = Ticket.objects.filter(pk__in=ids).order_by()
     policy_of = Case(*(When(p.matches, then=Value(p.id)) for p in policies), default=None, output_field=IntegerField())
-    rows = list(tickets.annotate(sla_policy=policy_of).values("pk", "priority", "next_breach_at", "sla_policy", *FACT_COLUMNS))
+    rows = list(tickets.annotate(sla_policy=policy_of).values("pk", "priority", "next_breach_at", "sla_policy",
+                                                              "group_id", *FACT_COLUMNS))
     by_id = {p.id: p for p in policies}
     existing = {c.ticket_id: c for c in TicketClocks.objects.filter(ticket_id__in=ids)}
-    keep, drop, moved = [], [], []
+    keep, drop, moved, ended = [], [], [], []
     for row in rows:
         policy = by_id.get(row["sla_policy"])
         before = existing.get(row["pk"])
         targets = policy.targets.get(row["priority"], {}) if policy else {}
+        stored = {}
         if not targets:
             if before is not None:
                 drop.append(row["pk"])
@@ -98,6 +101,9 @@ def refresh_clocks(ticket_ids: Iterable[int], *, now: datetime | None = None) ->
             stored = _as_json(clocks)
             if before is None or before.policy_id != policy.id or before.clocks != stored:
                 keep.append(TicketClocks(ticket_id=row["pk"], policy_id=policy.id, clocks=stored))
+        was, now_is = outcomes(before.clocks if before else {}), outcomes(stored)
+        if was != now_is:
+            ended.append(OutcomeChange(row["pk"], row["group_id"], was, now_is))
         due = next_breach(clocks)
         if due != row["next_breach_at"]:
             moved.append(Ticket(pk=row["pk"], next_breach_at=due))
@@ -113,6 +119,8 @@ def refresh_clocks(ticket_ids: Iterable[int], *, now: datetime | None = None) ->
         if moved:
             # A bulk UPDATE leaves updated_at alone: a clock moving is not an update by anyone.
             Ticket.objects.bulk_update(moved, ["next_breach_at"], batch_size=500)
+        if ended:
+            sla_outcomes_changed.send(sender=TicketClocks, changes=ended)
     return len(moved)
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from business_rules.models import SlaPolicy
+from tickets.models import Ticket
 from tickets.tests.factories import AdminFactory
 from twitter_channel import conversion, polling, x_api
 from twitter_channel.models import IncomingItem, XAccount
@@ -21,7 +23,8 @@ from xsandbox.testing import running_sandbox
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCENARIO = Path(__file__).resolve().parents[2] / "xsandbox" / "scenarios" / "demo.json"
-CHARTS = ["created_per_hour", "backlog", "first_reply_minutes", "resolution_hours", "intake_lag_seconds", "agents"]
+CHARTS = ["created_per_hour", "backlog", "first_reply_minutes", "resolution_hours", "intake_lag_seconds", "agents",
+          "sla"]
 
 
 @pytest.fixture
@@ -39,6 +42,11 @@ def demo_sandbox(settings):
 
 def test_every_chart_draws_the_demos_data(live_server, browser, screenshot, demo_sandbox):
     call_command("load_demo")
+    # An SLA policy as an admin would add one: its clocks are computed for the demo's tickets.
+    policy = SlaPolicy.objects.create(title="Everyone answered within the hour")
+    for priority in Ticket.Priority.values:
+        policy.targets.create(priority=priority, first_reply=60, resolution=24 * 60)
+    call_command("recompute_sla_clocks")
     call_command("rebuild_dashboard")
     account = XAccount.objects.create(user_id="1580000000000000001", username="AcmeSupport",
                                       access_token="acme-demo-access-token")

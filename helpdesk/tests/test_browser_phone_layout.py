@@ -65,6 +65,7 @@ NOT_PAGES = {
     "tickets:update": "POST only",
     "tickets:requester_email": "POST only",
     "tickets:requester_primary_email": "POST only",
+    "tickets:merge_confirm": "POST only",
     "mail:inbound": "the inbound-email endpoint",
     "mail:attachment": "a file download",
     "mail:original": "a file download",
@@ -161,6 +162,7 @@ def pages(demo) -> dict[str, str]:
         "tickets:channel_queue": "/channels/x/",
         "tickets:detail": f"/tickets/{x}/",
         "tickets:delete": f"/tickets/{web}/delete/",
+        "tickets:merge": f"/tickets/{dm}/merge/?q=order",
         "dashboard:dashboard": "/dashboard/",
         "monitoring:system": "/system/",
         "twitter_channel:accounts": "/x/accounts/",
@@ -184,6 +186,7 @@ def pages(demo) -> dict[str, str]:
         "ticket of a DM": f"/tickets/{dm}/",
         "ticket from the web": f"/tickets/{web}/",
         "breaching view": "/views/breaching/",
+        "merge preview": f"/tickets/{dm}/merge/?target={x}",
     }
 
 

@@ -47,6 +47,7 @@ PROVEN = {
     "twitter_channel.realtime.tasks.sweep_activity_events",
     "twitter_channel.realtime.tasks.watch_webhook",
     "twitter_channel.tasks.prune_cost_seen_items",
+    "dashboard.tasks.snapshot_backlog",
 }
 
 
@@ -333,3 +334,18 @@ def test_two_syncs_of_requesters_profile_subscriptions_subscribe_each_once(monke
     assert sorted(r.busy for r in results) == [False, True]
     assert len(fake.created) == len(set(fake.created)) == 9
     assert RequesterProfileSubscription.objects.count() == 9
+
+
+def test_two_backlog_counts_leave_one_count():
+    from dashboard.backlog import backlog
+    from dashboard.models import BacklogCount
+    from dashboard.tasks import snapshot_backlog
+
+    TicketFactory.create_batch(5, status=Ticket.Status.OPEN)
+    TicketFactory.create_batch(2, status=Ticket.Status.PENDING)
+
+    results = twice_at_once(snapshot_backlog)
+
+    assert 7 in results and set(results) <= {7, None}
+    assert backlog(None)["data"] == [0, 5, 2, 0]
+    assert BacklogCount.objects.filter(group_id=0).count() == 2

@@ -12,7 +12,7 @@
       type: "bar",
       data: {
         labels: labels,
-        datasets: series.map((s, i) => ({ label: s.label, data: s.data, backgroundColor: colours[i % colours.length] })),
+        datasets: series.map((s, i) => ({ label: s.label, data: s.data, backgroundColor: s.colour || colours[i % colours.length] })),
       },
       options: {
         animation: false,
@@ -29,6 +29,10 @@
     resolution_hours: (d) => bars(d.labels, [{ label: "p50", data: d.p50 }, { label: "p90", data: d.p90 }]),
     intake_lag_seconds: (d) => bars(d.labels, [{ label: "p50", data: d.p50 }, { label: "p95", data: d.p95 }]),
     agents: (d) => bars(d.labels, [{ label: "Replies", data: d.replies }, { label: "Solves", data: d.solves }]),
+    sla: (d) => bars(d.labels, [
+      { label: "Achieved", data: d.achieved, colour: "#1a7f37" },
+      { label: "Breached", data: d.breached, colour: "#cf222e" },
+    ], true),
   };
 
   function draw(data) {
@@ -41,6 +45,9 @@
       const values = config.data.datasets.flatMap((s) => s.data);
       canvas.dataset.points = String(values.filter((v) => v > 0).length);
     });
+    // The backlog is counted by beat every minute or so: say when.
+    const asOf = document.querySelector("[data-backlog-as-of]");
+    if (asOf && data.backlog.as_of) asOf.textContent = `(counted ${new Date(data.backlog.as_of).toISOString().slice(11, 16)} UTC)`;
     form.dataset.loaded = data.range;
   }
 

@@ -77,3 +77,9 @@ def test_an_admin_still_adds_a_ticket_and_reads_the_log(client, ada):
     page = client.get(reverse("admin:tickets_ticketevent_change", args=[event.pk]))
     assert page.status_code == 200 and "High" in page.content.decode()
     assert client.post(reverse("admin:tickets_ticketevent_delete", args=[event.pk])).status_code == 403
+
+
+def test_merged_into_is_shown_not_edited(admin_client):
+    ticket = TicketFactory()
+    page = admin_client.get(f"/admin/tickets/ticket/{ticket.pk}/change/").content.decode()
+    assert "Merged into" in page and 'name="merged_into"' not in page

@@ -343,3 +343,19 @@ def test_colleague_on_the_helpdesk_domain_is_not_mistaken_for_ourselves():
 def test_mail_from_a_reply_address_is_dropped():
     result = ingest_email(build_email(sender=reply_address(1)))
     assert result.outcome == InboundEmail.Outcome.DROPPED
+
+
+@pytest.mark.parametrize("threaded_by", ["in_reply_to", "reply_to_token"])
+def test_replies_to_a_merged_tickets_email_land_on_the_ticket_it_was_merged_into(agent_reply, requester, threaded_by):
+    from tickets.merging import merge_tickets
+
+    target = TicketFactory(requester=requester, channel=Channel.X, status=Ticket.Status.OPEN)
+    merge_tickets(agent_reply.ticket, target, by=UserFactory())
+    headers = ({"in_reply_to": agent_reply.external_id} if threaded_by == "in_reply_to"
+               else {"to": reply_address(agent_reply.ticket_id), "subject": "A brand new subject"})
+
+    result = ingest_email(build_email(body="Still broken", **headers))
+
+    assert result.outcome == InboundEmail.Outcome.THREADED and result.ticket == target
+    assert result.comment.ticket_id == target.pk
+    assert not Ticket.objects.filter(follow_up_of=agent_reply.ticket_id).exists()

@@ -179,3 +179,17 @@ def test_nobody_gets_in_without_a_valid_signature(client, ticket, make_user):
     if make_user:
         client.force_login(make_user())
     assert client.get(f"/t/{signing.b62_encode(ticket.pk)}.x.y/").status_code == 404
+
+
+def test_the_link_of_a_merged_ticket_shows_the_ticket_it_was_merged_into(client, ticket):
+    from tickets.merging import merge_tickets
+
+    source = TicketFactory(requester=ticket.requester, channel=Channel.X)
+    add_comment(source, body="@acme also, order 77?", author_requester=source.requester, channel=Channel.X)
+    link = ticket_link(source)  # posted with a reply before the merge
+    merge_tickets(source, ticket, by=UserFactory())
+
+    page = client.get(path_of(link)).content.decode()
+
+    assert "@acme my parcel never came" in page and "@acme also, order 77?" in page
+    assert "Pending" in page  # the target's status, not the closed source's
