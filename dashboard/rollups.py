@@ -146,9 +146,9 @@ def _intake_lags(tickets: list[Ticket]) -> list[Cell]:
 
     if not tickets:
         return []
-    first_items = (IncomingItem.objects.filter(ticket_id__in=[t.pk for t in tickets], x_created_at__isnull=False)
-                   .select_related("account").order_by("ticket_id", "pk").distinct("ticket_id"))
-    item_of = {item.ticket_id: item for item in first_items}
+    items = (IncomingItem.objects.filter(ticket_id__in=[t.pk for t in tickets], x_created_at__isnull=False)
+             .select_related("account").order_by("-pk"))
+    item_of = {item.ticket_id: item for item in items}  # newest first, so the first one stays
     cells = []
     for ticket in tickets:
         item = item_of.get(ticket.pk)
