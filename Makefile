@@ -55,6 +55,7 @@ production: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 bench: migrate
 	$(BIN)/python -m bench

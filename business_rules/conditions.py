@@ -206,9 +206,9 @@ def value_choices(field: Field) -> list[tuple[str, str]] | None:
         agents = User.objects.filter(is_active=True).order_by("username")
         return [("", "(nobody)")] + [(str(u.pk), str(u)) for u in agents]
     if field.kind == "x_account":
-        from twitter_channel.models import XAccount
-
-        return [("", "(none)")] + [(str(a.pk), str(a)) for a in XAccount.objects.all()]
+        # The ticket's own link names the account model: business rules see tickets, not the X app.
+        accounts = Ticket._meta.get_field("x_account").related_model.objects.all()
+        return [("", "(none)")] + [(str(a.pk), str(a)) for a in accounts]
     return None
 
 

@@ -375,6 +375,16 @@ CELERY_BEAT_SCHEDULE["x-sweep-activity-events"] = {
     "task": "twitter_channel.realtime.tasks.sweep_activity_events",
     "schedule": X_SWEEP_INTERVAL_SECONDS,
 }
+# Requesters' profiles follow X by profile.update events (realtime/requester_profiles.py):
+# subscriptions for requesters with open tickets, within the app's subscription limit
+# (X, July 2026: 1,500 self-serve, 75,000 Enterprise; lower it when other tools share the app).
+X_ACTIVITY_SUBSCRIPTION_LIMIT = env.int("X_ACTIVITY_SUBSCRIPTION_LIMIT", default=1500)
+X_REQUESTER_PROFILE_SYNC_SECONDS = env.float("X_REQUESTER_PROFILE_SYNC_SECONDS", default=300.0)  # 0: off
+if X_REQUESTER_PROFILE_SYNC_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["x-sync-requester-profiles"] = {
+        "task": "twitter_channel.realtime.tasks.sync_requester_profile_subscriptions",
+        "schedule": X_REQUESTER_PROFILE_SYNC_SECONDS,
+    }
 # How often the webhook is challenged as X would (realtime/watch.py); after it fails, or after
 # several silent intervals, X is asked to replay what it may have lost. 0 switches this off.
 X_WEBHOOK_WATCH_SECONDS = env.float("X_WEBHOOK_WATCH_SECONDS", default=60.0)
@@ -418,9 +428,10 @@ METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 # Content-Security-Policy (django-csp): scripts and styles only from our own static files, no
 # inline code, so a post or an email that slipped markup past escaping still could not run.
-# Images may also come from X's media hosts (avatars) and from the X API's host (the sandbox
-# serves its own).
-X_MEDIA_HOSTS = env.list("X_MEDIA_HOSTS", default=["https://pbs.twimg.com", "https://abs.twimg.com"])
+# Images may also come from X's media hosts (avatars, photos, video and GIF stills) and from the
+# X API's host (the sandbox serves its own). The browser loads them; the server never fetches them.
+X_MEDIA_HOSTS = env.list("X_MEDIA_HOSTS", default=["https://pbs.twimg.com", "https://abs.twimg.com",
+                                                   "https://video.twimg.com"])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

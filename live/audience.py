@@ -22,6 +22,7 @@ from django.urls import Resolver404, resolve
 from tickets.access import visible_tickets
 from tickets.filters import QueueFilterForm, apply_filters, apply_sort
 from tickets.models import Comment, Ticket, User
+from tickets.origins import attach_origins
 from tickets.queues import DEFAULT_QUEUE, QUEUES, channel_queue
 
 from .models import FollowedView, LiveEvent, Viewer
@@ -188,7 +189,8 @@ def render_comments(ticket_id: int, after: int) -> list[dict]:
             "author": c.author_name,
             "html": render_to_string("tickets/_comment.html", {"comment": c}),
         }
-        for c in comments
+        # The @handle, "view on X" and media the ticket page shows with each comment.
+        for c in attach_origins(comments)
     ]
 
 

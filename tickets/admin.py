@@ -80,8 +80,9 @@ class IdentityInline(admin.TabularInline):
 
 @admin.register(Requester)
 class RequesterAdmin(admin.ModelAdmin):
-    list_display = ("name", "created_at")
+    list_display = ("name", "created_at", "erased_at")
     search_fields = ("name", "identities__value", "identities__handle")
+    readonly_fields = ("erased_at",)
     inlines = [IdentityInline]
     actions = ["export_personal_data", "erase_personal_data"]
 

@@ -18,12 +18,31 @@ def _agents():
     return User.objects.filter(is_active=True).order_by("first_name", "username")
 
 
+class AnswerChoiceField(forms.ChoiceField):
+    def valid_value(self, value) -> bool:
+        # A plain "public" (an older page, a script, a test client) still means a public reply
+        # on the ticket's channel, its sender choosing the way (`reply_option_mode` or its default).
+        return value == ReplyForm.PUBLIC or super().valid_value(value)
+
+
 class ReplyForm(forms.Form):
+    """The reply box: the text, and one choice of how to answer it.
+
+    The choice names where the reply goes and to whom: the channel's own ways (on X: a
+    public reply to @alice under her post, or a DM to @alice, as `public:<mode>`), an email
+    to the requester's address, or an internal note. Only what applies to the chosen way
+    shows beside it (reply_box.js)."""
+
+    PUBLIC = "public"
+    EMAIL = "email"
+    INTERNAL = "internal"
+
     body = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}), label="Message", strip=True)
-    kind = forms.ChoiceField(
-        choices=[("public", "Public reply"), ("internal", "Internal note")],
-        initial="public",
+    kind = AnswerChoiceField(
+        choices=[(PUBLIC, "Public reply"), (INTERNAL, "Internal note (agents only)")],
+        initial=PUBLIC,
         widget=forms.RadioSelect,
+        label="How to answer",
     )
     # "Submit as Solved": the reply and the status change in one step, as agents expect.
     then_status = forms.ChoiceField(
@@ -36,21 +55,35 @@ class ReplyForm(forms.Form):
     # status another agent set since.
     status_seen = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20)
 
-    EMAIL = "email"
-
-    def __init__(self, *args, email_address: str | None = None, **kwargs):
-        """`email_address`: offer "Reply by email" to it (tickets not on the email channel,
-        whose requester has an address); the reply then leaves by email, not on the channel."""
+    def __init__(self, *args, email_address: str | None = None, channel_modes: list[tuple[str, str]] = (),
+                 default_mode: str = "", **kwargs):
+        """`email_address`: offer an email to it (tickets not on the email channel, whose
+        requester has an address); the reply then leaves by email, not on the channel.
+        `channel_modes`: the channel's ways of answering, [(mode, label)] (tickets.panels),
+        shown instead of the plain "Public reply", `default_mode` chosen at first."""
         super().__init__(*args, **kwargs)
-        if email_address:
-            self.fields["kind"].choices = [
-                *self.fields["kind"].choices,
-                (self.EMAIL, f"Reply by email (to {email_address})"),
-            ]
+        public = [(f"{self.PUBLIC}:{mode}", label) for mode, label in channel_modes] or [(self.PUBLIC, "Public reply")]
+        email = [(self.EMAIL, f"Email to {email_address}")] if email_address else []
+        self.fields["kind"].choices = [*public, *email, (self.INTERNAL, "Internal note (agents only)")]
+        if channel_modes:
+            self.fields["kind"].initial = f"{self.PUBLIC}:{default_mode or channel_modes[0][0]}"
+
+    @property
+    def answer(self) -> str:
+        """The way of answering chosen (or shown first): a channel mode ("tweet", "dm"),
+        "public", "email" or "internal". Panels show only what applies to it."""
+        value = str(self["kind"].value() or "")
+        return value.partition(":")[2] or value
 
     @property
     def is_public(self) -> bool:
-        return self.cleaned_data["kind"] in ("public", self.EMAIL)
+        return self.cleaned_data["kind"] != self.INTERNAL
+
+    @property
+    def channel_mode(self) -> str:
+        """The channel's way chosen ("tweet", "dm"), "" for any other choice."""
+        kind = self.cleaned_data["kind"]
+        return kind.partition(":")[2] if kind.startswith(f"{self.PUBLIC}:") else ""
 
     @property
     def status_when_drawn(self) -> str:

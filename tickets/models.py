@@ -88,6 +88,10 @@ class Requester(models.Model):
 
     name = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the person's data was erased (tickets.privacy): their old tickets then take no
+    # message from outside any more, whatever still names them (a reply+token address, the
+    # public page's link); what the person sends later starts afresh.
+    erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]

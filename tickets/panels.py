@@ -15,7 +15,7 @@ Panels get the page context (`ticket`, `user`, `request`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .models import Ticket
@@ -44,6 +44,27 @@ def panels_for(ticket: Ticket, place: str) -> list[str]:
     return [
         p.template for p in _panels if p.place == place and (p.channels is None or ticket.channel in p.channels)
     ]
+
+
+# How a channel answers, offered in the reply box's one "how to answer" choice beside
+# "Email" and "Internal note": the X app offers a public reply and a DM, each naming its
+# recipient. A provider takes the ticket and returns ([(mode, label), ...], default mode);
+# the chosen mode reaches the sender as `mode`.
+ReplyModes = Callable[[Ticket], tuple[list[tuple[str, str]], str]]
+_reply_modes: list[tuple[frozenset[str] | None, ReplyModes]] = []
+
+
+def register_reply_modes(provider: ReplyModes, *, channels: Iterable[str] | None = None) -> None:
+    entry = (frozenset(channels) if channels is not None else None, provider)
+    if entry not in _reply_modes:  # ready() may run twice in tests
+        _reply_modes.append(entry)
+
+
+def reply_modes_for(ticket: Ticket) -> tuple[list[tuple[str, str]], str]:
+    for channels, provider in _reply_modes:
+        if channels is None or ticket.channel in channels:
+            return provider(ticket)
+    return [], ""
 
 
 REPLY_OPTION_PREFIX = "reply_option_"

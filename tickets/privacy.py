@@ -8,7 +8,8 @@ Erase: the person's data is removed or anonymised everywhere, while their ticket
 the statistics with an anonymous requester: their messages' text, the subjects, the names,
 handles and addresses wherever they were copied (other comments, the event log, raw emails,
 the admin's history), their identities (so a later message of theirs starts afresh: a new
-requester), their attachments and raw emails. An `Erasure` row records who did it and when.
+requester), the ids that thread a later message onto their old tickets (Message-IDs, post
+ids: it opens a new ticket instead), their attachments and raw emails. An `Erasure` row records who did it and when.
 
 Channels hold their own copies (the X channel its raw JSON): they register an exporter and
 an eraser here (`register_personal_data`), as senders register with `outbound`.
@@ -193,13 +194,28 @@ def erase_requester(requester: Requester, *, by: User) -> Erasure:
         for eraser in _erasers.values():
             eraser(data)
         counts["identities"] = requester.identities.all().delete()[0]
+        _cut_threads(data)
         requester.name = f"Erased requester #{requester.pk}"
-        requester.save(update_fields=["name"])
+        requester.erased_at = timezone.now()
+        requester.save(update_fields=["name", "erased_at"])
         erasure = Erasure.objects.create(requester_id=requester.pk, erased_by=by, erased_by_name=str(by)[:255],
-                                         counts=counts)
+                                         counts=counts, erased_at=requester.erased_at)
         # Files go once the rows that named them are committed (a rollback keeps them).
         transaction.on_commit(lambda: _delete_files(files))
     return erasure
+
+
+def _cut_threads(data: PersonalData) -> None:
+    """Nothing the person sends later may find its way back to these tickets: a reply to an
+    old email names our Message-ID (In-Reply-To, References), a reply on X the post it
+    answers, a like the post itself, and each is looked up by the comments' external ids.
+    Without those ids a later message opens a new ticket for a new requester; what names
+    the ticket itself (the reply+token address, the public page's link) is refused by
+    `Requester.erased_at`. Channels drop their own links in their erasers (the X channel
+    the DM conversation)."""
+    comments = Comment.objects.filter(ticket_id__in=data.ticket_ids)
+    comments.exclude(external_id=None).update(external_id=None)
+    CommentRevision.objects.filter(comment__in=comments).exclude(external_id="").update(external_id="")
 
 
 def _erase_event_log(data: PersonalData) -> None:

@@ -88,7 +88,8 @@ def requester_page(view):
 @requester_page
 @require_GET
 def ticket_page(request: HttpRequest, token: str) -> HttpResponse:
-    ticket = get_object_or_404(Ticket, pk=_id_or_404(token, TICKET_LINK_SALT))
+    # An erased requester's ticket has no page: its link was posted on X, next to their name.
+    ticket = get_object_or_404(Ticket, pk=_id_or_404(token, TICKET_LINK_SALT), requester__erased_at=None)
     latest = (
         Comment.objects.filter(ticket=ticket, is_public=True, channel__in=PUBLIC_CHANNELS)
         .select_related("author_user", "author_requester")

@@ -27,6 +27,7 @@ from .forms import BulkActionForm, ReplyForm, RequesterEmailForm, TicketProperti
 from .lifecycle import EditConflict, update_ticket
 from .mail.addresses import email_address_for, make_primary, set_requester_email
 from .models import Channel, Identity, Ticket
+from .origins import attach_origins
 from .queue_page import SEARCH_RESULTS_CAP, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import post_reply, replies_since
@@ -104,6 +105,12 @@ def _email_reply_address(ticket: Ticket) -> str | None:
     return email_address_for(ticket)
 
 
+def _reply_form(ticket: Ticket, **kwargs) -> ReplyForm:
+    modes, default_mode = panels.reply_modes_for(ticket)
+    return ReplyForm(email_address=_email_reply_address(ticket), channel_modes=modes, default_mode=default_mode,
+                     **kwargs)
+
+
 def _render_detail(
     request, ticket, *, reply_form=None, properties_form=None, requester_email_form=None, status=200
 ) -> HttpResponse:
@@ -119,6 +126,8 @@ def _render_detail(
     # right under it. Older pages are one "Earlier messages" click away, so a ticket with
     # 5,000 comments renders COMMENTS_PER_PAGE of them, never all.
     page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
+    # Evaluated once here (the page caches it), so the timeline draws these very objects.
+    attach_origins(page.object_list)
     related = visible_tickets(request.user).filter(Q(follow_up_of=ticket) | Q(pk=ticket.follow_up_of_id))
     related = list(related.only("pk", "subject", "status", "follow_up_of_id").order_by("pk"))
     return render(
@@ -131,8 +140,7 @@ def _render_detail(
             "identities": list(ticket.requester.identities.select_related("added_by").order_by("kind", "pk")),
             "previous_ticket": next((t for t in related if t.pk == ticket.follow_up_of_id), None),
             "follow_ups": [t for t in related if t.follow_up_of_id == ticket.pk],
-            "reply_form": reply_form
-            or ReplyForm(email_address=_email_reply_address(ticket), initial={"status_seen": ticket.status}),
+            "reply_form": reply_form or _reply_form(ticket, initial={"status_seen": ticket.status}),
             "requester_email_form": requester_email_form or RequesterEmailForm(),
             "properties_form": properties_form or TicketPropertiesForm(user=request.user, ticket=ticket),
             "sidebar_panels": panels.panels_for(ticket, panels.SIDEBAR),
@@ -149,7 +157,7 @@ def _render_detail(
 @login_required
 def reply(request: HttpRequest, pk: int) -> HttpResponse:
     ticket = _visible_ticket(request, pk)
-    form = ReplyForm(request.POST, email_address=_email_reply_address(ticket))
+    form = _reply_form(ticket, data=request.POST)
     if not form.is_valid():
         return _render_detail(request, ticket, reply_form=form, status=400)
     landed = replies_since(ticket, request.POST.get("seen_comment_id"), request.user)
@@ -168,7 +176,7 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             body=form.cleaned_data["body"],
             author=request.user,
             public=form.is_public,
-            options=panels.reply_options(request.POST),
+            options=_reply_options(request.POST, form),
             by_email=form.by_email,
         )
     except TicketFull as exc:
@@ -190,6 +198,14 @@ def reply(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, str(exc))
     messages.success(request, _reply_flash(comment))
     return _back_to(request, ticket)
+
+
+def _reply_options(post, form: ReplyForm) -> dict[str, str]:
+    """The channel panel's inputs, with the way of answering chosen in the reply box."""
+    options = panels.reply_options(post)
+    if form.channel_mode:
+        options["mode"] = form.channel_mode
+    return options
 
 
 def _reply_flash(comment) -> str:

@@ -3,12 +3,25 @@ every form and list here (the accounts page manages connections)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.template.response import TemplateResponse
 
 from tickets.admin import ReadOnlyAdmin
 
+from .compliance.deletions import record_deletion
+from .compliance.items import DM_KINDS
 from .compliance.summary import compliance_summary
-from .models import ActivityEvent, ComplianceJobRun, IncomingItem, StreamCursor, WebhookHealth, XAccount, XDeletion
+from .models import (
+    ActivityEvent,
+    ComplianceJobRun,
+    IncomingItem,
+    RequesterProfileSubscription,
+    StreamCursor,
+    WebhookHealth,
+    XAccount,
+    XDeletion,
+)
 
 
 class StreamCursorInline(admin.TabularInline):
@@ -40,6 +53,28 @@ class IncomingItemAdmin(admin.ModelAdmin):
     raw_id_fields = ("ticket", "comment")
     list_select_related = ("account", "ticket")
     readonly_fields = ("raw",)
+    actions = ["redact_reported_deleted_dms"]
+
+    def has_compliance_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_admin
+
+    @admin.action(description="Redact as deleted on X (reported by its author)", permissions=["compliance"])
+    def redact_reported_deleted_dms(self, request, queryset):
+        """X reports deleted posts (post.delete, the batch job) but never a deleted DM: when
+        its author tells us, an admin redacts it here, as X's deletions are redacted."""
+        dms = queryset.filter(kind__in=DM_KINDS)
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(request, "admin/twitter_channel/incomingitem/redact_confirmation.html", {
+                **self.admin_site.each_context(request), "title": "Redact deleted DMs", "items": dms,
+                "skipped": queryset.count() - dms.count(),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME, "opts": self.model._meta,
+            })
+        ids = sorted(set(dms.values_list("x_id", flat=True)))
+        for x_id in ids:
+            record_deletion(x_id, source=XDeletion.Source.REPORTED, dm=True)
+        self.message_user(request, f"Redacted {len(ids)} DM(s) reported deleted on X. Posts are left to what X "
+                                   "reports.", messages.SUCCESS)
+        return None
 
 
 @admin.register(ActivityEvent)
@@ -48,6 +83,15 @@ class ActivityEventAdmin(ReadOnlyAdmin):
     list_filter = ("state", "source", "event_type", "account")
     search_fields = ("event_id", "for_user_id", "detail")
     list_select_related = ("account",)
+
+
+@admin.register(RequesterProfileSubscription)
+class RequesterProfileSubscriptionAdmin(ReadOnlyAdmin):
+    """The profile.update subscriptions held for requesters with open tickets (kept by beat)."""
+
+    list_display = ("x_user_id", "event_type", "subscription_id", "webhook_id", "created_at")
+    list_filter = ("event_type",)
+    search_fields = ("x_user_id", "subscription_id")
 
 
 @admin.register(WebhookHealth)

@@ -9,15 +9,17 @@ class TwitterChannelConfig(AppConfig):
         from django.conf import settings
 
         from tickets.models import X_CHANNELS, Channel
+        from tickets.origins import register_origins
         from tickets.outbound import register_sender
         from tickets.outbox import register_outbox
-        from tickets.panels import REPLY, SIDEBAR, register_ticket_panel
+        from tickets.panels import REPLY, SIDEBAR, register_reply_modes, register_ticket_panel
         from tickets.privacy import register_personal_data
 
         from .compliance.privacy import erase_x, export_x
-        from .replies import reply_on_x
+        from .replies import reply_modes, reply_on_x
         from .reply_models import OutgoingMessage
         from .send_tasks import send_outgoing
+        from .thread_origins import x_origins
 
         # Agents' reply box and business rules' "reply to requester" both answer on X
         # through these: a public reply (X, X_LIKE) or a DM (X_DM).
@@ -25,7 +27,11 @@ class TwitterChannelConfig(AppConfig):
             register_sender(channel, reply_on_x)
         # Replies whose task never ran or died are swept up and sent (tickets/outbox.py).
         register_outbox(OutgoingMessage, send_outgoing, stale_seconds=lambda: settings.X_SEND_STALE_SECONDS)
+        # The reply box's "how to answer" offers a public reply and a DM, each naming its recipient.
+        register_reply_modes(reply_modes, channels=X_CHANNELS)
         register_ticket_panel("twitter_channel/reply/_reply_options.html", channels=X_CHANNELS, place=REPLY)
         register_ticket_panel("twitter_channel/reply/_participants_panel.html", channels=X_CHANNELS, place=SIDEBAR)
         register_ticket_panel("twitter_channel/reply/_deliveries_panel.html", channels=X_CHANNELS, place=SIDEBAR)
         register_personal_data("x", exporter=export_x, eraser=erase_x)
+        # The thread shows each X comment's @handle, "view on X" and photos, videos and GIFs.
+        register_origins(x_origins)

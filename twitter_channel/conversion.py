@@ -494,7 +494,8 @@ def thread_ticket(item: IncomingItem) -> Ticket | None:
         if tweet_id and tweet_id != item.x_id:
             comment = (
                 Comment.objects.select_related("ticket")
-                .filter(external_source=Comment.Source.TWEET, external_id=tweet_id)
+                .filter(external_source=Comment.Source.TWEET, external_id=tweet_id,
+                        ticket__requester__erased_at=None)
                 .first()
             )
             if comment is not None:
@@ -511,6 +512,9 @@ def dm_conversation_ticket(item: IncomingItem) -> Ticket | None:
             conversation_key=item.conversation_key,
             kind__in=(Kind.DM, Kind.OWN_DM),
             ticket__isnull=False,
+            # Erasure blanks the conversation on the items it knows of; should any other
+            # still carry it, it must not lead back to an erased requester's ticket either.
+            ticket__requester__erased_at=None,
         )
         .exclude(pk=item.pk)
         .select_related("ticket")

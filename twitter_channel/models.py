@@ -153,6 +153,10 @@ class IncomingItem(models.Model):
     is_quote = models.BooleanField(default=False)
     mentioned_usernames = models.JSONField(default=list, blank=True)
     is_group = models.BooleanField(default=False)
+    # Photos, videos and GIFs attached, as the adapter parsed them (`XMedia.stored`):
+    # [{"key", "type", "image_url", "width", "height", "alt"}]. The thread shows them; the
+    # agent's browser loads the images from X's CDN, the helpdesk never fetches them.
+    media = models.JSONField(default=list, blank=True)
 
     state = models.CharField(max_length=12, choices=State.choices, default=State.NEW)
     state_reason = models.TextField(blank=True)
@@ -207,5 +211,10 @@ class IncomingItem(models.Model):
 from .bulk_models import BulkConversion  # noqa: E402, F401
 from .compliance.models import ComplianceJobRun, XDeletion  # noqa: E402, F401
 from .cost_models import XBudget, XCostDay, XCostSeenItem  # noqa: E402, F401
-from .realtime.models import ActivityEvent, ActivitySubscription, WebhookHealth  # noqa: E402, F401
+from .realtime.models import (  # noqa: E402, F401
+    ActivityEvent,
+    ActivitySubscription,
+    RequesterProfileSubscription,
+    WebhookHealth,
+)
 from .reply_models import OutgoingMessage  # noqa: E402, F401

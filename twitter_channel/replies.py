@@ -57,13 +57,13 @@ class Recipient:
     @property
     def tweet_label(self) -> str:
         if self.post is None:
-            return f"Public reply to {self.name} (nothing of theirs to answer on this ticket)"
+            return f"Public reply on X to {self.name} (nothing of theirs to answer on this ticket)"
         excerpt = self.post.body if len(self.post.body) <= 80 else self.post.body[:79] + "…"
-        return f"Public reply to {self.name}, under their post “{excerpt}”"
+        return f"Public reply on X to {self.name}, under their post “{excerpt}”"
 
     @property
     def dm_label(self) -> str:
-        return f"DM to {self.name}"
+        return f"Direct message on X to {self.name}"
 
 
 @dataclass
@@ -152,7 +152,7 @@ def reply_choices(ticket: Ticket) -> ReplyChoices:
         requester = Recipient(recipient, handle, True, answered_comment, answered)
     modes = []
     if answered_comment is not None and accounts:
-        modes.append((TWEET, requester.tweet_label if requester else "Public reply"))
+        modes.append((TWEET, requester.tweet_label if requester else "Public reply on X"))
     if dm_account is not None and recipient:
         modes.append((DM, requester.dm_label))
     default_mode = DM if ticket.channel == Channel.X_DM and any(m == DM for m, _ in modes) else (
@@ -175,6 +175,21 @@ def reply_choices(ticket: Ticket) -> ReplyChoices:
         append_link_default=bool(account_for_link and account_for_link.append_ticket_link_default),
         link=ticket_link(ticket),
     )
+
+
+def reply_choices_for_page(ticket: Ticket) -> ReplyChoices:
+    """`reply_choices`, worked out once per ticket object: the ticket page asks for it from
+    the reply box's choice of how to answer and again from the X panel beside it."""
+    cached = ticket.__dict__.get("_x_reply_choices")
+    if cached is None:
+        cached = ticket.__dict__["_x_reply_choices"] = reply_choices(ticket)
+    return cached
+
+
+def reply_modes(ticket: Ticket) -> tuple[list[tuple[str, str]], str]:
+    """The reply box's X ways of answering (tickets.panels.register_reply_modes)."""
+    choices = reply_choices_for_page(ticket)
+    return choices.modes, choices.default_mode
 
 
 def _item_of(comment: Comment | None) -> IncomingItem | None:
@@ -331,13 +346,17 @@ def reply_on_x(ticket: Ticket, body: str, author: User | None = None, *, mode: s
     return queue_reply(ticket, composed, author)
 
 
-class PublicPostNeedsConfirmation(XReplyRefused):
-    """The email request would go out as a public post: anyone reading the thread could use
-    the link. The agent must see the exact text and confirm it first."""
+class EmailRequestPreview(XReplyRefused):
+    """Asking for an email sends a link that gives whoever uses it first a say on where the
+    requester's replies go: the agent sees the exact text, who receives it and how (a DM,
+    or a public post anyone in the thread can read) and confirms it first."""
 
-    def __init__(self, text: str):
-        super().__init__("The requester cannot be reached by DM: the link would be posted publicly.")
+    def __init__(self, text: str, *, public: bool, dm_possible: bool, recipient: Recipient | None):
+        super().__init__("Check the email request before it is sent.")
         self.text = text
+        self.public = public
+        self.dm_possible = dm_possible
+        self.recipient = recipient
 
 
 def email_request_text(link: str) -> str:
@@ -348,18 +367,17 @@ def request_email(ticket: Ticket, author: User | None, *, public: bool = False, 
     """Ask the requester for an email address, with the link to the form that takes it.
 
     Each link is single-use and bound to the requester (`tickets.mail.capture`). It goes by
-    DM (X accepts a DM unless they closed theirs; a refusal shows on the delivery). A public post of it, readable by anyone in the thread,
-    is only made with `public=True` and the exact `text` the agent was shown and confirmed
-    (PublicPostNeedsConfirmation, carrying that text, otherwise)."""
+    DM when X allows one (a refusal shows on the delivery); a public post, readable by anyone
+    in the thread, only when the agent asks for it or no DM is possible. Nothing is sent
+    before the agent has seen and confirmed the exact `text`: without it, EmailRequestPreview
+    carries the text to show (with a link made now: the one shown is the one sent)."""
     choices = reply_choices(ticket)
     dm_possible = any(mode == DM for mode, _ in choices.modes)
-    if not public and dm_possible:
-        body = email_request_text(request_email_link(new_email_request(ticket, author)))
-        return queue_reply(ticket, compose(choices, body, mode=DM, append_link=False), author)
-    if not public or not text:
-        # The link in the text shown is the one posted: one request, made now.
-        raise PublicPostNeedsConfirmation(email_request_text(request_email_link(new_email_request(ticket, author))))
-    return queue_reply(ticket, compose(choices, text, mode=TWEET, append_link=False), author)
+    public = public or not dm_possible
+    if not text:
+        raise EmailRequestPreview(email_request_text(request_email_link(new_email_request(ticket, author))),
+                                  public=public, dm_possible=dm_possible, recipient=choices.requester)
+    return queue_reply(ticket, compose(choices, text, mode=TWEET if public else DM, append_link=False), author)
 
 
 def _flag(value: str | bool | None) -> bool | None:

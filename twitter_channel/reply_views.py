@@ -14,10 +14,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets.access import visible_tickets
 from tickets.comments import TicketFull
-from tickets.models import Ticket
+from tickets.models import Channel, Ticket
 
 from . import sending
-from .replies import PublicPostNeedsConfirmation, XReplyRefused, compose, queue_reply, reply_choices, request_email
+from .replies import EmailRequestPreview, XReplyRefused, compose, queue_reply, reply_choices, request_email
 from .reply_models import OutgoingMessage
 
 
@@ -62,21 +62,23 @@ def composer(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def ask_for_email(request: HttpRequest, pk: int) -> HttpResponse:
-    """Send the requester the email form's link by DM. Posting it publicly instead takes two
-    steps: the agent first sees the exact text (and that anyone can read it), then confirms."""
+    """Send the requester the email form's link, by DM unless the agent chooses a public post
+    (or no DM is possible). Two steps: the agent first sees the exact text, to whom and how
+    it goes, then confirms."""
     ticket = _x_ticket(request, pk)
     public = request.POST.get("public") == "1"
     confirmed_text = request.POST.get("text", "") if request.POST.get("confirmed") == "1" else ""
     try:
-        request_email(ticket, request.user, public=public, text=confirmed_text)
-    except PublicPostNeedsConfirmation as exc:
-        return render(request, "twitter_channel/reply/confirm_public_email_request.html", {
-            "ticket": ticket, "text": exc.text, "recipient": reply_choices(ticket).requester,
+        comment = request_email(ticket, request.user, public=public, text=confirmed_text)
+    except EmailRequestPreview as preview:
+        return render(request, "twitter_channel/reply/confirm_email_request.html", {
+            "ticket": ticket, "preview": preview,
         })
     except (XReplyRefused, TicketFull) as exc:
         messages.error(request, exc.messages[0] if isinstance(exc, XReplyRefused) else str(exc))
     else:
-        messages.success(request, "Email request queued for X.")
+        how = "by DM" if comment.channel == Channel.X_DM else "as a public reply"
+        messages.success(request, f"Email request queued for X, {how}.")
     return redirect(ticket.get_absolute_url())
 
 

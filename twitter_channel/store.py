@@ -15,13 +15,14 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from .models import IncomingItem, Stream, XAccount
-from .types import Malformed, Page, XDMEvent, XTweet, XUser
+from .types import Malformed, Page, XDMEvent, XMedia, XTweet, XUser
 
 # One INSERT per this many rows keeps statements a reasonable size on big bursts.
 BATCH_SIZE = 500
 
 
-def item_from_tweet(account: XAccount, stream: str, tweet: XTweet, users: dict[str, XUser]) -> IncomingItem:
+def item_from_tweet(account: XAccount, stream: str, tweet: XTweet, users: dict[str, XUser],
+                    media: dict[str, XMedia] | None = None) -> IncomingItem:
     author = users.get(tweet.author_id)
     if stream == Stream.LIKES:
         kind = IncomingItem.Kind.LIKE
@@ -43,11 +44,13 @@ def item_from_tweet(account: XAccount, stream: str, tweet: XTweet, users: dict[s
         is_retweet=tweet.is_retweet,
         is_quote=tweet.is_quote,
         mentioned_usernames=list(tweet.mentioned_usernames),
+        media=_media_of(tweet.media_keys, media),
         **_author_fields(author),
     )
 
 
-def item_from_dm(account: XAccount, event: XDMEvent, users: dict[str, XUser]) -> IncomingItem:
+def item_from_dm(account: XAccount, event: XDMEvent, users: dict[str, XUser],
+                 media: dict[str, XMedia] | None = None) -> IncomingItem:
     own = event.sender_id == account.user_id
     return IncomingItem(
         account=account,
@@ -59,6 +62,7 @@ def item_from_dm(account: XAccount, event: XDMEvent, users: dict[str, XUser]) ->
         x_created_at=event.created_at,
         conversation_key=event.dm_conversation_id,
         is_group=event.is_group,
+        media=_media_of(event.media_keys, media),
         # Join/leave events carry no message; conversion leaves them aside.
         state=IncomingItem.State.NEW if event.event_type == "MessageCreate" else IncomingItem.State.IGNORED,
         state_reason="" if event.event_type == "MessageCreate" else f"{event.event_type} event, not a message",
@@ -94,9 +98,9 @@ def items_from_page(account: XAccount, stream: str, page: Page) -> list[Incoming
     rows: list[IncomingItem] = []
     for entry in page.items:
         if isinstance(entry, XDMEvent):
-            rows.append(item_from_dm(account, entry, page.users))
+            rows.append(item_from_dm(account, entry, page.users, page.media))
         else:
-            rows.append(item_from_tweet(account, stream, entry, page.users))
+            rows.append(item_from_tweet(account, stream, entry, page.users, page.media))
     rows.extend(item_from_malformed(account, stream, bad) for bad in page.malformed)
     return rows
 
@@ -154,6 +158,12 @@ def _count_stored(rows: list[IncomingItem]) -> None:
     # rows (shared by every poll and push batch) are never locked inside the intake's transaction.
     transaction.on_commit(lambda: (counters.add_many(stored),
                                    counters.observe_lags("helpdesk_x_intake_lag_seconds", lags)))
+
+
+def _media_of(keys: tuple[str, ...], media: dict[str, XMedia] | None) -> list[dict]:
+    """The attached media X included (`includes.media`), in the post's order; a key X did not
+    include (a deleted or withheld picture) is left out."""
+    return [media[key].stored() for key in keys if media and key in media]
 
 
 def _author_fields(user: XUser | None) -> dict:

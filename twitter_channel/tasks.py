@@ -100,6 +100,7 @@ def sweep_unconverted() -> int:
 from .realtime.tasks import (  # noqa: E402, F401
     process_activity_event,
     sweep_activity_events,
+    sync_requester_profile_subscriptions,
     unsubscribe_account,
     watch_webhook,
 )

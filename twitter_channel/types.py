@@ -33,6 +33,31 @@ class XUrl:
 
 
 @dataclass(frozen=True)
+class XMedia:
+    """A photo, video or GIF attached to a post or a DM (`includes.media`). X gives a photo's
+    image as `url` and a video's or GIF's still as `preview_image_url`, both on its CDN
+    (pbs.twimg.com): the agent's browser loads them, the helpdesk never fetches them."""
+
+    media_key: str
+    type: str  # "photo" | "video" | "animated_gif"
+    url: str = ""
+    preview_image_url: str = ""
+    width: int | None = None
+    height: int | None = None
+    alt_text: str = ""
+
+    @property
+    def image_url(self) -> str:
+        """The still to show: the photo itself, or a video's or GIF's preview."""
+        return self.url if self.type == "photo" else self.preview_image_url or self.url
+
+    def stored(self) -> dict[str, Any]:
+        """What `IncomingItem.media` keeps of it."""
+        return {"key": self.media_key, "type": self.type, "image_url": self.image_url,
+                "width": self.width, "height": self.height, "alt": self.alt_text}
+
+
+@dataclass(frozen=True)
 class XTweet:
     id: str
     text: str  # full text: note_tweet.text when X cut `text`
@@ -72,6 +97,7 @@ class XDMEvent:
     text: str
     created_at: datetime | None
     participant_ids: tuple[str, ...] = ()
+    media_keys: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -105,6 +131,7 @@ class Page:
     malformed: list[Malformed] = field(default_factory=list)
     users: dict[str, XUser] = field(default_factory=dict)
     tweets: dict[str, XTweet] = field(default_factory=dict)
+    media: dict[str, XMedia] = field(default_factory=dict)  # by media_key
     next_token: str | None = None
     newest_id: str | None = None
     oldest_id: str | None = None

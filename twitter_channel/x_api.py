@@ -57,6 +57,9 @@ log = logging.getLogger(__name__)
 
 TWEEPY_HOST = "https://api.twitter.com"
 USER_FIELDS = "name,username,profile_image_url,public_metrics,verified"
+# Photos, videos and GIFs of posts and DMs (expansion attachments.media_keys): a photo's image
+# is `url`, a video's or GIF's still `preview_image_url`; the thread shows them as thumbnails.
+MEDIA_FIELDS = "media_key,type,url,preview_image_url,width,height,alt_text"
 DM_EVENT_TYPES = "MessageCreate,ParticipantsJoin,ParticipantsLeave"
 MAX_IDS_PER_LOOKUP = 100
 
@@ -72,11 +75,12 @@ class Vocabulary:
     dm_event_fields: str
 
     def for_tweets(self) -> dict[str, str]:
-        return {self.fields_param: self.tweet_fields, "expansions": self.tweet_expansions, "user.fields": USER_FIELDS}
+        return {self.fields_param: self.tweet_fields, "expansions": self.tweet_expansions, "user.fields": USER_FIELDS,
+                "media.fields": MEDIA_FIELDS}
 
     def for_dm_events(self) -> dict[str, str]:
-        return {"dm_event.fields": self.dm_event_fields, "expansions": "sender_id,participant_ids",
-                "user.fields": USER_FIELDS}
+        return {"dm_event.fields": self.dm_event_fields, "expansions": "sender_id,participant_ids,attachments.media_keys",
+                "user.fields": USER_FIELDS, "media.fields": MEDIA_FIELDS}
 
 
 TWEET = Vocabulary(

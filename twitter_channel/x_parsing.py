@@ -34,6 +34,7 @@ from .types import (
     XDuplicateContent,
     XError,
     XForbidden,
+    XMedia,
     XNotFound,
     XRateLimited,
     XTransientError,
@@ -169,6 +170,29 @@ def parse_user(raw: Any) -> XUser:
     )
 
 
+def parse_media(raw: Any) -> XMedia:
+    """An entry of `includes.media`: photos carry `url`, videos and GIFs `preview_image_url`."""
+    raw = _dict(raw, "media")
+    kind = _str(raw.get("type"), "media type")
+    url = _str(raw.get("url") or "", "media url")
+    preview = _str(raw.get("preview_image_url") or "", "preview_image_url")
+    if not (url or preview):
+        raise ParseError(f"{kind} media has neither url nor preview_image_url")
+
+    def size(name: str) -> int | None:
+        value = raw.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+    return XMedia(media_key=_str(raw.get("media_key"), "media_key"), type=kind, url=url,
+                  preview_image_url=preview, width=size("width"), height=size("height"),
+                  alt_text=_str(raw.get("alt_text") or "", "alt_text"))
+
+
+def _media_keys(raw: dict) -> tuple[str, ...]:
+    attachments = _dict(raw.get("attachments") or {}, "attachments")
+    return tuple(_str(k, "media key") for k in _list(attachments.get("media_keys"), "media_keys"))
+
+
 def parse_tweet(raw: Any, *, complete: bool = True) -> XTweet:
     """`complete`: the request asked for the helpdesk's fields, so a post without an author
     cannot be used (nobody to answer). Default payloads (no fields requested, as in the
@@ -201,8 +225,6 @@ def parse_tweet(raw: Any, *, complete: bool = True) -> XTweet:
         short = _str(u.get("url"), "url")
         urls.append(XUrl(url=short, expanded_url=_str(u.get("expanded_url") or short, "expanded_url"),
                          display_url=_str(u.get("display_url") or "", "display_url")))
-    attachments = _dict(raw.get("attachments") or {}, "attachments")
-
     return XTweet(
         id=tweet_id,
         text=text,
@@ -214,7 +236,7 @@ def parse_tweet(raw: Any, *, complete: bool = True) -> XTweet:
         mentioned_user_ids=tuple(_id(m["id"], "mention id") for m in mentions if m.get("id") is not None),
         mentioned_usernames=tuple(_str(m.get("username"), "mention username") for m in mentions),
         urls=tuple(urls),
-        media_keys=tuple(_str(k, "media key") for k in _list(attachments.get("media_keys"), "media_keys")),
+        media_keys=_media_keys(raw),
         raw=raw,
     )
 
@@ -244,6 +266,7 @@ def parse_dm_event(raw: Any, *, complete: bool = True) -> XDMEvent:
         text=_str(raw.get("text") or "", "text"),
         created_at=created_at,
         participant_ids=tuple(_id(p, "participant id") for p in _list(raw.get("participant_ids"), "participant_ids")),
+        media_keys=_media_keys(raw),
         raw=raw,
     )
 
@@ -283,6 +306,8 @@ def parse_page(body: Any, parse_item: Callable[[Any], Any], *, rate_limit: RateL
                 # Included posts are context (the post replied to): they may legitimately
                 # lack fields, so they are parsed leniently.
                 _include(page.tweets, raw, lambda r: parse_tweet(r, complete=False))
+        for raw in _list(includes.get("media"), "includes.media"):
+            _include(page.media, raw, parse_media, key=lambda m: m.media_key)
 
     meta = body.get("meta") if isinstance(body.get("meta"), dict) else {}
     page.next_token = meta.get("next_token") or None
@@ -295,14 +320,14 @@ def parse_page(body: Any, parse_item: Callable[[Any], Any], *, rate_limit: RateL
     return page
 
 
-def _include(target: dict, raw: Any, parse: Callable[[Any], Any]) -> None:
+def _include(target: dict, raw: Any, parse: Callable[[Any], Any], key: Callable[[Any], str] = lambda o: o.id) -> None:
     try:
         obj = parse(raw)
     except ParseError as e:
         # An included object is only context for the items; losing it must not lose them.
         log.warning("skipped a malformed included object %s: %s", _raw_id(raw), e)
         return
-    target[obj.id] = obj
+    target[key(obj)] = obj
 
 
 def _raw_id(raw: Any, key: str = "id") -> str | None:

@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     scenario = str(scenario_path(args.scenario)) if args.scenario else None
     config = SandboxConfig(vocabulary=args.vocabulary, problem_host=args.problem_host, rate_limits=args.rate_limits,
                            access_token_ttl=args.token_ttl, state_file=args.state,
-                           scenario_file=scenario, play=args.play)
+                           scenario_file=scenario, play=args.play, public_url=f"http://{args.host}:{args.port}")
     print(f"xsandbox on http://{args.host}:{args.port}  (control page: http://{args.host}:{args.port}/sandbox/)",
           flush=True)
     uvicorn.run(create_app(config=config), host=args.host, port=args.port, log_level=args.log_level,

@@ -295,8 +295,9 @@ class Activity:
                                                   "public_metrics"},
             dm_fields=frozenset(f for v in vocabs for f in v.dm_fields) | {
                 "sender_id", "participant_ids", "dm_conversation_id", "created_at"},
-            expansions=frozenset({"author_id", "entities.mentions.username", "sender_id"}
+            expansions=frozenset({"author_id", "entities.mentions.username", "sender_id", "attachments.media_keys"}
                                  | {e for v in vocabs for e in v.reference_expansions}),
+            media_fields=frozenset({"media_key", "type", "url", "preview_image_url", "width", "height", "alt_text"}),
         )
 
     def _post_payload(self, tweet: Tweet) -> dict:

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from . import media_images
 from .clock import format_time, parse_time
 from .faults import KINDS
 from .sandbox import ALL_SCOPES, Sandbox
@@ -70,12 +71,14 @@ def tweet_view(sb: Sandbox, t: Tweet) -> dict:
     view["author_id"] = t.author_id
     view["author_username"] = sb.store.users[t.author_id].username
     view["deleted"] = t.deleted
+    view["media"] = [asdict(sb.store.media[k]) for k in t.media_keys]
     return view
 
 
 def dm_view(sb: Sandbox, e: DmEvent) -> dict:
     view = Serializer(sb.store, sb.mode.vocabularies).dm_event(e, full_selection(sb))
     view["dm_conversation_id"] = e.dm_conversation_id
+    view["media"] = [asdict(sb.store.media[k]) for k in e.media_keys]
     if e.sender_id:
         view["sender_username"] = sb.store.users[e.sender_id].username
     return view
@@ -115,6 +118,19 @@ async def update_user(request: Request, sb: Sandbox) -> Response:
     return JSONResponse(user_view(sb, user))
 
 
+def attached_media(request: Request, sb: Sandbox, data: dict) -> list[str]:
+    """Media a post or a DM carries: `"media": ["photo", {"type": "video", "alt_text": …}]`,
+    each served by the sandbox (media_images). Returns their media keys."""
+    keys = []
+    for entry in data.get("media") or ():
+        spec = {"type": entry} if isinstance(entry, str) else dict(entry)
+        media = sb.store.add_media(spec.get("type", "photo"), media_images.image_url(request),
+                                   width=int(spec.get("width", 1200)), height=int(spec.get("height", 800)),
+                                   alt_text=spec.get("alt_text", ""))
+        keys.append(media.media_key)
+    return keys
+
+
 @handler
 async def create_tweet(request: Request, sb: Sandbox) -> Response:
     data = await body_of(request)
@@ -123,7 +139,8 @@ async def create_tweet(request: Request, sb: Sandbox) -> Response:
     tweet = sb.store.create_tweet(author.id, data.get("text", ""),
                                   in_reply_to=data.get("in_reply_to_tweet_id") or data.get("in_reply_to"),
                                   quote_of=data.get("quote_of"), retweet_of=data.get("retweet_of"),
-                                  created_at=created, id=data.get("id"))
+                                  created_at=created, id=data.get("id"),
+                                  media_keys=attached_media(request, sb, data))
     return JSONResponse(tweet_view(sb, tweet), 201)
 
 
@@ -148,7 +165,8 @@ async def send_dm(request: Request, sb: Sandbox) -> Response:
     recipient = data.get("recipient_id") or data.get("recipient")
     event = sb.store.send_dm(sender.id, data["text"],
                              recipient_id=sb.store.resolve_user(recipient).id if recipient else None,
-                             conversation_id=data.get("conversation_id"))
+                             conversation_id=data.get("conversation_id"),
+                             media_keys=attached_media(request, sb, data))
     return JSONResponse(dm_view(sb, event), 201)
 
 
@@ -349,7 +367,7 @@ async def scenario(request: Request, sb: Sandbox) -> Response:
         data = {**read_scenario(data["path"]), **{k: v for k, v in data.items() if k != "path"}}
     if data.pop("reset", False):
         sb.reset()
-    runner = Scenario(sb)
+    runner = Scenario(sb, image_url=media_images.image_url(request))
     result = runner.load(data)
     if data.get("play_now") and data.get("play"):
         task = asyncio.get_running_loop().create_task(runner.play(data["play"]))
@@ -395,4 +413,5 @@ def routes() -> list[Route]:
         Route(f"{p}/rate-limits", rate_limits, methods=["GET", "POST"]),
         Route(f"{p}/scenario", scenario, methods=["POST"]),
         Route(f"{p}/state", state, methods=["GET", "POST"]),
+        Route("/sandbox/media/{name}", media_images.serve, methods=["GET"]),
     ]

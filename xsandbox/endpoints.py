@@ -17,7 +17,7 @@ from . import problems
 from .faults import Fault
 from .ratelimits import Verdict
 from .sandbox import Sandbox
-from .shapes import USER_FIELDS, Selection, Serializer
+from .shapes import MEDIA_FIELDS, USER_FIELDS, Selection, Serializer
 from .store import Token, User
 
 
@@ -28,7 +28,7 @@ class Endpoint:
     path_params: tuple[str, ...] = ()
     params: tuple[str, ...] = ()  # plain query parameters
     objects: str | None = None  # "tweet" | "user" | "dm": which field/expansion params apply
-    media_params: bool = True  # media/poll/place.fields accepted (and ignored)
+    media_params: bool = True  # media.fields accepted (includes.media), poll/place.fields accepted and ignored
 
 
 @dataclass
@@ -106,6 +106,8 @@ def parse_selection(request: Request, ep: Endpoint, sb: Sandbox) -> tuple[Select
             dm_fields=_parse_list(q, "dm_event.fields", _union(*(v.dm_fields for v in vocabs)), errors)
             if ep.objects == "dm" else frozenset(),
             expansions=_parse_list(q, "expansions", expansions, errors),
+            media_fields=_parse_list(q, "media.fields", MEDIA_FIELDS, errors) if "media.fields" in allowed
+            else frozenset(),
         )
     return sel, errors
 

@@ -36,6 +36,9 @@ class SandboxConfig:
     state_file: str | None = None
     scenario_file: str | None = None
     play: bool = False
+    # Where the sandbox is reached (its media pictures are served under it), for media made
+    # without a request to take it from: a scenario loaded at start.
+    public_url: str = "http://127.0.0.1:8001"
 
 
 def mode_named(name: str) -> Mode:

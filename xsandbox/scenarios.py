@@ -6,9 +6,10 @@ Format (every list optional)::
      "users":  [{"username": "AcmeSupport", "id": "...", "name": "..."}],
      "tokens": [{"user": "AcmeSupport", "access_token": "...", "scopes": [...]}],   # never expire
      "tweets": [{"key": "t1", "author": "alice", "text": "@AcmeSupport help", "in_reply_to": "t0",
-                 "quote_of": "...", "retweet_of": "...", "ago_seconds": 600}],
+                 "quote_of": "...", "retweet_of": "...", "ago_seconds": 600,
+                 "media": ["photo", {"type": "video", "alt_text": "..."}]}],   # served by the sandbox
      "groups": [{"key": "g1", "creator": "alice", "participants": ["bob", "AcmeSupport"], "text": "hi"}],
-     "dms":    [{"sender": "alice", "recipient": "AcmeSupport", "text": "..."} | {"conversation": "g1", ...}],
+     "dms":    [{"sender": "alice", "recipient": "AcmeSupport", "text": "...", "media": [...]} | {"conversation": "g1", ...}],
      "likes":  [{"user": "AcmeSupport", "tweet": "t1"}],
      "play":   [{"at": 5, "action": "tweet" | "dm" | "group" | "like" | "delete" | "user", ...same fields}]}
 
@@ -26,9 +27,20 @@ from .sandbox import ALL_SCOPES, Sandbox
 
 
 class Scenario:
-    def __init__(self, sb: Sandbox) -> None:
+    def __init__(self, sb: Sandbox, image_url: str = "") -> None:
+        """`image_url`: where media made by the steps is served (media_images.image_url);
+        by default under the sandbox's public URL."""
         self.sb = sb
         self.keys: dict[str, str] = {}
+        self.image_url = image_url or f"{sb.config.public_url.rstrip('/')}/sandbox/media/{{key}}.png"
+
+    def _media(self, step: dict) -> list[str]:
+        keys = []
+        for entry in step.get("media") or ():
+            spec = {"type": entry} if isinstance(entry, str) else dict(entry)
+            keys.append(self.sb.store.add_media(spec.get("type", "photo"), self.image_url,
+                                                alt_text=spec.get("alt_text", "")).media_key)
+        return keys
 
     def ref(self, value: str | None) -> str | None:
         return None if value is None else self.keys.get(str(value), str(value))
@@ -58,7 +70,8 @@ class Scenario:
             made = store.create_tweet(author.id, step.get("text", ""), in_reply_to=self.ref(step.get("in_reply_to")),
                                       quote_of=self.ref(step.get("quote_of")),
                                       retweet_of=self.ref(step.get("retweet_of")),
-                                      created_at=self._when(step), id=step.get("id")).id
+                                      created_at=self._when(step), id=step.get("id"),
+                                      media_keys=self._media(step)).id
         elif action == "group":
             made = store.create_group(step.get("creator") or step["creator_id"],
                                       [store.resolve_user(p).id for p in step.get("participants", [])],
@@ -69,7 +82,7 @@ class Scenario:
             made = store.send_dm(sender.id, step["text"],
                                  recipient_id=store.resolve_user(recipient).id if recipient else None,
                                  conversation_id=self.ref(step.get("conversation") or step.get("conversation_id")),
-                                 created_at=self._when(step)).id
+                                 created_at=self._when(step), media_keys=self._media(step)).id
         elif action == "like":
             user = store.resolve_user(step.get("user") or step.get("user_id"))
             made = store.like(user.id, self.ref(step.get("tweet") or step.get("tweet_id"))).tweet_id  # type: ignore[arg-type]

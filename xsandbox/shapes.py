@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .clock import format_time
-from .store import DmEvent, Store, Tweet, User
+from .store import DmEvent, Media, Store, Tweet, User
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,12 @@ USER_FIELDS = (
 )
 
 
+MEDIA_FIELDS = (
+    "alt_text", "duration_ms", "height", "media_key", "non_public_metrics", "organic_metrics", "preview_image_url",
+    "promoted_metrics", "public_metrics", "type", "url", "variants", "width",
+)
+
+
 @dataclass
 class Selection:
     """What one request asked for."""
@@ -134,6 +140,7 @@ class Selection:
     user_fields: frozenset[str] = frozenset()
     dm_fields: frozenset[str] = frozenset()
     expansions: frozenset[str] = frozenset()
+    media_fields: frozenset[str] = frozenset()
 
 
 class Serializer:
@@ -169,6 +176,8 @@ class Serializer:
                 entities["hashtags"] = [dict(h) for h in t.hashtags]
             if entities:
                 out["entities"] = entities
+        if t.media_keys and "attachments" in f:
+            out["attachments"] = {"media_keys": list(t.media_keys)}
         if "lang" in f:
             out["lang"] = "en"
         if "possibly_sensitive" in f:
@@ -235,7 +244,29 @@ class Serializer:
             out["participant_ids"] = list(e.participant_ids)
         if "entities" in f and e.urls:
             out["entities"] = {"urls": [dict(u) for u in e.urls]}
+        if e.media_keys and "attachments" in f:
+            out["attachments"] = {"media_keys": list(e.media_keys)}
         return out
+
+    def media(self, m: Media, sel: Selection) -> dict:
+        """An entry of `includes.media`: media_key and type always, the rest when asked
+        (`media.fields`); X sends `url` for photos only, `preview_image_url` for videos and GIFs."""
+        f = sel.media_fields
+        out: dict = {"media_key": m.media_key, "type": m.type}
+        if "url" in f and m.url:
+            out["url"] = m.url
+        if "preview_image_url" in f and m.preview_image_url:
+            out["preview_image_url"] = m.preview_image_url
+        if "width" in f:
+            out["width"] = m.width
+        if "height" in f:
+            out["height"] = m.height
+        if "alt_text" in f and m.alt_text:
+            out["alt_text"] = m.alt_text
+        return out
+
+    def _media(self, keys: list[str], sel: Selection) -> list[dict]:
+        return [self.media(self.store.media[k], sel) for k in dict.fromkeys(keys) if k in self.store.media]
 
     # ---- includes ------------------------------------------------------------------
     def includes_for_tweets(self, tweets: list[Tweet], sel: Selection) -> dict:
@@ -263,6 +294,10 @@ class Serializer:
         users = self._users(user_ids, sel)
         if users:
             includes["users"] = users
+        if "attachments.media_keys" in ex:
+            media = self._media([k for t in tweets for k in t.media_keys], sel)
+            if media:
+                includes["media"] = media
         if ref_tweets:
             seen: set[str] = set()
             posts = [self.tweet(rt, sel) for rt in ref_tweets if not (rt.id in seen or seen.add(rt.id))]
@@ -278,8 +313,15 @@ class Serializer:
                 user_ids.append(e.sender_id)
             if "participant_ids" in ex and e.participant_ids:
                 user_ids.extend(e.participant_ids)
+        includes: dict = {}
         users = self._users(user_ids, sel)
-        return {"users": users} if users else {}
+        if users:
+            includes["users"] = users
+        if "attachments.media_keys" in ex:
+            media = self._media([k for e in events for k in e.media_keys], sel)
+            if media:
+                includes["media"] = media
+        return includes
 
     def _users(self, ids: list[str], sel: Selection) -> list[dict]:
         out = []

@@ -39,6 +39,24 @@ class User:
     profile_image_url: str = "https://abs.twimg.com/sticky/default_profile_images/default_profile_normal.png"
 
 
+# X's media key prefixes: 3_ a photo, 7_ a video, 16_ an animated GIF.
+MEDIA_KEY_PREFIX = {"photo": "3", "video": "7", "animated_gif": "16"}
+
+
+@dataclass
+class Media:
+    """A photo, video or GIF a user attached. As on X, a photo has `url`, a video or a GIF
+    only a still (`preview_image_url`); the sandbox serves the images itself."""
+
+    media_key: str
+    type: str  # photo | video | animated_gif
+    width: int
+    height: int
+    url: str = ""
+    preview_image_url: str = ""
+    alt_text: str = ""
+
+
 @dataclass
 class Tweet:
     id: str
@@ -53,6 +71,7 @@ class Tweet:
     mentions: list[dict] = field(default_factory=list)  # with "id" when the user exists
     hashtags: list[dict] = field(default_factory=list)
     mention_ids: list[str] = field(default_factory=list)  # whose mentions timeline it is in
+    media_keys: list[str] = field(default_factory=list)
     deleted: bool = False
     source: str = "xsandbox"
 
@@ -82,6 +101,7 @@ class DmEvent:
     text: str | None = None
     participant_ids: list[str] | None = None
     urls: list[dict] = field(default_factory=list)
+    media_keys: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -126,6 +146,7 @@ class Store:
         self.users: dict[str, User] = {}
         self.usernames: dict[str, str] = {}  # lower-case username -> id
         self.tweets: dict[str, Tweet] = {}
+        self.media: dict[str, Media] = {}
         self.mention_index: dict[str, list[int]] = {}  # user id -> sorted tweet ids
         self.texts: dict[tuple[str, str], int] = {}  # (author, text) -> live count, for duplicates
         self.likes: list[Like] = []
@@ -198,9 +219,30 @@ class Store:
     def is_duplicate(self, author_id: str, text: str) -> bool:
         return self.texts.get((author_id, text), 0) > 0
 
+    # ---- media -----------------------------------------------------------------
+    def add_media(self, kind: str, image_url: str, *, width: int = 1200, height: int = 800,
+                  alt_text: str = "", media_key: str | None = None) -> Media:
+        """Media to attach to a post or a DM (`media_keys`). `image_url`: where the image is
+        served (the photo, or a video's or GIF's still); `{key}` in it is the media key."""
+        if kind not in MEDIA_KEY_PREFIX:
+            raise StoreError("invalid", f"unknown media type: {kind}")
+        key = media_key or f"{MEDIA_KEY_PREFIX[kind]}_{self.ids.make(self.clock.now())}"
+        url = image_url.replace("{key}", key)
+        media = Media(key, kind, width, height, url=url if kind == "photo" else "",
+                      preview_image_url="" if kind == "photo" else url, alt_text=alt_text)
+        self.media[key] = media
+        return media
+
+    def _media_keys(self, keys: list[str] | None) -> list[str]:
+        for key in keys or ():
+            if key not in self.media:
+                raise StoreError("invalid", f"unknown media key: {key}")
+        return list(keys or ())
+
     def create_tweet(self, author_id: str, text: str, in_reply_to: str | None = None,
                      quote_of: str | None = None, retweet_of: str | None = None,
-                     created_at: float | None = None, id: str | None = None) -> Tweet:
+                     created_at: float | None = None, id: str | None = None,
+                     media_keys: list[str] | None = None) -> Tweet:
         author = self.resolve_user(author_id)
         ts = self.clock.now() if created_at is None else created_at
         parent = self._live_tweet(in_reply_to) if in_reply_to else None
@@ -220,7 +262,8 @@ class Store:
             u = self.user_by_username(m["username"])
             mentions.append({**m, "id": u.id} if u else dict(m))
         tweet = Tweet(id=id, author_id=author.id, text=parsed.text, original_text=text, created_at=ts,
-                      conversation_id=id, urls=parsed.urls, mentions=mentions, hashtags=parsed.hashtags)
+                      conversation_id=id, urls=parsed.urls, mentions=mentions, hashtags=parsed.hashtags,
+                      media_keys=self._media_keys(media_keys))
         targets = {m["id"] for m in mentions if "id" in m}
         if parent is not None:
             tweet.conversation_id = parent.conversation_id
@@ -333,7 +376,8 @@ class Store:
                                        sender_id=user_id, participant_ids=[user_id]))
 
     def send_dm(self, sender_id: str, text: str, recipient_id: str | None = None,
-                conversation_id: str | None = None, created_at: float | None = None) -> DmEvent:
+                conversation_id: str | None = None, created_at: float | None = None,
+                media_keys: list[str] | None = None) -> DmEvent:
         sender = self.resolve_user(sender_id)
         ts = self.clock.now() if created_at is None else created_at
         if recipient_id is not None:
@@ -351,14 +395,15 @@ class Store:
             parts = conversation_id.split("-")
             if len(parts) == 2 and sender.id in parts:
                 other = parts[1] if parts[0] == sender.id else parts[0]
-                return self.send_dm(sender.id, text, recipient_id=other, created_at=created_at)
+                return self.send_dm(sender.id, text, recipient_id=other, created_at=created_at,
+                                    media_keys=media_keys)
             raise StoreError("not_found", f"unknown conversation: {conversation_id}")
         if sender.id not in conv.participant_ids:
             raise StoreError("forbidden", "sender is not a participant of the conversation")
         event_id = self.ids.make(ts)
         parsed = parse_text(text, salt=event_id)
         return self._add_event(DmEvent(event_id, "MessageCreate", conversation_id, ts, sender_id=sender.id,
-                                       text=parsed.text, urls=parsed.urls))
+                                       text=parsed.text, urls=parsed.urls, media_keys=self._media_keys(media_keys)))
 
     def conversations_of(self, user_id: str) -> list[DmConversation]:
         return [c for c in self.conversations.values() if user_id in c.participant_ids]
@@ -417,6 +462,7 @@ class Store:
         return {
             "users": [asdict(u) for u in self.users.values()],
             "tweets": [asdict(t) for t in self.tweets.values()],
+            "media": [asdict(m) for m in self.media.values()],
             "likes": [asdict(lk) for lk in self.likes],
             "conversations": [asdict(c) for c in self.conversations.values()],
             "dm_events": [asdict(e) for e in self.dm_events.values()],
@@ -431,6 +477,8 @@ class Store:
             self.users[user.id] = user
             self.usernames[user.username.lower()] = user.id
             self.ids.reserve(user.id)
+        for m in data.get("media", []):
+            self.media[m["media_key"]] = Media(**m)
         for t in data.get("tweets", []):
             tweet = Tweet(**t)
             self.tweets[tweet.id] = tweet

@@ -31,9 +31,11 @@ and raises ``SandboxError`` (with ``.status`` and ``.body``) on a non-2xx answer
 
     attribute ``base_url``                          e.g. ``"http://127.0.0.1:53117"`` — point X_API_BASE_URL here
     ``create_user(username, name=None, id=None, brand=False, **profile) -> dict``
-    ``post_tweet(author, text, in_reply_to_tweet_id=None, quote_of=None, retweet_of=None, created_at=None) -> dict``
+    ``post_tweet(author, text, in_reply_to_tweet_id=None, quote_of=None, retweet_of=None, created_at=None,
+    media=None) -> dict``  ``media``: e.g. ``["photo"]`` or ``[{"type": "video", "alt_text": "…"}]``, images
+    served by the sandbox at ``/sandbox/media/<media key>.png``
     ``get_tweet(tweet_id) -> dict`` / ``delete_tweet(tweet_id) -> dict``
-    ``send_dm(sender, text, recipient=None, conversation_id=None) -> dict``   (dm event incl. ``dm_conversation_id``)
+    ``send_dm(sender, text, recipient=None, conversation_id=None, media=None) -> dict``   (dm event incl. ``dm_conversation_id``)
     ``create_group(creator, participants, text=None) -> dict``                 (``{"dm_conversation_id", ...}``)
     ``leave_group(user, conversation_id) -> dict``
     ``like(user, tweet_id) -> dict`` / ``unlike(user, tweet_id) -> dict``
@@ -130,10 +132,10 @@ class SandboxClient:
 
     def post_tweet(self, author: str, text: str, in_reply_to_tweet_id: str | None = None,
                    quote_of: str | None = None, retweet_of: str | None = None,
-                   created_at: str | float | None = None) -> dict:
+                   created_at: str | float | None = None, media: list | None = None) -> dict:
         return self._call("POST", "/tweets", self._clean(
             author=author, text=text, in_reply_to_tweet_id=in_reply_to_tweet_id, quote_of=quote_of,
-            retweet_of=retweet_of, created_at=created_at))
+            retweet_of=retweet_of, created_at=created_at, media=media))
 
     def get_tweet(self, tweet_id: str) -> dict:
         return self._call("GET", f"/tweets/{tweet_id}")
@@ -142,9 +144,9 @@ class SandboxClient:
         return self._call("DELETE", f"/tweets/{tweet_id}")
 
     def send_dm(self, sender: str, text: str, recipient: str | None = None,
-                conversation_id: str | None = None) -> dict:
+                conversation_id: str | None = None, media: list | None = None) -> dict:
         return self._call("POST", "/dms", self._clean(sender=sender, text=text, recipient=recipient,
-                                                      conversation_id=conversation_id))
+                                                      conversation_id=conversation_id, media=media))
 
     def create_group(self, creator: str, participants: list[str], text: str | None = None) -> dict:
         return self._call("POST", "/groups", self._clean(creator=creator, participant_ids=participants, text=text))

@@ -18,7 +18,7 @@ PAGE = """<!doctype html>
  main{padding:1rem;overflow:auto} h1{font-size:1.2rem;margin:.2rem 0 1rem} h2{font-size:1rem;margin:1rem 0 .4rem}
  form{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.6rem;margin-bottom:.6rem}
  input,select,textarea{width:100%;box-sizing:border-box;margin:.15rem 0;padding:.3rem}
- button{padding:.3rem .8rem;margin-top:.2rem} .tweet{border-left:3px solid #1d9bf0;padding:.3rem .6rem;margin:.3rem 0;background:#fff}
+ button{padding:.3rem .8rem;margin-top:.2rem} .pic{height:48px;border-radius:4px;vertical-align:middle} .tweet{border-left:3px solid #1d9bf0;padding:.3rem .6rem;margin:.3rem 0;background:#fff}
  .brand{border-color:#f91880} .deleted{opacity:.45;text-decoration:line-through} .replies{margin-left:1.4rem}
  .meta{color:#666;font-size:.8rem} .dm{border-left:3px solid #7856ff;padding:.3rem .6rem;margin:.3rem 0;background:#fff}
  #msg{color:#b00;min-height:1.2rem} code{font-size:.8rem}
@@ -30,10 +30,12 @@ PAGE = """<!doctype html>
  <button>Create</button></form>
 <form id="f-tweet"><b>Post as a user</b> (mention @brand to reach the helpdesk)<select name="author" class="users"></select>
  <textarea name="text" rows="2" placeholder="@AcmeSupport my order is late" required></textarea>
- <input name="in_reply_to_tweet_id" placeholder="reply to tweet id (optional)"><button>Post</button></form>
+ <input name="in_reply_to_tweet_id" placeholder="reply to tweet id (optional)">
+ <label><input type="checkbox" name="photo" style="width:auto"> attach a photo</label><button>Post</button></form>
 <form id="f-dm"><b>Send a DM</b><select name="sender" class="users"></select>
  <select name="recipient" class="users"></select><input name="conversation_id" placeholder="or group conversation id">
- <textarea name="text" rows="2" required></textarea><button>Send</button></form>
+ <textarea name="text" rows="2" required></textarea>
+ <label><input type="checkbox" name="photo" style="width:auto"> attach a photo</label><button>Send</button></form>
 <form id="f-group"><b>Start a group DM</b><select name="creator" class="users"></select>
  <input name="participants" placeholder="other usernames, comma separated" required><input name="text" placeholder="first message">
  <button>Create group</button></form>
@@ -58,9 +60,10 @@ const api = (m, p, b) => fetch('/sandbox/api' + p, {method: m, headers: {'Conten
 const esc = s => String(s ?? '').replace(/[&<>"]/g, c => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;'}[c]));
 let users = [], brand = null;
 const name = id => '@' + ((users.find(u => u.id === id) || {}).username || id);
+const mediaHtml = m => (m || []).map(x => `<a href="${esc(x.url || x.preview_image_url)}" target="_blank"><img class="pic" src="${esc(x.url || x.preview_image_url)}" alt="${esc(x.alt_text || x.type)}"></a>`).join('');
 function tweetHtml(t) {
   const cls = 'tweet' + (t.author_id === brand ? ' brand' : '') + (t.deleted ? ' deleted' : '');
-  return `<div class="${cls}"><b>${esc(name(t.author_id))}</b> ${esc(t.text)}
+  return `<div class="${cls}"><b>${esc(name(t.author_id))}</b> ${esc(t.text)} ${mediaHtml(t.media)}
    <div class="meta">id <code>${t.id}</code> · ${t.created_at}</div>
    ${(t.replies || []).length ? '<div class="replies">' + t.replies.map(tweetHtml).join('') + '</div>' : ''}</div>`;
 }
@@ -85,7 +88,7 @@ async function refresh() {
     }
     const convs = (await api('GET', '/conversations')).conversations;
     document.getElementById('dms').innerHTML = convs.map(c => `<div><b>${c.group ? 'Group' : '1:1'}</b> <code>${c.dm_conversation_id}</code>
-      ${c.events.map(e => `<div class="dm">${esc(name(e.sender_id))} ${e.event_type === 'MessageCreate' ? esc(e.text) : '<i>' + e.event_type + '</i>'}</div>`).join('')}</div>`).join('');
+      ${c.events.map(e => `<div class="dm">${esc(name(e.sender_id))} ${e.event_type === 'MessageCreate' ? esc(e.text) + ' ' + mediaHtml(e.media) : '<i>' + e.event_type + '</i>'}</div>`).join('')}</div>`).join('');
     document.getElementById('clock').textContent = (await api('GET', '/clock')).now;
   } catch (e) { document.getElementById('msg').textContent = e.message; }
 }
@@ -94,9 +97,11 @@ const on = (id, fn) => document.getElementById(id).addEventListener('submit', as
   try { await fn(f); document.getElementById('msg').textContent = ''; ev.target.querySelector('textarea') && (ev.target.querySelector('textarea').value = ''); }
   catch (e) { document.getElementById('msg').textContent = e.message; } refresh(); });
 on('f-user', f => api('POST', '/users', {username: f.username, name: f.name || undefined, brand: !!f.brand}));
-on('f-tweet', f => api('POST', '/tweets', {author: f.author, text: f.text, in_reply_to_tweet_id: f.in_reply_to_tweet_id || undefined}));
-on('f-dm', f => api('POST', '/dms', f.conversation_id ? {sender: f.sender, conversation_id: f.conversation_id, text: f.text}
-                                                     : {sender: f.sender, recipient: f.recipient, text: f.text}));
+const photo = f => f.photo ? ['photo'] : undefined;
+on('f-tweet', f => api('POST', '/tweets', {author: f.author, text: f.text, in_reply_to_tweet_id: f.in_reply_to_tweet_id || undefined,
+                                          media: photo(f)}));
+on('f-dm', f => api('POST', '/dms', f.conversation_id ? {sender: f.sender, conversation_id: f.conversation_id, text: f.text, media: photo(f)}
+                                                     : {sender: f.sender, recipient: f.recipient, text: f.text, media: photo(f)}));
 on('f-group', f => api('POST', '/groups', {creator: f.creator, participant_ids: f.participants.split(',').map(s => s.trim()), text: f.text || undefined}));
 on('f-like', f => api('POST', '/likes', {user: brand, tweet_id: f.tweet_id}));
 on('f-delete', f => api('DELETE', '/tweets/' + f.id));

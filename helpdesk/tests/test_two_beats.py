@@ -292,3 +292,44 @@ def test_two_prunes_of_the_cost_meters_seen_items_forget_each_earlier_day_once()
 
     assert sum(twice_at_once(x_tasks.prune_cost_seen_items)) == 50
     assert list(XCostSeenItem.objects.values_list("item", flat=True)) == ["post:1"]
+
+
+# --- requesters' profile subscriptions (twitter_channel/realtime/requester_profiles.py) ---------
+
+
+PROVEN |= {"twitter_channel.realtime.tasks.sync_requester_profile_subscriptions"}
+
+
+class FakeActivityX:
+    """X's subscription endpoints, slow enough for two syncs to overlap, counting what is made."""
+
+    def __init__(self):
+        self.created: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+
+    def create_activity_subscription(self, event_type, user_id, *, direction="", webhook_id="", tag=""):
+        from twitter_channel.realtime.activity_types import Subscription
+
+        time.sleep(0.05)
+        with self.lock:
+            self.created.append((user_id, event_type))
+            return Subscription(id=str(len(self.created)), event_type=event_type, user_id=user_id, tag=tag)
+
+
+def test_two_syncs_of_requesters_profile_subscriptions_subscribe_each_once(monkeypatch):
+    from tickets.tests.factories import XIdentityFactory
+    from twitter_channel.models import RequesterProfileSubscription
+    from twitter_channel.realtime import requester_profiles
+
+    XAccount.objects.create(user_id=BRAND_ID, username="AcmeHelp", access_token="tok",
+                            intake_mode=XAccount.IntakeMode.STREAM)
+    for _ in range(3):
+        TicketFactory(requester=XIdentityFactory().requester, status=Ticket.Status.OPEN)
+    fake = FakeActivityX()
+    monkeypatch.setattr(requester_profiles, "app_client", lambda: fake)
+
+    results = twice_at_once(requester_profiles.sync_requester_profile_subscriptions)
+
+    assert sorted(r.busy for r in results) == [False, True]
+    assert len(fake.created) == len(set(fake.created)) == 9
+    assert RequesterProfileSubscription.objects.count() == 9

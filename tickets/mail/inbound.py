@@ -218,13 +218,14 @@ def _route(parsed: ParsedEmail) -> IngestResult:
 
 
 def find_ticket(parsed: ParsedEmail) -> Ticket | None:
-    """The ticket an email answers, or None for a new conversation."""
+    """The ticket an email answers, or None for a new conversation. Never a ticket of an
+    erased requester: whoever answers that old thread starts a new one."""
     ids = parsed.thread_ids
     if ids:
         by_id = dict(
-            Comment.objects.filter(external_source=Comment.Source.EMAIL, external_id__in=ids).values_list(
-                "external_id", "ticket_id"
-            )
+            Comment.objects.filter(
+                external_source=Comment.Source.EMAIL, external_id__in=ids, ticket__requester__erased_at=None
+            ).values_list("external_id", "ticket_id")
         )
         for message_id in ids:  # the direct parent wins over older references
             if message_id in by_id:
@@ -232,7 +233,7 @@ def find_ticket(parsed: ParsedEmail) -> Ticket | None:
     for address in parsed.recipients:
         ticket_id = ticket_id_from_address(address)
         if ticket_id is not None:
-            ticket = Ticket.objects.filter(pk=ticket_id).first()
+            ticket = Ticket.objects.filter(pk=ticket_id, requester__erased_at=None).first()
             if ticket is not None:
                 return ticket
     return None

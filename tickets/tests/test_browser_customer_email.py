@@ -71,7 +71,7 @@ def test_customer_leaves_and_confirms_an_address_and_the_agent_replies_there(
     desk.fill("#id_password", "secret-pass-123")
     desk.click("button:has-text('Log in')")
     desk.wait_for_url(f"**/tickets/{x_ticket.pk}/")
-    desk.get_by_label("Reply by email (to alice@example.com)").check()
+    desk.get_by_label("Email to alice@example.com").check()
     desk.fill("#reply-form textarea[name=body]", "Found your parcel: it arrives tomorrow.")
     desk.click("#reply-form button.primary[type=submit]")
     desk.wait_for_selector(".message--success")

@@ -11,7 +11,7 @@ Kind = IncomingItem.Kind
 POST_KINDS = (Kind.MENTION, Kind.LIKE, Kind.OWN_TWEET)
 DM_KINDS = (Kind.DM, Kind.OWN_DM)
 # Parsed fields that hold what the author wrote.
-CONTENT_FIELDS = {"text": "", "urls": [], "mentioned_usernames": [], "is_quote": False}
+CONTENT_FIELDS = {"text": "", "urls": [], "mentioned_usernames": [], "is_quote": False, "media": []}
 
 
 def deletions_among(items) -> dict[tuple[str, bool], datetime]:

@@ -1,5 +1,6 @@
 """What compliance changed: one row per post or DM we learnt was deleted on X, whichever
-path told us (a pushed `post.delete`, the batch compliance job). It is what the admin's
+path told us (a pushed `post.delete`, the batch compliance job, or, for DMs, which X never
+reports, an admin told by the DM's author). It is what the admin's
 compliance page counts, and what keeps a deleted post from coming back: an item stored after
 its deletion was recorded (X's events are not ordered) is redacted before conversion."""
 
@@ -13,6 +14,8 @@ class XDeletion(models.Model):
     class Source(models.TextChoices):
         REALTIME = "realtime", "Real-time event"
         BATCH = "batch", "Batch compliance job"
+        # X has no event or job for deleted DMs: an admin records what the author tells us.
+        REPORTED = "reported", "Reported by the author"
 
     x_id = models.CharField(max_length=64)
     is_dm = models.BooleanField(default=False)

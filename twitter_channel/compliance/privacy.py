@@ -15,6 +15,7 @@ from tickets.models import Identity
 from tickets.privacy import PersonalData
 
 from ..models import ActivityEvent, IncomingItem, OutgoingMessage
+from ..realtime.requester_profiles import forget_erased
 
 
 def _their_items(data: PersonalData):
@@ -42,7 +43,7 @@ def erase_x(data: PersonalData) -> None:
     x_ids = {i.x_id for i in items}
     # Blank ids of the conversation too: a later DM of theirs then opens a new ticket.
     data.counts["x_items"] = _their_items(data).update(
-        raw={"erased": True}, text="", urls=[], mentioned_usernames=[], author_x_id="", author_handle="",
+        raw={"erased": True}, text="", urls=[], mentioned_usernames=[], media=[], author_x_id="", author_handle="",
         author_name="", author_avatar_url="", author_followers=None, conversation_key="", in_reply_to_id="",
         state_reason="",
     )
@@ -65,6 +66,8 @@ def erase_x(data: PersonalData) -> None:
             event.save(update_fields=["body", "detail"])
             erased += 1
     data.counts["x_events"] = erased
+    # Their profile subscriptions stop naming them; the next sync removes them at X.
+    forget_erased(x_user_ids)
 
 
 def _erase_mentions_in_others_items(data: PersonalData) -> None:

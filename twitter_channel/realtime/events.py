@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import Stream
-from ..types import ReferencedTweet, XDMEvent, XTweet, XUser
-from ..x_parsing import ParseError, decode_json, parse_dm_event, parse_tweet, parse_user
+from ..types import ReferencedTweet, XDMEvent, XMedia, XTweet, XUser
+from ..x_parsing import ParseError, decode_json, parse_dm_event, parse_media, parse_tweet, parse_user
 
 MENTION_EVENT = "post.mention.create"
 REPLY_EVENT = "post.reply.create"
@@ -38,7 +38,8 @@ DM_EVENT = "dm.received"
 # (`compliance.deletions`); the batch compliance job catches whatever this misses.
 POST_DELETE_EVENT = "post.delete"
 # The brand's own profile changed on X (spec 2.167: payload `before`/`after`): the account's
-# name, handle and picture here follow it.
+# name, handle and picture here follow it. Requesters' profiles take the same events, on
+# subscriptions of their own (`requester_profiles`).
 PROFILE_EVENTS = {
     "profile.update.screenname": "display_name",
     "profile.update.handle": "username",
@@ -103,6 +104,7 @@ class Intake:
     users: dict[str, XUser]
     included_tweets: dict[str, XTweet] = field(default_factory=dict)
     liked_tweet_id: str | None = None
+    media: dict[str, XMedia] = field(default_factory=dict)  # includes.media, by media_key
 
 
 def parse_envelope(body: str | bytes | dict) -> Envelope:
@@ -142,17 +144,18 @@ def intake_of(envelope: Envelope) -> Intake:
     ParseError for a payload of the wrong shape."""
     users = _included_users(envelope.includes)
     tweets = _included_tweets(envelope.includes)
+    media = _included_media(envelope.includes)
     if envelope.event_type in MENTION_EVENTS:
-        return Intake(Stream.MENTIONS, _post(envelope.payload), users, tweets)
+        return Intake(Stream.MENTIONS, _post(envelope.payload), users, tweets, media=media)
     if envelope.event_type == LIKE_EVENT:
         if envelope.direction == "inbound":
             raise Ignored("a like of one of the brand's posts, not a like by the brand")
-        return _like(envelope, users, tweets)
+        return dataclasses.replace(_like(envelope, users, tweets), media=media)
     if envelope.event_type == DM_EVENT:
         payload = envelope.payload
         if isinstance(payload, dict) and "event_type" not in payload:
             payload = {**payload, "event_type": "MessageCreate"}
-        return Intake(Stream.DMS, parse_dm_event(payload), users, tweets)
+        return Intake(Stream.DMS, parse_dm_event(payload), users, tweets, media=media)
     raise Ignored(f"{envelope.event_type} events are not taken by the helpdesk")
 
 
@@ -167,11 +170,16 @@ def deleted_post_id(envelope: Envelope) -> str:
 
 def profile_change(envelope: Envelope) -> tuple[str, str]:
     """(XAccount field, new value) of a profile.update.* event."""
+    return PROFILE_EVENTS[envelope.event_type], profile_value(envelope)
+
+
+def profile_value(envelope: Envelope) -> str:
+    """The new value a profile.update.* event carries (`after`)."""
     payload = envelope.payload
     after = payload.get("after") if isinstance(payload, dict) else None
     if not isinstance(after, str):
         raise ParseError(f"{envelope.event_type} event has no 'after'")
-    return PROFILE_EVENTS[envelope.event_type], after
+    return after
 
 
 def _post(payload: Any) -> XTweet:
@@ -206,6 +214,17 @@ def _included_users(includes: dict) -> dict[str, XUser]:
         except ParseError:
             continue  # context only: the item still goes through without the profile
         found[user.id] = user
+    return found
+
+
+def _included_media(includes: dict) -> dict[str, XMedia]:
+    found = {}
+    for raw in includes.get("media") if isinstance(includes.get("media"), list) else []:
+        try:
+            media = parse_media(raw)
+        except ParseError:
+            continue  # context only: the item still goes through without the picture
+        found[media.media_key] = media
     return found
 
 

@@ -25,7 +25,7 @@ from ..models import IncomingItem, Stream, XAccount, XDeletion
 from ..store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
 from ..types import Malformed, XDMEvent, XError, XNotFound
 from ..x_parsing import ParseError, decode_json
-from . import reconcile
+from . import reconcile, requester_profiles
 from .events import (
     DM_EVENT,
     LIKE_EVENT,
@@ -267,6 +267,9 @@ def _rows_of_events(batch: list[ActivityEvent], stats: EventStats, client_factor
         if envelope is None:
             continue
         account = accounts.get(envelope.for_user_id)
+        if account is None and envelope.event_type in PROFILE_EVENTS:
+            _take_requester_profile(event, envelope, now)
+            continue
         if account is None:
             _mark(event, State.IGNORED, f"No connected account for X user {envelope.for_user_id or '?'}", now)
             continue
@@ -288,6 +291,21 @@ def _rows_of_events(batch: list[ActivityEvent], stats: EventStats, client_factor
             log.exception("Event %s of %s could not be processed", event.event_id, account)
             _mark(event, State.FAILED, f"Could not process: {type(exc).__name__}: {exc}", now)
     return rows_of
+
+
+def _take_requester_profile(event: ActivityEvent, envelope: Envelope, now) -> None:
+    """A requester's profile changed on X (their `requester_profiles` subscription)."""
+    try:
+        applied, detail = requester_profiles.apply_profile_event(envelope)
+    except ParseError as exc:
+        _mark(event, State.FAILED, f"Could not parse: {exc}", now)
+        return
+    _mark(event, State.PROCESSED if applied else State.IGNORED, detail, now)
+    if not applied:
+        # Someone we do not serve (an erased requester, before the sync removed the
+        # subscription): their old and new name or picture are not kept.
+        event.body = json.dumps({"event_uuid": event.event_id, "not_kept": True})
+        ActivityEvent.objects.filter(pk=event.pk).update(body=event.body)
 
 
 def _mark(event: ActivityEvent, state: str, detail: str, now) -> None:
@@ -331,8 +349,8 @@ def rows_for(account: XAccount, envelope: Envelope, *, client_factory=None) -> l
         if intake.item is None:
             raise Ignored(f"the liked post {intake.liked_tweet_id} no longer exists")
     if isinstance(intake.item, XDMEvent):
-        return [item_from_dm(account, intake.item, intake.users)]
-    rows = [item_from_tweet(account, intake.stream, intake.item, intake.users)]
+        return [item_from_dm(account, intake.item, intake.users, intake.media)]
+    rows = [item_from_tweet(account, intake.stream, intake.item, intake.users, intake.media)]
     if intake.stream == Stream.MENTIONS:
         rows = _missing_parent(account, intake, client_factory) + rows
     return rows
@@ -346,7 +364,7 @@ def _missing_parent(account: XAccount, intake: Intake, client_factory) -> list[I
     parent_id = intake.item.replied_to_id
     if not parent_id or IncomingItem.objects.filter(account=account, x_id=parent_id).exists():
         return []
-    parent, users = intake.included_tweets.get(parent_id), intake.users
+    parent, users, media = intake.included_tweets.get(parent_id), intake.users, intake.media
     if parent is None or not parent.author_id:
         from ..polling import client_for
 
@@ -357,10 +375,11 @@ def _missing_parent(account: XAccount, intake: Intake, client_factory) -> list[I
             return []
         parent = next((t for t in page.items if t.id == parent_id), None)
         users = {**page.users, **users}
+        media = {**page.media, **media}
     mentioned = {name.lower() for name in parent.mentioned_usernames} if parent else set()
     if parent is None or parent.author_id == account.user_id or account.username.lower() not in mentioned:
         return []  # not a mention of the brand: polling would not have stored it either
-    return [item_from_tweet(account, Stream.MENTIONS, parent, users)]
+    return [item_from_tweet(account, Stream.MENTIONS, parent, users, media)]
 
 
 def _with_liked_post(account: XAccount, intake: Intake, client_factory) -> Intake:
@@ -375,4 +394,5 @@ def _with_liked_post(account: XAccount, intake: Intake, client_factory) -> Intak
         return intake
     intake.item = next((t for t in page.items if t.id == intake.liked_tweet_id), None)
     intake.users = {**page.users, **intake.users}
+    intake.media = {**page.media, **intake.media}
     return intake

@@ -92,3 +92,28 @@ class WebhookHealth(models.Model):
 
 # The disconnect receiver is connected when the models load (the app's ready() is not ours).
 from . import receivers  # noqa: E402, F401
+
+
+class RequesterProfileSubscription(models.Model):
+    """One `profile.update.*` subscription X holds for a requester's X account, so their
+    name, handle and picture here follow X (`realtime/requester_profiles.py`). Made with the
+    app's token (profile events are public) and filtered, as X allows, on one user id each;
+    kept only while the requester has a ticket open, within the app's subscription limit."""
+
+    # Empty once the requester was erased: the row only waits for the next sync to delete
+    # the subscription at X, and must not name the person meanwhile.
+    x_user_id = models.CharField(max_length=25, blank=True)
+    event_type = models.CharField(max_length=60)
+    subscription_id = models.CharField(max_length=25, unique=True)
+    webhook_id = models.CharField(max_length=25, blank=True)  # empty: delivered on the stream
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["x_user_id", "event_type"]
+        constraints = [
+            models.UniqueConstraint(fields=["x_user_id", "event_type"], condition=~Q(x_user_id=""),
+                                    name="one_profile_subscription_per_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"X user {self.x_user_id} {self.event_type}"

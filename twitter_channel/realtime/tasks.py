@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from ..models import XAccount
-from . import intake, subscriptions, watch
+from . import intake, requester_profiles, subscriptions, watch
 from .models import ActivityEvent
 
 # Seconds one processing task runs before handing over to a fresh one.
@@ -54,3 +54,9 @@ def unsubscribe_account(account_id: int) -> int:
 @shared_task
 def watch_webhook() -> str:
     return watch.watch_webhook()
+
+
+@shared_task
+def sync_requester_profile_subscriptions() -> dict:
+    """Keep X's profile.update subscriptions for requesters with open tickets in step."""
+    return requester_profiles.sync_requester_profile_subscriptions().__dict__

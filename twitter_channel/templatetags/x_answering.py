@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from ..replies import reply_choices, thread_participants
+from ..replies import reply_choices_for_page, thread_participants
 from ..reply_models import OutgoingMessage
 
 register = template.Library()
@@ -12,7 +12,15 @@ register = template.Library()
 
 @register.simple_tag
 def x_reply_choices(ticket):
-    return reply_choices(ticket)
+    return reply_choices_for_page(ticket)
+
+
+@register.filter
+def applies_to(answer: str, ways: str) -> bool:
+    """Whether an input of the composer applies to the way of answering chosen (`answer`:
+    "tweet", "dm", "email", "internal"; `ways`: space separated). Before any choice
+    (no answer), everything shows."""
+    return not answer or answer in ways.split()
 
 
 @register.simple_tag
@@ -41,9 +49,9 @@ def warning_for(choices, account):
 
 
 @register.simple_tag
-def x_price_note() -> str:
-    """The composer's price note, from the cost meter's own price table (`x_costs`)."""
+def x_post_prices() -> dict[str, str]:
+    """What X bills for the post being written, from the cost meter's own price table
+    (`x_costs`): the composer's price note shows the one that applies."""
     from ..x_costs import Kind, usd
 
-    return (f"X bills a post that contains a link (the ticket link too) {usd(Kind.POST_WITH_URL_WRITE)}, "
-            f"a post without one {usd(Kind.POST_WRITE)}, a DM {usd(Kind.DM_WRITE)}.")
+    return {"plain": usd(Kind.POST_WRITE), "with_link": usd(Kind.POST_WITH_URL_WRITE)}

@@ -175,7 +175,7 @@ def test_warns_when_the_requesters_post_did_not_mention_the_brand(client, accoun
     page = client.get(composer_url(liked.ticket)).content.decode()
 
     assert "did not @mention or quote @AcmeHelp" in page
-    assert "DM to @alice" in page and "Ask for their email" in page
+    assert "Direct message on X to @alice" in page and "Ask for their email" in page
 
 
 def test_no_warning_when_the_brand_was_mentioned(client, ticket, agent):
@@ -208,13 +208,27 @@ def test_public_ticket_can_be_answered_by_dm_instead(client, ticket, agent):
     assert (outgoing.kind, outgoing.recipient_x_id, outgoing.dm_conversation_id) == ("dm", "1000001", "")
 
 
-def test_request_email_sends_the_email_form_link_by_dm(client, ticket, agent):
+def confirm(client, url, page):
+    """Submit the email request's DM preview as shown: its exact text, confirmed."""
+    text = page.split('name="text" value="', 1)[1].split('"', 1)[0]
+    return client.post(url, {"confirmed": "1", "text": text}), text
+
+
+def test_request_email_shows_the_dm_first_and_sends_it_once_confirmed(client, ticket, agent):
     client.force_login(agent)
+    url = reverse("twitter_channel:request_email", args=[ticket.pk])
 
-    response = client.post(reverse("twitter_channel:request_email", args=[ticket.pk]))
+    preview = client.post(url)
 
+    # Nothing goes before the agent has seen the exact text, who receives it and how.
+    assert preview.status_code == 200 and OutgoingMessage.objects.count() == 0
+    page = preview.content.decode()
+    assert "Direct message on X to @alice" in page and "Send the DM" in page
+    assert "Post the link publicly instead" in page and "visible to anyone" not in page
+    response, text = confirm(client, url, page)
     assert response.status_code == 302
     outgoing = OutgoingMessage.objects.get()
+    assert outgoing.text == text
     assert outgoing.kind == "dm" and "/t/" in outgoing.text and "email" in outgoing.text.lower()
     assert outgoing.recipient_x_id == "1000001"
 
@@ -223,7 +237,7 @@ def test_posting_the_email_link_publicly_shows_the_exact_text_and_waits_for_conf
     client.force_login(agent)
     url = reverse("twitter_channel:request_email", args=[ticket.pk])
 
-    response = client.post(url, {"public": "1"})
+    response = client.post(url, {"public": "1"})  # "Post the link publicly instead…" on the DM's preview
 
     assert response.status_code == 200 and OutgoingMessage.objects.count() == 0
     page = response.content.decode()
@@ -255,13 +269,75 @@ def test_email_link_is_never_posted_publicly_without_confirmation(client, accoun
 # --- the ticket page --------------------------------------------------------------------------------
 
 
-def test_ticket_page_offers_x_options_and_the_counter(client, ticket, agent):
+def answer_choices(page):
+    """The reply box's "How to answer" radios: [(value, label)]."""
+    found = []
+    for part in page.split('name="kind" value="')[1:]:
+        value = part.split('"', 1)[0]
+        label = part.split("data-answer-label=", 1)[1].split(">", 1)[1].split("</span>", 1)[0]
+        found.append((value, label))
+    return found
+
+
+def chosen_answer(page):
+    return next(part.split('"', 1)[0] for part in page.split('name="kind" value="')[1:]
+                if " checked" in part.split(">", 1)[0])
+
+
+def test_ticket_page_offers_one_choice_of_how_to_answer_each_naming_the_recipient(client, ticket, agent):
     client.force_login(agent)
 
     page = client.get(ticket.get_absolute_url()).content.decode()
 
-    assert 'name="reply_option_mode"' in page and 'name="reply_option_account"' in page
-    assert "data-x-counter" in page and "x_counter.js" in page
+    assert answer_choices(page) == [
+        ("public:tweet", "Public reply on X to @alice, under their post “@AcmeHelp my order is late”"),
+        ("public:dm", "Direct message on X to @alice"),
+        ("internal", "Internal note (agents only)"),
+    ]
+    # The X panel adds only what a post or a DM needs: no second set of reply-type radios.
+    assert 'name="reply_option_mode"' not in page and 'name="reply_option_account"' in page
+    assert "data-x-counter" in page and "x_counter.js" in page and "twitter-text.min.js" in page
+    assert chosen_answer(page) == "public:tweet"
+
+
+def test_dm_ticket_chooses_the_dm_and_hides_the_price_note(client, account, agent):
+    dm = make_item(account, kind=Kind.DM, text="card charged twice", conversation="1000001-900000000000000001")
+    bulk_convert.convert_by_hand(dm.pk)
+    dm.refresh_from_db()
+    client.force_login(agent)
+
+    page = client.get(dm.ticket.get_absolute_url()).content.decode()
+
+    assert [v for v, _ in answer_choices(page)] == ["public:dm", "internal"]
+    assert chosen_answer(page) == "public:dm"
+    # What X bills for a post, and the /280 of a post, do not apply to a DM.
+    price = page.split("data-price", 1)[1].split(">", 1)[0]
+    assert "hidden" in price
+    assert "0 / 10000" in page and "0 / 280" not in page
+
+
+def test_internal_note_hides_everything_about_x(client, ticket, agent):
+    client.force_login(agent)
+    response = client.post(reverse("tickets:reply", args=[ticket.pk]), {"body": "", "kind": "internal"})
+
+    page = response.content.decode()
+    # Drawn again (the empty text is refused) with the note chosen: the X inputs are hidden.
+    assert response.status_code == 400
+    assert "hidden" in page.split("data-x-counter", 1)[1].split(">", 1)[0]
+    assert "hidden" in page.split("data-x-recipient-fields", 1)[1].split(">", 1)[0]
+
+
+def test_the_chosen_way_reaches_the_x_sender(client, ticket, agent):
+    client.force_login(agent)
+
+    client.post(reverse("tickets:reply", args=[ticket.pk]), {
+        "body": "Let's continue in private", "kind": "public:dm", "reply_option_append_link": "0",
+        # An older page's own mode field loses to the reply box's choice.
+        "reply_option_mode": "tweet",
+    })
+
+    outgoing = OutgoingMessage.objects.get()
+    assert (outgoing.kind, outgoing.recipient_x_id) == ("dm", "1000001")
 
 
 def test_ticket_page_reply_box_sends_through_the_x_sender(client, ticket, agent):
@@ -304,3 +380,21 @@ def test_ticket_page_refuses_an_over_long_x_reply_with_the_reason(client, ticket
 
     assert response.status_code == 400 and "Too long for X: 281 of 280" in response.content.decode()
     assert OutgoingMessage.objects.count() == 0 and ticket.comments.count() == 1
+
+
+def test_delivery_badges_never_borrow_a_ticket_status_word(client, ticket, agent):
+    # "Pending" on a reply read as the ticket's status: deliveries have words of their own.
+    client.force_login(agent)
+    for body in ("one", "two", "three", "four", "five"):
+        send(client, ticket, body)
+    states = [Comment.Delivery.QUEUED, Comment.Delivery.SENDING, Comment.Delivery.SENT, Comment.Delivery.FAILED,
+              Comment.Delivery.UNKNOWN]
+    for outgoing, state in zip(OutgoingMessage.objects.order_by("pk"), states, strict=True):
+        Comment.objects.filter(pk=outgoing.comment_id).update(delivery=state)
+
+    page = client.get(ticket.get_absolute_url()).content.decode()
+
+    badges = {part.split(">", 1)[1].split("<", 1)[0] for part in page.split('class="delivery delivery--')[1:]}
+    assert badges == {"Queued", "Sending", "Sent", "Failed", "Outcome unknown"}
+    from tickets.models import Ticket
+    assert not badges & set(Ticket.Status.labels)

@@ -72,8 +72,12 @@ def test_email_request_goes_to_the_requester_by_dm(
     ticket, _ = thread_with_a_stranger
     client.force_login(agent)
 
+    url = reverse("twitter_channel:request_email", args=[ticket.pk])
+    preview = client.post(url).content.decode()
+    assert "Direct message on X to @alice" in preview and "mallory" not in preview
+    text = preview.split('name="text" value="', 1)[1].split('"', 1)[0]
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("twitter_channel:request_email", args=[ticket.pk]))
+        client.post(url, {"confirmed": "1", "text": text})
 
     (dm,) = brand_posts(sb, "dm")
     assert dm["dm_conversation_id"] == one_to_one_id(brand.user_id, alice["id"])
@@ -102,8 +106,8 @@ def test_composer_names_the_recipient_and_lists_the_stranger_as_participant(
 
     page = client.get(composer(ticket)).content.decode()
 
-    assert "Public reply to @alice, under their post “@AcmeHelp my order #123 is late”" in page
-    assert "DM to @alice" in page
+    assert "Public reply on X to @alice, under their post “@AcmeHelp my order #123 is late”" in page
+    assert "Direct message on X to @alice" in page
     assert "@mallory_x (in the thread, not the requester)" in page
 
 
@@ -148,8 +152,8 @@ def test_ticket_page_reply_box_answers_the_requester_too(
 
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("tickets:reply", args=[ticket.pk]), {
-            "body": "Let's continue in private", "kind": "public", "then_status": "",
-            "reply_option_mode": "dm", "reply_option_append_link": "0",
+            "body": "Let's continue in private", "kind": "public:dm", "then_status": "",
+            "reply_option_append_link": "0",
         })
 
     (dm,) = brand_posts(sb, "dm")

@@ -104,6 +104,8 @@ def test_mentions_ask_for_the_fields_and_expansions_threading_needs(fake_x, clie
         "attachments.media_keys"}
     assert set(sent["user.fields"].split(",")) == {"name", "username", "profile_image_url", "public_metrics",
                                                    "verified"}
+    # The photos, videos and GIFs the thread shows: a photo's `url`, a video's or GIF's still.
+    assert set(sent["media.fields"].split(",")) >= {"media_key", "type", "url", "preview_image_url"}
 
 
 def test_dm_events_ask_for_all_three_event_types_and_the_senders(fake_x, client, base_url):
@@ -116,7 +118,8 @@ def test_dm_events_ask_for_all_three_event_types_and_the_senders(fake_x, client,
     assert set(sent["dm_event.fields"].split(",")) == {
         "id", "text", "event_type", "created_at", "dm_conversation_id", "sender_id", "participant_ids",
         "referenced_tweets", "attachments"}
-    assert sent["expansions"] == "sender_id,participant_ids"
+    assert sent["expansions"] == "sender_id,participant_ids,attachments.media_keys"
+    assert set(sent["media.fields"].split(",")) >= {"media_key", "type", "url", "preview_image_url"}
     assert sent["max_results"] == "20"
 
 
@@ -245,7 +248,7 @@ def test_a_refused_vocabulary_specific_dm_field_switches_too(fake_x, base_url):
 
     assert [e.id for e in page.items] == ["8"]
     assert "sender_id" not in query(fake_x.calls[1])["dm_event.fields"].split(",")
-    assert query(fake_x.calls[1])["expansions"] == "sender_id,participant_ids"
+    assert query(fake_x.calls[1])["expansions"] == "sender_id,participant_ids,attachments.media_keys"
 
 
 def test_a_400_about_something_else_is_not_retried(fake_x, base_url):

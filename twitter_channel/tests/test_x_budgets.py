@@ -141,7 +141,8 @@ def test_the_composers_price_note_uses_the_price_table(client, account, settings
     ticket = _ticket(account)
     client.force_login(UserFactory(role=User.Role.AGENT))
     page = client.get(reverse("twitter_channel:reply", args=[ticket.pk])).content.decode()
-    assert "(the ticket link too) $0.25, a post without one $0.015" in page
+    price = page.split("data-price ", 1)[1].split("</p>", 1)[0]
+    assert 'data-plain="$0.015" data-with-link="$0.25"' in price and "$0.015</strong><span data-price-why>; $0.25 with a link" in price
 
 
 def _ticket(account):
