@@ -65,11 +65,11 @@ def parse_args(argv):
 
 
 class MemorySampler(threading.Thread):
-    """Peak resident memory of a process group (the worker and its pool), from /proc."""
+    """Peak resident memory of process groups (each worker and its pool), from /proc."""
 
-    def __init__(self, pgid: int):
+    def __init__(self, pgids: set[int]):
         super().__init__(daemon=True)
-        self.pgid = pgid
+        self.pgids = pgids
         self.peak_total = 0
         self.peak_single = 0
         self.cpu_ticks: dict[int, int] = {}  # pid -> utime + stime, last seen
@@ -81,7 +81,7 @@ class MemorySampler(threading.Thread):
             for stat in Path("/proc").glob("[0-9]*/stat"):
                 try:
                     fields = stat.read_text().rsplit(")", 1)[1].split()
-                    if int(fields[2]) != self.pgid:  # field 5 of stat: the process group
+                    if int(fields[2]) not in self.pgids:  # field 5 of stat: the process group
                         continue
                     rss_pages = int(fields[21])  # field 24: resident set size in pages
                     self.cpu_ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])  # utime + stime
@@ -162,7 +162,7 @@ def run(args, db_url: str) -> int:
             ("send,mail", 1), ("intake", 1), ("default", 1), ("convert", args.concurrency)]
         procs = CeleryProcesses(db_url=db_url, broker_db=BROKER_DB, x_base_url=sb.base_url,
                                 concurrency=args.concurrency, extra_env=production, workers=layout).start()
-        memory = MemorySampler(procs.worker.pid)
+        memory = MemorySampler({worker.pid for worker in procs.workers})
         memory.start()
         try:
             wait_for(lambda: StreamCursor.objects.filter(account=account, last_success_at__isnull=False).count() == 3,
@@ -234,8 +234,8 @@ def run(args, db_url: str) -> int:
         finally:
             memory.stopped.set()
             procs.stop()
-        print(f"peak worker memory: {memory.peak_total / 2**20:.0f} MiB for the worker and its "
-              f"{args.concurrency} pool processes (largest single process {memory.peak_single / 2**20:.0f} MiB)")
+        print(f"peak worker memory: {memory.peak_total / 2**20:.0f} MiB for the workers and their pool processes "
+              f"(largest single process {memory.peak_single / 2**20:.0f} MiB)")
     return 0 if ok else 1
 
 
