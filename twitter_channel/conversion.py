@@ -18,6 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
@@ -35,10 +36,6 @@ Kind = IncomingItem.Kind
 State = IncomingItem.State
 
 SUBJECT_LENGTH = 80
-# Items claimed and converted per transaction: the set-based part (open_simple_items) costs
-# the same few statements for 10 items as for 200, so batches are large; a batch's
-# transaction still lasts well under a second.
-BATCH_SIZE = 200
 SAVED_FIELDS = ["state", "state_reason", "ticket", "comment", "ignored_by_rule_id", "rule", "attempts", "converted_at"]
 # What was looked up once for the batch being converted (per thread): `requesters`, the
 # requesters ensure_requesters() prepared; `comments`, see stored_comments().
@@ -75,6 +72,7 @@ def convert_pending(
     started = time.monotonic()
     stats = ConversionStats()
     deferred: set[int] = set()
+    batch_size = settings.X_CONVERT_BATCH_SIZE
     while limit is None or stats.converted + stats.quarantined < limit:
         if time_budget is not None and time.monotonic() - started > time_budget:
             stats.unfinished = True
@@ -82,13 +80,13 @@ def convert_pending(
         pending = IncomingItem.objects.filter(state=State.NEW).exclude(pk__in=deferred)
         if account_id is not None:
             pending = pending.filter(account_id=account_id)
-        _prepared.requesters = ensure_requesters(pending.order_by("id")[:BATCH_SIZE])
+        _prepared.requesters = ensure_requesters(pending.order_by("id")[:batch_size])
         try:
             with transaction.atomic():
                 batch = list(
                     pending.select_for_update(skip_locked=True, of=("self",))
                     .select_related("account", "account__default_group")
-                    .order_by("id")[:BATCH_SIZE]
+                    .order_by("id")[:batch_size]
                 )
                 if not batch:
                     break
