@@ -142,6 +142,8 @@ def run(args, port: int, server_pid: int, cookies: list[str], support_group) -> 
                                       "shown": []}))
             while True:
                 message = json.loads(await ws.recv())
+                if message["type"] == "ping":  # answered as live.js does, or the server closes us
+                    await ws.send(json.dumps({"type": "pong"}))
                 if message["type"] == "queue":
                     break
             connected.append(1)
@@ -150,6 +152,8 @@ def run(args, port: int, server_pid: int, cookies: list[str], support_group) -> 
                     message = json.loads(await asyncio.wait_for(ws.recv(), 0.5))
                 except TimeoutError:
                     continue
+                if message["type"] == "ping":
+                    await ws.send(json.dumps({"type": "pong"}))
                 if message["type"] == "queue":
                     now = time.monotonic()
                     for ticket_id in message["rows"]:

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from tickets.models import Ticket
 
 from .conditions import Field as ConditionField
-from .conditions import split_words, value_choices
+from .conditions import split_words, value_choices, value_label
 from .placeholders import check_placeholders
 from .state import TicketState
 
@@ -71,6 +71,16 @@ def action_value_choices(spec: ActionSpec) -> list[tuple[str, str]] | None:
     if spec.value_kind in ("group", "user"):
         return value_choices(ConditionField("", "", [], spec.value_kind))
     return None
+
+
+def describe_action(action: str, value: str) -> str:
+    """An action as admins read it ("Set status Open", "Set assignee Alice"), not its codes."""
+    spec = ACTIONS.get(action)
+    if spec is None:
+        return f"{action} {value}".strip()
+    if not spec.value_kind:
+        return spec.label
+    return f"{spec.label} {value_label(action_value_choices(spec), value)}"
 
 
 def clean_action(action: str, value: str, subject: str, body: str) -> tuple[str, str, str]:

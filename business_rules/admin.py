@@ -18,6 +18,7 @@ from .forms import ActionForm, ActionFormSet, AnyConditionFormSet, ConditionForm
 from .models import NoiseRule, Trigger, TriggerAction, TriggerCondition, TriggerFiring
 from .positions import move
 from .sla import admin as sla_admin  # noqa: F401
+from .summaries import actions_summary, conditions_summary
 
 DRY_RUN_DEFAULT = 50
 DRY_RUN_MAX = 500
@@ -50,7 +51,7 @@ class ActionInline(AdminsOnly, admin.StackedInline):
 
 @admin.register(Trigger)
 class TriggerAdmin(AdminsOnly, admin.ModelAdmin):
-    list_display = ["title", "active", "position", "condition_count", "action_count", "dry_run_link"]
+    list_display = ["title", "active", "position", "conditions_in_words", "actions_in_words", "dry_run_link"]
     list_display_links = ["title"]
     list_editable = ["active", "position"]
     list_filter = ["active"]
@@ -67,12 +68,12 @@ class TriggerAdmin(AdminsOnly, admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("conditions", "actions")
 
     @admin.display(description="Conditions")
-    def condition_count(self, obj: Trigger) -> int:
-        return len(obj.conditions.all())
+    def conditions_in_words(self, obj: Trigger) -> str:
+        return conditions_summary(obj.conditions.all())
 
     @admin.display(description="Actions")
-    def action_count(self, obj: Trigger) -> int:
-        return len(obj.actions.all())
+    def actions_in_words(self, obj: Trigger) -> str:
+        return actions_summary(obj.actions.all())
 
     @admin.display(description="Dry run")
     def dry_run_link(self, obj: Trigger) -> str:

@@ -154,7 +154,7 @@ FIELDS: dict[str, Field] = {
             "SLA: hours until next breach",
             HOURS,
             "hours",
-            help="Counts only targets not yet breached. " + HOURS_HELP,
+            help="Counts only tickets with no target breached yet (running or paused). " + HOURS_HELP,
             rules=TIMED_RULES,
         ),
         Field("sla_hours_since_breach", "SLA: hours since breach", HOURS, "hours", help=HOURS_HELP, rules=TIMED_RULES),
@@ -210,6 +210,24 @@ def value_choices(field: Field) -> list[tuple[str, str]] | None:
         accounts = Ticket._meta.get_field("x_account").related_model.objects.all()
         return [("", "(none)")] + [(str(a.pk), str(a)) for a in accounts]
     return None
+
+
+def describe_condition(field_name: str, operator: str, value: str) -> str:
+    """A condition as admins read it ("Channel is X DM", "Group changed to Billing"), never
+    its stored codes; a row naming a field or value that is gone shows what it stored."""
+    field = FIELDS.get(field_name)
+    if field is None:
+        return f"{field_name} {operator} {value}".strip()
+    words = OPERATORS.get(operator, operator).lower()
+    if operator in NO_VALUE:
+        return f"{field.label} {words}"
+    return f"{field.label} {words} {value_label(value_choices(field), value)}"
+
+
+def value_label(choices: list[tuple[str, str]] | None, value: str) -> str:
+    if choices is None:
+        return value
+    return dict(choices).get(value, f"{value} (deleted)")
 
 
 def split_words(value: str) -> list[str]:

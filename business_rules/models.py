@@ -12,6 +12,9 @@ import secrets
 
 from django.db import models
 
+from .actions import describe_action
+from .conditions import describe_condition
+
 
 class RulesVersion(models.Model):
     """One version stamp per rule family, replaced on every change to the family's rows.
@@ -126,7 +129,7 @@ class TriggerCondition(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return f"{self.field} {self.operator} {self.value}".strip()
+        return describe_condition(self.field, self.operator, self.value)
 
 
 class TriggerAction(models.Model):
@@ -143,7 +146,7 @@ class TriggerAction(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.value}".strip()
+        return describe_action(self.action, self.value)
 
 
 class TriggerFiring(models.Model):

@@ -151,6 +151,10 @@ LOGOUT_REDIRECT_URL = "login"
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
+# The PostgreSQL text search configuration of ticket search (stemming, stop words):
+# "english", "simple" (no stemming, any language), "german", ... (`\dF` in psql lists them).
+# Changing it on a database with tickets: run `manage.py rebuild_search_vectors`.
+SEARCH_LANGUAGE = env.str("SEARCH_LANGUAGE", default="english")
 USE_TZ = True
 
 STATIC_URL = "static/"
@@ -281,6 +285,21 @@ if REDIS_URL:
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Every socket is pinged every heartbeat and answers from its message handler (a browser runs
+# those promptly even in a background tab, unlike timers). A socket silent for
+# LIVE_SILENCE_SECONDS vanished without a close (laptop lid, network gone): it is closed and
+# its presence ends on every screen.
+LIVE_HEARTBEAT_SECONDS = env.float("LIVE_HEARTBEAT_SECONDS", default=10.0)
+LIVE_SILENCE_SECONDS = env.float("LIVE_SILENCE_SECONDS", default=3 * LIVE_HEARTBEAT_SECONDS)
+# What one socket may send: a token bucket of LIVE_MESSAGE_BURST refilled at LIVE_MESSAGE_RATE
+# a second (a page sends a pong per heartbeat and a typing note every 2.5 s); messages beyond
+# it are dropped, and a socket that has LIVE_FLOOD_TOLERANCE dropped (refilled at one a
+# second) is closed. Larger messages close the socket at once: a page's largest, its
+# subscription, is well under a kilobyte.
+LIVE_MESSAGE_RATE = env.float("LIVE_MESSAGE_RATE", default=5.0)
+LIVE_MESSAGE_BURST = env.int("LIVE_MESSAGE_BURST", default=20)
+LIVE_FLOOD_TOLERANCE = env.int("LIVE_FLOOD_TOLERANCE", default=20)
+LIVE_MAX_MESSAGE_BYTES = env.int("LIVE_MAX_MESSAGE_BYTES", default=8192)
 
 # --- Cache (rate limits) -----------------------------------------------------
 # django-ratelimit counts in the cache, so every web process must share it: Redis when

@@ -6,6 +6,7 @@ class LiveConfig(AppConfig):
     verbose_name = "Live updates"
 
     def ready(self) -> None:
-        from . import publishing
+        from . import publishing, signoff
 
         publishing.connect()
+        signoff.connect()

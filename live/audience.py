@@ -10,6 +10,7 @@ user could not open, except that a row it already shows has left its view.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,11 +19,13 @@ from django.db import connections
 from django.http import QueryDict
 from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 from tickets.access import visible_tickets
 from tickets.filters import QueueFilterForm, apply_filters, apply_sort
 from tickets.models import Comment, Ticket, User
 from tickets.origins import attach_origins
+from tickets.queue_page import Plain, page_ids
 from tickets.queues import DEFAULT_QUEUE, QUEUES, channel_queue
 
 from .models import FollowedView, LiveEvent, Viewer
@@ -78,7 +81,7 @@ def queue_tickets(sub: Subscription):
     return apply_sort(apply_filters(tickets, params), params.get("sort"))
 
 
-class Batch:
+class Batch(Plain):
     """Results shared by the sockets of one batch of events. Fifty agents who see the same
     tickets run the same queries: each query's result is kept under its own SQL, so agents
     whose access or queue differ (a restricted agent, "Mine") never share an answer, and no
@@ -100,6 +103,37 @@ class Batch:
             with connections[queryset.db].cursor() as cursor:
                 cursor.execute(sql, params)
                 self.results[key] = [row[0] for row in cursor.fetchall()]
+        return self.results[key]
+
+    def values(self, queryset) -> list[tuple]:
+        # Compiled once, like ids(): the SQL is the key and what runs on a miss.
+        try:
+            sql, params = queryset.query.sql_with_params()
+        except EmptyResultSet:
+            return []
+        key = ("values", sql, tuple(params))
+        if key not in self.results:
+            with connections[queryset.db].cursor() as cursor:
+                cursor.execute(sql, params)
+                self.results[key] = [tuple(row) for row in cursor.fetchall()]
+        return self.results[key]
+
+    def found(self, tickets, text: str, *, limit: int, ranked: bool) -> list[int]:
+        try:
+            key = ("found", str(tickets.query), text, limit, ranked)
+        except EmptyResultSet:
+            return []
+        if key not in self.results:
+            self.results[key] = super().found(tickets, text, limit=limit, ranked=ranked)
+        return self.results[key]
+
+    def count_rows(self, queryset) -> tuple[int, bool]:
+        try:
+            key = ("count_rows", str(queryset.query))
+        except EmptyResultSet:
+            return 0, True
+        if key not in self.results:
+            self.results[key] = super().count_rows(queryset)
         return self.results[key]
 
     def count(self, queryset) -> int:
@@ -139,13 +173,8 @@ def queue_state(
     tickets = queue_tickets(sub)
     if tickets is None:
         return None
-    per_page = settings.TICKETS_PER_PAGE
-    try:
-        number = max(int(sub.query.get("page", 1)), 1)
-    except ValueError:
-        number = 1
-    offset = (number - 1) * per_page
-    ids = batch.ids(tickets[offset : offset + per_page])
+    # The same page as the view computes (cursor, number or search), through the batch's cache.
+    ids = page_ids(tickets, sub.queue_params(), sub.query, settings.TICKETS_PER_PAGE, run=batch).ids
     shown = set(sub.shown)
     wanted = set(ids) if everything else {pk for pk in ids if pk not in shown or pk in changed}
     rows = batch.render_rows(wanted) if wanted else {}
@@ -221,15 +250,37 @@ def delivery_of(comment: Comment) -> dict:
 
 # --- presence -----------------------------------------------------------------------------
 
-PRESENCE_TIMEOUT_SECONDS = 90
+# Channel-layer groups: the sockets of one ticket's pages, and every queue page's socket.
+QUEUE_PRESENCE_GROUP = "live.queue-presence"
+
+
+def ticket_group(ticket_id: int) -> str:
+    return f"live.ticket.{ticket_id}"
 
 
 def live_viewers():
-    from datetime import timedelta
+    # Rows are touched every heartbeat by their socket's process (live/feed.py); an older
+    # row's process is gone, even before some feed's sweep deletes it.
+    cutoff = timezone.now() - timedelta(seconds=settings.LIVE_SILENCE_SECONDS)
+    return Viewer.objects.filter(seen_at__gte=cutoff)
 
-    from django.utils import timezone
 
-    return Viewer.objects.filter(seen_at__gte=timezone.now() - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS))
+def touch_and_expire_viewers(channel_names: list[str]) -> list[int]:
+    """Mark this process's open ticket pages as seen now, delete the viewers nobody touched
+    for the silence limit (their socket or process vanished) and return those tickets."""
+    now = timezone.now()
+    if channel_names:
+        Viewer.objects.filter(channel_name__in=channel_names).update(seen_at=now)
+    expired = list(
+        Viewer.objects.filter(seen_at__lt=now - timedelta(seconds=settings.LIVE_SILENCE_SECONDS)).values_list(
+            "pk", "ticket_id"
+        )
+    )
+    if not expired:
+        return []
+    # Two feeds sweeping at once may both announce a ticket: a second update is harmless.
+    Viewer.objects.filter(pk__in=[pk for pk, _ in expired]).delete()
+    return sorted({ticket_id for _, ticket_id in expired})
 
 
 def viewing_names(ticket_ids: list[int], user: User) -> dict[str, list[str]]:
@@ -329,7 +380,22 @@ def plan(
                     out.extend((sub, notice) for notice in notices_for(event, tickets[ticket_id], sub))
         if visible and any(e.kind == LiveEvent.Kind.TICKET for t in visible for e in by_ticket[t]):
             recount.append(sub)
+        elif sub.user.is_restricted and _left_some_reach(by_ticket, visible):
+            # Not visible now, but it may have been until this change: the count drops.
+            recount.append(sub)
     return out, recount
+
+
+# The ticket fields a restricted agent's reach depends on (tickets.access.visible_tickets).
+REACH_FIELDS = {"group_id", "channel"}
+
+
+def _left_some_reach(by_ticket: dict[int, list[LiveEvent]], visible: set[int]) -> bool:
+    return any(
+        e.kind == LiveEvent.Kind.TICKET and REACH_FIELDS & set(e.data.get("fields", ()))
+        for ticket_id, events in by_ticket.items() if ticket_id not in visible
+        for e in events
+    )
 
 
 def current_users(subs: list[Subscription]) -> list[Subscription]:

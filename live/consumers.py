@@ -5,50 +5,106 @@ ticket page's id and newest comment); the socket answers with the current state 
 (which is also how a reconnected page resynchronises) and then with every change the
 feed finds for it. Ticket pages also announce presence and typing to the ticket's other
 viewers through the channel layer (Redis when REDIS_URL is set, so across web processes).
+
+Whatever a page sends passes the socket's limits first: a message above
+LIVE_MAX_MESSAGE_BYTES closes the socket (1009); beyond a token bucket per socket
+(LIVE_MESSAGE_RATE a second, LIVE_MESSAGE_BURST at once) messages are dropped, and so is
+anything that is not a JSON object; a socket that keeps sending what is dropped is closed
+(4429). The feed pings every socket each heartbeat and closes the silent ones (live/feed.py).
 """
 
 from __future__ import annotations
 
+import json
+import time
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
 from django.http import QueryDict
 from django.utils import timezone
+from token_bucket import Limiter, MemoryStorage
 
 from tickets.access import visible_tickets
 
 from . import audience
-from .audience import QUEUE_PAGE, TICKET_PAGE, Subscription
-from .feed import feed
+from .audience import QUEUE_PAGE, QUEUE_PRESENCE_GROUP, TICKET_PAGE, Subscription, ticket_group
+from .feed import CLOSE_SIGNED_OUT, feed
 from .models import FollowedView, Viewer
+from .signoff import SignIn, sign_in_of
 
-QUEUE_PRESENCE_GROUP = "live.queue-presence"
-
-
-def ticket_group(ticket_id: int) -> str:
-    return f"live.ticket.{ticket_id}"
+CLOSE_TOO_BIG = 1009  # RFC 6455: message too big
+CLOSE_FLOODING = 4429
+# Tokens a message takes from the socket's bucket: a subscription reads and renders a whole
+# queue page, which a page asks for once per (re)connection; the rest are cheap.
+COST = {"subscribe": 5}
 
 
 class AgentConsumer(AsyncJsonWebsocketConsumer):
     sub: Subscription | None = None
+    ended = False
 
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
-            await self.close(code=4401)
+            await self.close(code=CLOSE_SIGNED_OUT)
             return
+        self.sign_in: SignIn = await database_sync_to_async(sign_in_of)(self.scope)
         self.sub = Subscription(user=user, channel_name=self.channel_name)
         self.groups_joined: list[str] = []
+        self.heard_at = time.monotonic()  # the feed's clock
+        # One bucket per socket, in its own storage, so it goes with the socket.
+        self.allowance = Limiter(settings.LIVE_MESSAGE_RATE, settings.LIVE_MESSAGE_BURST, MemoryStorage())
+        self.tolerance = Limiter(1, settings.LIVE_FLOOD_TOLERANCE, MemoryStorage())
         await self.accept()
+        feed.connect(self)
 
     async def disconnect(self, code) -> None:
-        if self.sub is None:
+        if self.sub is None or self.ended:
             return
-        feed.remove(self.sub)
+        self.ended = True
+        feed.disconnect(self)
         await self._leave_page()
 
-    async def receive_json(self, content, **kwargs) -> None:
-        if self.sub is None or not isinstance(content, dict):
+    async def end(self, code: int) -> None:
+        """Close the socket from this side and forget it now: a peer that vanished may never
+        finish the closing handshake, and its presence must not wait for that."""
+        if self.ended:
             return
+        self.ended = True
+        feed.disconnect(self)
+        try:
+            await self._leave_page()
+        finally:
+            self.sub.page = ""
+            await self.close(code=code)
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs) -> None:
+        if self.sub is None or self.ended:
+            return
+        self.heard_at = time.monotonic()  # the feed's clock
+        if text_data is None:  # pages send text only
+            await self._drop()
+            return
+        if len(text_data) > settings.LIVE_MAX_MESSAGE_BYTES or len(text_data.encode()) > settings.LIVE_MAX_MESSAGE_BYTES:
+            await self.end(CLOSE_TOO_BIG)
+            return
+        try:
+            content = json.loads(text_data)
+        except ValueError:
+            content = None
+        if not isinstance(content, dict) or not self.allowance.consume("in", COST.get(content.get("type"), 1)):
+            await self._drop()
+            return
+        await self.receive_json(content)
+
+    async def _drop(self) -> None:
+        # A page never sends so much that messages drop for long; a socket that does is not
+        # a page we wrote, and is closed rather than served at the rate forever.
+        if not self.tolerance.consume("dropped"):
+            await self.end(CLOSE_FLOODING)
+
+    async def receive_json(self, content, **kwargs) -> None:
         kind = content.get("type")
         if kind == "subscribe":
             await self._subscribe(content)
@@ -57,8 +113,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
                 "type": "presence.typing", "user": self.sub.user.pk, "name": str(self.sub.user),
                 "typing": bool(content.get("typing")), "sender": self.channel_name,
             })
-        elif kind == "ping":
-            await database_sync_to_async(_touch)(self.channel_name)
+        elif kind == "ping":  # (pages before the server pinged them sent these)
             await self.send_json({"type": "pong"})
         elif kind == "follow":
             view = str(content.get("view", ""))
@@ -79,7 +134,8 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
             sub.path = str(content.get("path", ""))
             sub.query = QueryDict(str(content.get("query", "")).lstrip("?"))
             sub._params = None
-            sub.shown = [int(pk) for pk in content.get("shown", []) if str(pk).isdigit()]
+            shown = content.get("shown")
+            sub.shown = [int(pk) for pk in shown if str(pk).isdigit()] if isinstance(shown, list) else []
         elif page == TICKET_PAGE and str(content.get("ticket", "")).isdigit():
             sub.page = TICKET_PAGE
             sub.ticket_id = int(content["ticket"])
@@ -89,6 +145,9 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         # then reaches this socket too (at worst twice, which pages ignore), never not at all.
         feed.add(sub, self)
         messages = await database_sync_to_async(_state_on_subscribe)(sub)
+        if self.ended:  # closed (signed out, silent) while the state was read
+            feed.remove(sub)
+            return
         if sub.page == TICKET_PAGE and messages[0]["type"] == "ticket.gone":
             sub.page, sub.ticket_id = "", None
         for message in messages:
@@ -123,7 +182,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
     # --- channel layer messages -------------------------------------------------------------
 
     async def presence_changed(self, message: dict) -> None:
-        if self.sub.page != TICKET_PAGE:
+        if self.ended or self.sub.page != TICKET_PAGE:
             return
         viewers = await database_sync_to_async(audience.viewers_of)(self.sub.ticket_id, self.channel_name)
         await self.send_json({"type": "presence", "viewers": viewers})
@@ -165,10 +224,6 @@ def _enter(sub: Subscription) -> None:
             channel_name=sub.channel_name,
             defaults={"ticket_id": sub.ticket_id, "user": sub.user, "seen_at": timezone.now()},
         )
-
-
-def _touch(channel_name: str) -> None:
-    Viewer.objects.filter(channel_name=channel_name).update(seen_at=timezone.now())
 
 
 def _follow(user, view: str, on: bool) -> set[str]:

@@ -17,15 +17,19 @@ class LiveEvent(models.Model):
     class Kind(models.TextChoices):
         TICKET = "ticket", "Ticket created or changed"
         DELIVERY = "delivery", "Delivery state changed"
+        # A sign-in ended (logout, user deactivated, password changed): data names the
+        # session (a digest of its key, never the key) or the user whose sockets to close.
+        SIGNOFF = "signoff", "Signed off"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     # No foreign key: an event about a ticket deleted meanwhile is simply skipped by readers.
-    ticket_id = models.BigIntegerField()
+    # None for events about no ticket (sign-offs).
+    ticket_id = models.BigIntegerField(null=True)
     data = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.ticket_id} ({self.pk})"
+        return f"{self.kind} #{self.ticket_id} ({self.pk})" if self.ticket_id is not None else f"{self.kind} ({self.pk})"
 
 
 class FollowedView(models.Model):
@@ -46,7 +50,8 @@ class Viewer(models.Model):
 
     In the database rather than in a process's memory, so every web process answers "who has
     this ticket open" alike. A socket that vanished without saying goodbye (its process was
-    killed) stops counting once `seen_at` is older than PRESENCE_TIMEOUT.
+    killed) stops counting once `seen_at` is older than LIVE_SILENCE_SECONDS: every web process
+    touches its own sockets' rows each heartbeat and removes the rows nobody touches.
     """
 
     ticket_id = models.BigIntegerField(db_index=True)

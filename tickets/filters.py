@@ -1,22 +1,17 @@
-"""Filtering, searching and sorting the queue, from the query string.
-
-Search looks in the subject, the comments and the requester (name, email address, X handle).
-Every place searched gives ticket ids, and the queue keeps the tickets whose id is in their
-UNION: no JOIN from the queue to a million comments (which would repeat a ticket per matching
-comment and need DISTINCT), and each place is read through its own index. See
-`matching_ticket_ids` (measured on PostgreSQL, 100k tickets / 1M comments).
-"""
+"""Filtering and sorting the queue, from the query string. Searching is `tickets.search`."""
 
 from __future__ import annotations
 
 from django import forms
 from django.db.models import Case, F, IntegerField, QuerySet, Value, When
 
-from .models import Channel, Comment, Group, Identity, Requester, Ticket, User
+from .models import Channel, Group, Ticket, User
 
 NO_ASSIGNEE = "none"
 
 SORTS = {
+    # A search's default: the queue's recent-first order, then ranked (tickets.search).
+    "relevance": ("-updated_at", "-id"),
     "-updated": ("-updated_at", "-id"),
     "updated": ("updated_at", "id"),
     "-created": ("-created_at", "-id"),
@@ -39,6 +34,7 @@ SORT_LABELS = [
     ("status", "Status, new first"),
     ("-status", "Status, closed first"),
     ("breach", "Next SLA breach first"),
+    ("relevance", "Best match (searches)"),
 ]
 # Status in workflow order; sorting on the stored code would put "closed" before "new".
 STATUS_RANK = Case(
@@ -101,57 +97,9 @@ def apply_filters(qs: QuerySet[Ticket], params: dict) -> QuerySet[Ticket]:
         qs = qs.filter(pk__in=Ticket.tags.through.objects.filter(tag__name=params["tag"].strip().lower()).values(
             "ticket_id"
         ))
-    if "q" in params:
-        qs = search(qs, params["q"])
+    # "q" is not a filter here: a search finds ids in its own way (tickets.search), called
+    # by the queue page with this queryset.
     return qs
-
-
-# Trigram indexes need three characters; a shorter text would read every comment (seconds at
-# 1M comments) and match most of them anyway. Shorter searches look at subjects and people.
-MIN_COMMENT_SEARCH = 3
-
-
-def search(qs: QuerySet[Ticket], text: str) -> QuerySet[Ticket]:
-    text = text.strip()
-    if not text:
-        return qs
-    return qs.filter(pk__in=matching_ticket_ids(text))
-
-
-def matching_ticket_ids(text: str) -> QuerySet:
-    """The ids of every ticket the text finds, as one UNION of id subqueries, one per place
-    searched. Each arm is a plain indexed lookup (trigram or primary key) that returns ids;
-    the UNION removes duplicates, so a ticket with many matching comments is listed once.
-
-    Why a UNION and not one WHERE with ORs: PostgreSQL cannot use an index for an OR that
-    mixes columns and subqueries, so it walked all 100k tickets testing each one (and read
-    every requester for the name), 150-400 ms per query at 100k tickets / 1M comments. As
-    separate arms each uses its own index and the result is a handful of ids.
-    """
-    handle = text.removeprefix("@")
-    requesters = _union(
-        Requester.objects.filter(name__icontains=text).values("pk"),
-        Identity.objects.filter(value__icontains=text).values("requester_id"),
-        Identity.objects.filter(kind=Identity.Kind.X, handle__icontains=handle).values("requester_id"),
-    )
-    arms = [
-        Ticket.objects.filter(subject__icontains=text).values("pk"),
-        # The requesters first, then their tickets once: joining each of the three
-        # requester lookups to the tickets separately read the tickets three times.
-        Ticket.objects.filter(requester_id__in=requesters).values("pk"),
-    ]
-    if len(text) >= MIN_COMMENT_SEARCH:
-        arms.append(Comment.objects.filter(body__icontains=text).values("ticket_id"))
-    if text.isdigit() and len(text) < 18:  # a ticket number; longer would overflow bigint
-        arms.append(Ticket.objects.filter(pk=int(text)).values("pk"))
-    return _union(*arms)
-
-
-def _union(*querysets: QuerySet) -> QuerySet:
-    # No ORDER BY inside a compound query: the models' default orderings would be a syntax
-    # error there on some databases, and order means nothing to IN.
-    first, *rest = (qs.order_by() for qs in querysets)
-    return first.union(*rest)
 
 
 def apply_sort(qs: QuerySet[Ticket], sort: str | None) -> QuerySet[Ticket]:

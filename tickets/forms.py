@@ -267,9 +267,18 @@ class BulkActionForm(forms.Form):
     confirmed = forms.BooleanField(required=False)
     seen = SeenRowsField(required=False)
 
+    # The value each action reads. The queue page sends every control's value (a browser
+    # without JavaScript shows them all): the other actions' values are not read at all,
+    # neither applied nor validated, so what the agent could not see never matters.
+    ACTION_FIELDS = {ASSIGN: "assignee", STATUS: "status", TAG: "tag", DELETE: None}
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["assignee"].queryset = _agents()
+        chosen = self.ACTION_FIELDS.get(self.data.get("action")) if self.is_bound else None
+        for name in self.ACTION_FIELDS.values():
+            if name and name != chosen and self.is_bound:
+                del self.fields[name]
 
     def clean(self):
         data = super().clean()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
@@ -204,6 +205,9 @@ class Ticket(models.Model):
     # running). Computed by whichever app keeps the clocks (business_rules); stored here
     # because the queue sorts on it and shows it on every row.
     next_breach_at = models.DateTimeField(null=True, blank=True)
+    # The subject's full-text search vector, kept by a PostgreSQL trigger (migration
+    # 0017_search_vector, `tickets.search`); always NULL on SQLite, where search scans.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-updated_at"]
@@ -225,8 +229,9 @@ class Ticket(models.Model):
             models.Index(fields=["status", "requester_replied_at"], name="ticket_requester_replied_idx"),
             models.Index(fields=["status", "assignee_replied_at"], name="ticket_assignee_replied_idx"),
         ]
-        # Search's trigram indexes (subject, comment body, requester name, identities) are
-        # PostgreSQL-only and live in migration 0003_queue_indexes, not here.
+        # Search's trigram indexes (subject, comment body, requester name, identities) and
+        # full-text GIN indexes are PostgreSQL-only and live in migrations 0003_queue_indexes
+        # and 0017_search_vector, not here.
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject}"
@@ -280,6 +285,9 @@ class Comment(models.Model):
     # Set when the message's author deleted it where it came from (a post or DM deleted on
     # X): the body is then a tombstone, the external id stays (`tickets.redaction`).
     redacted_at = models.DateTimeField(null=True, blank=True)
+    # The body's full-text search vector, kept by a PostgreSQL trigger like the ticket's: a
+    # redacted body's vector is rebuilt from the tombstone, so deleted words stop matching.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -28,7 +28,7 @@ from .lifecycle import EditConflict, update_ticket
 from .mail.addresses import email_address_for, make_primary, set_requester_email
 from .models import Channel, Identity, Ticket
 from .origins import attach_origins
-from .queue_page import SEARCH_RESULTS_CAP, queue_page
+from .queue_page import RELEVANCE, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import post_reply, replies_since
 from .timeline import timeline_for
@@ -59,15 +59,15 @@ def by_channel(request: HttpRequest, channel: str) -> HttpResponse:
 
 def _render_queue(request: HttpRequest, tickets, *, title: str, default_sort: str | None = None, **context) -> HttpResponse:
     query = request.GET
+    default_sort = default_sort or (RELEVANCE if query.get("q", "").strip() else None)
     if default_sort and not query.get("sort"):
-        # The view's own order, shown as chosen in the sort menu.
+        # The view's own order (a search's: best match), shown as chosen in the sort menu.
         query = query.copy()
         query["sort"] = default_sort
     filter_form = QueueFilterForm(query)
     params = filter_form.cleaned()
     tickets = apply_sort(apply_filters(tickets, params), params.get("sort"))
-    cap = SEARCH_RESULTS_CAP if "q" in params else None
-    page = queue_page(tickets, request.GET.get("page"), settings.TICKETS_PER_PAGE, cap=cap)
+    page = queue_page(tickets, params, request.GET, settings.TICKETS_PER_PAGE)
     return render(
         request,
         "tickets/queue.html",
@@ -89,6 +89,15 @@ def _visible_ticket(request: HttpRequest, pk: int) -> Ticket:
     return get_object_or_404(
         visible_tickets(request.user).select_related("requester", "assignee", "group"), pk=pk
     )
+
+
+def _last_comment_id(ticket: Ticket) -> int | None:
+    # ORDER BY id + 0, not id: with "ORDER BY id DESC LIMIT 1" PostgreSQL walked the primary
+    # key backwards from the newest comment of the helpdesk, filtering on the ticket: 2.5M
+    # rows (3.6 s) for a ticket in the middle of 5M comments. This reads the ticket's own
+    # comments through its index (at most TICKET_COMMENT_LIMIT) and keeps the highest id.
+    newest = ticket.comments.order_by((F("pk") + 0).desc()).values_list("pk", flat=True)
+    return newest.first()
 
 
 @require_GET
@@ -147,7 +156,7 @@ def _render_detail(
             "reply_panels": panels.panels_for(ticket, panels.REPLY),
             "can_delete": can_delete_tickets(request.user),
             # The reply form posts it back: replies_since() tells whether someone answered meanwhile.
-            "last_comment_id": ticket.comments.order_by("-pk").values_list("pk", flat=True).first(),
+            "last_comment_id": _last_comment_id(ticket),
         },
         status=status,
     )

@@ -8,6 +8,18 @@ from django.utils import timezone
 
 from .crypto import EncryptedTextField
 
+# The OAuth scopes the helpdesk asks X for, and what each one lets it do: an account whose
+# grant lacks one is told which and why (X's consent page lets the person untick scopes).
+SCOPE_PURPOSES = {
+    "tweet.read": "read mentions and posts",
+    "users.read": "read who wrote them",
+    "tweet.write": "reply publicly",
+    "like.read": "read the brand's likes",
+    "dm.read": "read direct messages",
+    "dm.write": "answer by DM",
+    "offline.access": "stay connected (renew the token without you)",
+}
+
 
 class XAccount(models.Model):
     """A brand account on X, connected by an admin through OAuth 2.0."""
@@ -60,6 +72,14 @@ class XAccount(models.Model):
     @property
     def is_polling(self) -> bool:
         return self.is_active and not self.needs_reconnect
+
+    def missing_scopes(self) -> dict[str, str]:
+        """The scopes the helpdesk needs that X's grant lacks, with what each is for. An
+        account without a recorded grant (added by `x_account add`) is not second-guessed."""
+        granted = set(self.scopes.split())
+        if not granted:
+            return {}
+        return {scope: purpose for scope, purpose in SCOPE_PURPOSES.items() if scope not in granted}
 
     def captures(self, stream: str) -> bool:
         return {

@@ -18,20 +18,21 @@ from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets.outbox import enqueue_after_commit
 
 from . import conversion, cost_meter, polling, x_oauth
+from .account_health import intake_state
 from .forms import XAccountSettingsForm
-from .models import ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
+from .models import SCOPE_PURPOSES, ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
 from .realtime import reconcile, watch
 from .realtime.tasks import process_activity_event
 from .types import XError
 
 log = logging.getLogger(__name__)
 
-SCOPES = ["tweet.read", "users.read", "tweet.write", "like.read", "dm.read", "dm.write", "offline.access"]
+SCOPES = list(SCOPE_PURPOSES)
 SESSION_KEY = "x_oauth"
 
 
@@ -60,14 +61,16 @@ def account_list(request: HttpRequest) -> HttpResponse:
         .annotate(n=Count("pk"))
         .values_list("account_id", "n")
     )
-    rows = [
-        {
+    rows = []
+    for a in accounts:
+        streams = [(label, cursors.get((a.pk, value))) for value, label in Stream.choices]
+        rows.append({
             "account": a,
-            "streams": [(label, cursors.get((a.pk, value))) for value, label in Stream.choices],
+            "streams": streams,
+            "intake": intake_state(a, [cursor for _, cursor in streams]),
+            "missing_scopes": a.missing_scopes(),
             "quarantined": quarantined.get(a.pk, 0),
-        }
-        for a in accounts
-    ]
+        })
     response = render(request, "twitter_channel/accounts.html", {
         "rows": rows, "budget": cost_meter.app_budget_state(), "any_budget_notice": cost_meter.budget_notices()})
     # Connect and Reconnect post here and are redirected to X's consent page: the page's
@@ -145,16 +148,24 @@ def account_settings(request: HttpRequest, pk: int) -> HttpResponse:
     cursors = StreamCursor.objects.filter(account=account).order_by("stream")
     webhook = watch.current_health() if account.intake_mode == XAccount.IntakeMode.WEBHOOK else None
     push_missed = reconcile.missed_by_push(account) if reconcile.is_realtime(account) else 0
-    return render(request, "twitter_channel/account_settings.html", {
+    response = render(request, "twitter_channel/account_settings.html", {
         "account": account, "form": form, "cursors": cursors, "webhook": webhook, "push_missed": push_missed,
+        "intake": intake_state(account, list(cursors)), "missing_scopes": account.missing_scopes(),
         "spend": cost_meter.spend_of(account), "budget": cost_meter.budget_state(account.pk)})
+    response._csp_update = {"form-action": [x_oauth.authorize_origin()]}  # its Reconnect button, as on the list
+    return response
 
 
 @admin_only
-@require_POST
+@require_http_methods(["GET", "POST"])
 def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
-    """Stop polling and forget the tokens; the account's tickets and items stay."""
+    """Stop polling and forget the tokens; the account's tickets and items stay. A GET asks
+    first (what stops, what stays); only the confirmation page's POST disconnects."""
     account = get_object_or_404(XAccount, pk=pk)
+    if request.method == "GET":
+        ticket_count = account.items.filter(ticket__isnull=False).values("ticket").distinct().count()
+        return render(request, "twitter_channel/confirm_disconnect.html",
+                      {"account": account, "ticket_count": ticket_count})
     for token in (account.refresh_token, account.access_token):
         if token:
             try:

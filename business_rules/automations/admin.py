@@ -20,6 +20,7 @@ from ..forms import (
     AutomationConditionFormSet,
     admin_schema,
 )
+from ..summaries import actions_summary, conditions_summary
 from .dry_run import dry_run
 from .models import Automation, AutomationAction, AutomationCondition, AutomationFiring
 
@@ -54,7 +55,7 @@ class ActionInline(AdminsOnly, admin.StackedInline):
 
 @admin.register(Automation)
 class AutomationAdmin(AdminsOnly, admin.ModelAdmin):
-    list_display = ["title", "active", "position", "condition_count", "action_count", "dry_run_link"]
+    list_display = ["title", "active", "position", "conditions_in_words", "actions_in_words", "dry_run_link"]
     list_display_links = ["title"]
     list_editable = ["active", "position"]
     list_filter = ["active"]
@@ -70,12 +71,12 @@ class AutomationAdmin(AdminsOnly, admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("conditions", "actions")
 
     @admin.display(description="Conditions")
-    def condition_count(self, obj: Automation) -> int:
-        return len(obj.conditions.all())
+    def conditions_in_words(self, obj: Automation) -> str:
+        return conditions_summary(obj.conditions.all())
 
     @admin.display(description="Actions")
-    def action_count(self, obj: Automation) -> int:
-        return len(obj.actions.all())
+    def actions_in_words(self, obj: Automation) -> str:
+        return actions_summary(obj.actions.all())
 
     @admin.display(description="Dry run")
     def dry_run_link(self, obj: Automation) -> str:

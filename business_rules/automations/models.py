@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django.db import models
 
+from ..actions import describe_action
+from ..conditions import describe_condition
+
 
 class Automation(models.Model):
     title = models.CharField(max_length=200)
@@ -36,7 +39,7 @@ class AutomationCondition(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return f"{self.field} {self.operator} {self.value}".strip()
+        return describe_condition(self.field, self.operator, self.value)
 
 
 class AutomationAction(models.Model):
@@ -51,7 +54,7 @@ class AutomationAction(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.value}".strip()
+        return describe_action(self.action, self.value)
 
 
 class AutomationFiring(models.Model):

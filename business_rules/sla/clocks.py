@@ -182,6 +182,13 @@ def _bounded(moment: datetime | None, earliest: datetime, latest: datetime) -> d
 
 
 def next_breach(clocks: dict[str, Clock]) -> datetime | None:
-    """The earliest due time of the running clocks: what the queue sorts on."""
-    due = [c.due_at for c in clocks.values() if c.due_at is not None]
-    return min(due) if due else None
+    """When the ticket's earliest unfulfilled target breaches, or breached: what the queue's
+    badge, its "next breach first" sort, the "breaching" view and the SLA conditions read.
+
+    A target that breached stays breached until it is fulfilled, whether its clock runs or
+    is paused (a pending ticket whose requester already waited too long is still late), and
+    it counts from when it breached: a clock resumed after a pause has a due time of its
+    resumption, not of its breach. A fulfilled target, breached or not, is done."""
+    moments = [c.breached_at or c.due_at for c in clocks.values() if c.fulfilled_at is None]
+    moments = [m for m in moments if m is not None]
+    return min(moments) if moments else None

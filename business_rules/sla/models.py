@@ -10,6 +10,7 @@ from django.db import models
 
 from tickets.models import Ticket
 
+from ..conditions import describe_condition
 from .clocks import METRICS, Clock
 from .hours import BusinessHours, Calendar, CalendarHours
 
@@ -130,7 +131,7 @@ class SlaPolicyCondition(models.Model):
         ordering = ["position", "id"]
 
     def __str__(self) -> str:
-        return f"{self.field} {self.operator} {self.value}".strip()
+        return describe_condition(self.field, self.operator, self.value)
 
 
 class SlaTarget(models.Model):

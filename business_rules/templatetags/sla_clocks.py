@@ -36,5 +36,7 @@ def sla_clock_rows(ticket) -> list[ClockRow]:
         if clock is None:
             continue
         state = "fulfilled" if clock.fulfilled_at else "paused" if clock.paused else "running"
-        rows.append(ClockRow(label, state, clock.breached(now), clock.due_at, clock.fulfilled_at))
+        # A clock resumed after breaching is due since it resumed; it is late since it breached.
+        due = clock.breached_at or clock.due_at
+        rows.append(ClockRow(label, state, clock.breached(now), due, clock.fulfilled_at))
     return rows

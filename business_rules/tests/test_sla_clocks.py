@@ -134,6 +134,23 @@ def test_requester_wait_and_resolution_pause_while_pending(clock, committed, age
     assert next_breach(ticket) == T0 + 390 * MINUTE
 
 
+def test_a_breached_target_stays_breached_while_its_clock_is_paused(clock, committed, agent):
+    make_policy(targets={"requester_wait": 60, "resolution": 480})
+    ticket = x_ticket(committed)
+    clock(90)  # requester wait breached 30 minutes ago; the agent asks a question, sets pending
+    committed(add_comment, ticket, body="Which order?", author_user=agent)
+    ticket.refresh_from_db()
+    committed(update_ticket, ticket, status=Ticket.Status.PENDING, actor=agent)
+    wait = clocks_of(ticket)["requester_wait"]
+    assert wait.paused and wait.breached_at == T0 + 60 * MINUTE
+    # Paused, but still breached: the queue's badge, sort and views read this.
+    assert next_breach(ticket) == T0 + 60 * MINUTE
+    clock(300)  # the requester answers and the clock runs again: breached since T0+60, not since now
+    committed(add_comment, ticket, body="Order 42", author_requester=ticket.requester)
+    assert clocks_of(ticket)["requester_wait"].running_since == T0 + 300 * MINUTE
+    assert next_breach(ticket) == T0 + 60 * MINUTE
+
+
 def test_solving_fulfils_requester_wait_and_resolution(clock, committed, agent):
     make_policy(targets={"requester_wait": 120, "resolution": 480})
     ticket = x_ticket(committed)

@@ -11,6 +11,7 @@ def _fresh_channel_layer_and_feed():
     from live.feed import feed
 
     channel_layers.backends = {}
+    feed.sockets.clear()
     feed.subscribers.clear()
     feed.task = None
     feed.last_id, feed.gaps = None, {}

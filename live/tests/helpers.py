@@ -11,6 +11,7 @@ import json
 
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from live.consumers import AgentConsumer
 
@@ -69,8 +70,45 @@ async def first_of(socket: WebsocketCommunicator, kind: str, seconds: float = 3.
         message = await socket.receive_json_from(timeout=left)
         if message["type"] == kind:
             return message
+        if message["type"] == "ping":  # as a page does, or the server takes it for gone
+            await socket.send_json_to({"type": "pong"})
     raise AssertionError(f"no {kind!r} message within {seconds} s")
 
 
 def in_db(function):
     return database_sync_to_async(function)
+
+
+async def session_socket(client, **subscribe) -> WebsocketCommunicator:
+    """A socket that carries the test client's session cookie through Channels' own session
+    and auth middleware, as a browser's does: the way to test what follows a logout."""
+    from channels.auth import AuthMiddlewareStack
+
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    socket = WebsocketCommunicator(AuthMiddlewareStack(AgentConsumer.as_asgi()), "/live/ws/")
+    socket.scope["headers"] = [(b"cookie", cookie.encode())]
+    connected, _ = await socket.connect()
+    assert connected
+    if subscribe:
+        await socket.send_json_to({"type": "subscribe", **subscribe})
+    return socket
+
+
+async def listen(socket: WebsocketCommunicator, seconds: float, *, answer_pings: bool = True) -> tuple[list[dict], int | None]:
+    """Everything the socket is sent for `seconds` or until the server closes it: the
+    messages and the close code (None if still open). A page answers the server's pings; a
+    socket that vanished (laptop lid, network gone) answers nothing, and sends no close."""
+    received: list[dict] = []
+    deadline = asyncio.get_running_loop().time() + seconds
+    while (left := deadline - asyncio.get_running_loop().time()) > 0:
+        try:
+            answer = await asyncio.wait_for(socket.output_queue.get(), left)
+        except TimeoutError:
+            break
+        if answer["type"] == "websocket.close":
+            return received, answer.get("code", 1000)
+        message = json.loads(answer["text"])
+        if message["type"] == "ping" and answer_pings:
+            await socket.send_json_to({"type": "pong"})
+        received.append(message)
+    return received, None

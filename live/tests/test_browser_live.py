@@ -202,3 +202,41 @@ def test_dropped_socket_shows_paused_and_resynchronises(server, browser, screens
     server.start()
     alan.locator(f"tr[data-ticket='{missed.pk}']").wait_for(timeout=20_000)
     alan.wait_for_selector("#live-status", state="hidden")
+
+
+def test_logging_out_in_another_tab_stops_the_live_page(server, browser, screenshot, cast):
+    alan = agent_page(browser, server, "alan")
+    alan.goto(f"{server.url}/views/open/")
+    live(alan)
+    other_tab = alan.context.new_page()
+    other_tab.goto(f"{server.url}/views/open/")
+    other_tab.click("button:has-text('Log out')")
+    other_tab.wait_for_url(lambda url: "/views/" not in url)
+    # The first tab's socket is closed by the server and the page stops trying.
+    alan.wait_for_selector("#live-status:has-text('Signed out')")
+    assert alan.evaluate("document.documentElement.dataset.live") == "off"
+    missed = opened("Must not reach a signed-out page", group=cast["support"], channel=Channel.EMAIL)
+    alan.wait_for_timeout(1500)
+    assert alan.locator(f"tr[data-ticket='{missed.pk}']").count() == 0
+    screenshot(alan, "live_signed_out_1440")
+
+
+def test_changing_ones_own_password_keeps_this_browsers_pages_live(server, browser, cast):
+    # The admin's password form keeps the session that changed it signed in (Django updates
+    # its hash): the socket closed by the change reconnects at once instead of saying
+    # "signed out".
+    ada = agent_page(browser, server, "ada")
+    ada.goto(f"{server.url}/views/open/")
+    live(ada)
+    other_tab = ada.context.new_page()
+    other_tab.goto(f"{server.url}/admin/password_change/")
+    other_tab.fill("#id_old_password", "secret-pass-123")
+    other_tab.fill("#id_new_password1", "another-Secret-456")
+    other_tab.fill("#id_new_password2", "another-Secret-456")
+    other_tab.click("input[type=submit]")
+    other_tab.wait_for_url(lambda url: "done" in url)
+    ada.wait_for_timeout(2000)
+    assert ada.locator("#live-status:has-text('Signed out')").count() == 0
+    live(ada)
+    arrived = opened("After the password change", group=cast["support"], channel=Channel.EMAIL)
+    ada.locator(f"tr[data-ticket='{arrived.pk}']").wait_for()

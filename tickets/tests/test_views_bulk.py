@@ -179,3 +179,58 @@ def test_bulk_tag_keeps_tags_added_since_the_page_was_drawn(client, agent):
     client.post(BULK, {**page, "ticket_ids": [ticket.pk], "action": "tag", "tag": "vip"})
 
     assert sorted(ticket.tags.values_list("name", flat=True)) == ["urgent-review", "vip"]
+
+
+# --- Only the chosen action's value counts -------------------------------------------------
+# The bar shows one action's control at a time (queue.js); a browser without JavaScript, or a
+# stale page, still sends every control. The server reads the chosen action's value only.
+
+
+def test_a_picked_assignee_does_not_change_tickets_when_setting_status(client, agent, admin_user):
+    tickets = TicketFactory.create_batch(2, status=Ticket.Status.OPEN)
+    client.force_login(agent)
+
+    post_bulk(client, tickets, action="status", status="pending", assignee=admin_user.pk, tag="vip")
+
+    assert set(Ticket.objects.values_list("status", "assignee", flat=False)) == {("pending", None)}
+    assert not Ticket.objects.filter(tags__isnull=False).exists()
+
+
+def test_a_picked_status_does_not_change_tickets_when_assigning(client, agent):
+    tickets = TicketFactory.create_batch(2, status=Ticket.Status.OPEN)
+    client.force_login(agent)
+
+    post_bulk(client, tickets, action="assign", assignee=agent.pk, status="solved", tag="vip")
+
+    assert set(Ticket.objects.values_list("status", "assignee", flat=False)) == {("open", agent.pk)}
+
+
+@pytest.mark.parametrize("action,chosen,hidden", [
+    ("assign", {}, {"status": "no-such-status", "tag": "x" * 200}),
+    ("status", {"status": "pending"}, {"assignee": "999999", "tag": "two tags"}),
+    ("tag", {"tag": "vip"}, {"assignee": "not-a-number", "status": "no-such-status"}),
+])
+def test_a_bad_value_in_another_actions_control_does_not_refuse_the_chosen_action(client, agent, action, chosen,
+                                                                                    hidden):
+    ticket = TicketFactory(status=Ticket.Status.OPEN)
+    client.force_login(agent)
+    if action == "assign":
+        chosen = {"assignee": agent.pk}
+
+    response = post_bulk(client, [ticket], action=action, **chosen, **hidden)
+
+    shown = [str(m) for m in response.wsgi_request._messages]
+    assert shown == ["Updated 1 ticket."]
+    ticket.refresh_from_db()
+    assert (ticket.assignee_id, ticket.status, list(ticket.tags.values_list("name", flat=True))) == {
+        "assign": (agent.pk, "open", []), "status": (None, "pending", []), "tag": (None, "open", ["vip"])}[action]
+
+
+def test_a_bad_value_in_the_chosen_actions_control_is_refused(client, agent):
+    ticket = TicketFactory(status=Ticket.Status.OPEN)
+    client.force_login(agent)
+
+    post_bulk(client, [ticket], action="status", status="no-such-status")
+
+    ticket.refresh_from_db()
+    assert ticket.status == "open"

@@ -12,27 +12,63 @@
   const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/live/ws/";
   let socket = null;
   let attempt = 0;
-  let pingTimer = null;
+  let watchTimer = null;
   let retryTimer = null;
+  let heardAt = 0;
+  let heartbeat = 10000;
 
   // --- the connection ---------------------------------------------------------------------
+  // The server pings every heartbeat and this page answers from its message handler (which
+  // browsers run at once even in a background tab, unlike timers). A server silent for
+  // three heartbeats is gone without a close (network dropped, laptop woke up elsewhere):
+  // the page closes the socket itself and reconnects.
+  let signedOutTries = 0;
+  let opened = false;
   function connect() {
     clearTimeout(retryTimer);
+    opened = false;
     socket = new WebSocket(url);
     socket.addEventListener("open", () => {
+      opened = true;
+      signedOutTries = 0;
       attempt = 0;
+      heardAt = Date.now();
       status.hidden = true;
       document.documentElement.dataset.live = "on";
       send(describePage());
-      pingTimer = setInterval(() => send({ type: "ping" }), 25000);
+      watchTimer = setInterval(() => {
+        if (socket && Date.now() - heardAt > 3 * heartbeat) socket.close();
+      }, 5000);
     });
-    socket.addEventListener("message", (event) => handle(JSON.parse(event.data)));
-    socket.addEventListener("close", () => {
-      clearInterval(pingTimer);
+    socket.addEventListener("message", (event) => {
+      heardAt = Date.now();
+      handle(JSON.parse(event.data));
+    });
+    socket.addEventListener("close", (event) => {
+      clearInterval(watchTimer);
       socket = null;
       if (leaving) return;
       status.hidden = false;
       document.documentElement.dataset.live = "off";
+      if (event.code === 4401) {
+        // The sign-in this socket was opened with ended (a logout here or in another tab, the
+        // user deactivated, a password change). Try twice more, which succeeds only if this
+        // browser is still signed in (it changed its own password: its session gets the new
+        // hash when that request ends, a moment after the socket was closed).
+        signedOutTries = 2;
+        retryTimer = setTimeout(connect, 1000);
+        return;
+      }
+      if (signedOutTries && !opened) {
+        signedOutTries -= 1;
+        if (signedOutTries) {
+          retryTimer = setTimeout(connect, 3000);
+          return;
+        }
+        // Refused: signed out for good. The next page load asks to sign in.
+        status.textContent = "Signed out: live updates stopped. Reload the page to sign in again.";
+        return;
+      }
       // 0.5 s, 1 s, 2 s … up to 30 s, with jitter so a restarted server is not stormed.
       const delay = Math.min(30000, 500 * 2 ** attempt) * (0.75 + Math.random() / 2);
       attempt += 1;
@@ -80,6 +116,11 @@
   }
 
   function handle(message) {
+    if (message.type === "ping") {
+      if (message.every) heartbeat = message.every * 1000;
+      send({ type: "pong" });
+      return;
+    }
     const handlers = { queue: applyQueue, viewing: applyViewing, ticket: applyTicket, "ticket.gone": ticketGone,
       presence: applyPresence, typing: applyTyping, counts: applyCounts, followed: applyFollowed, notice: showNotice };
     const handler = handlers[message.type];
