@@ -34,10 +34,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import use_bench_database
+from twitter_channel.tests.e2e_harness import WORK_QUEUES, redis_server
 
 ROOT = Path(__file__).resolve().parent.parent
 DATABASE = "helpdesk_bench_realtime"
-BROKER = "redis://127.0.0.1:6379/9"
+BROKER_DB = 9
 LATENCY_TARGET_S = 2.0
 RATE_SLACK = 0.05  # the load phase may overrun its length by this share before the rate counts as missed
 # The web and worker processes run as in production (DEBUG off), so production's mandatory
@@ -102,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     use_bench_database(DATABASE)
     sandbox_port, web_port = free_port(), free_port()
     sandbox_url, web_url = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{web_port}"
+    broker = f"{redis_server()}/{BROKER_DB}"  # REDIS_URL's server, a database of the bench's own
     os.environ.update({
-        "X_API_BASE_URL": sandbox_url, "X_WEBHOOK_URL": f"{web_url}/x/webhook/", "CELERY_BROKER_URL": BROKER,
+        "X_API_BASE_URL": sandbox_url, "X_WEBHOOK_URL": f"{web_url}/x/webhook/", "CELERY_BROKER_URL": broker,
         "CELERY_TASK_ALWAYS_EAGER": "false", "SITE_URL": web_url, **PRODUCTION_ENV,
     })
     import django
@@ -113,7 +115,9 @@ def main(argv: list[str] | None = None) -> int:
 
     call_command("migrate", verbosity=0)
     call_command("flush", interactive=False, verbosity=0)
-    subprocess.run(["redis-cli", "-n", "9", "flushdb"], check=False, capture_output=True)
+    import redis
+
+    redis.Redis.from_url(broker).flushdb()
 
     py = sys.executable
     procs = [
@@ -125,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
                           "--threads", str(args.web_threads), "--log-level", "warning"], cwd=ROOT,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([py, "-m", "celery", "-A", "helpdesk", "worker", "--loglevel", "WARNING", "--concurrency",
-                          str(args.concurrency), "--without-gossip", "--without-mingle"], cwd=ROOT,
+                          str(args.concurrency), "-Q", ",".join(WORK_QUEUES), "--without-gossip", "--without-mingle"],
+                         cwd=ROOT,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                          preexec_fn=lambda: os.nice(args.worker_nice)),
     ]

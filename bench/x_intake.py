@@ -16,7 +16,12 @@ Runs the X sandbox (in this process, X's real rate limits), a real Celery worker
    timed to its ticket. Targets by polling: p95 mentions <= 10 s, likes <= 20 s, DMs <= 75 s
    (X lets DMs be polled once a minute).
 3. burst: puts `--burst` mentions (from 200 authors) on X at once and measures until every
-   one is stored and turned into a ticket. Target: 10,000 in <= 60 s on 2 cores.
+   one is stored and turned into a ticket. Target: 10,000 in <= 60 s on 2 cores. Meanwhile an
+   agent replies on X every 0.5 s (on the tickets of phase 1) and each reply's time from the
+   outbox to X is measured (`created_at` -> `sent_at`). Target: p95 <= 2 s.
+Workers as in production (Procfile.production): one per queue, `--concurrency` pool processes
+for conversion and one for each other queue; `--single-worker` runs one worker on every
+queue instead (make run's layout).
 Throughout, it samples the worker's resident memory (parent and pool processes) and counts
 the 429s the sandbox answered (steady state must have none).
 """
@@ -43,6 +48,7 @@ from bench import use_bench_database  # noqa: E402
 DATABASE = "helpdesk_bench_x_intake"
 BROKER_DB = 12
 DELAY_TARGET_S = 5.0
+REPLY_TARGET_S = 2.0
 BURST_TARGET_S = 60.0
 POLLING_TARGETS_S = {"mention": 10.0, "like": 20.0, "dm": 75.0}  # issue "Real-time intake": polling's bars
 
@@ -51,18 +57,19 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m bench x_intake", description=__doc__.split("\n\n")[0])
     p.add_argument("--samples", type=int, default=40, help="mentions timed one by one (default 40)")
     p.add_argument("--burst", type=int, default=10_000, help="mentions in the burst (default 10,000)")
-    p.add_argument("--concurrency", type=int, default=2, help="Celery worker processes (default 2)")
+    p.add_argument("--concurrency", type=int, default=2, help="pool processes converting (default 2)")
+    p.add_argument("--single-worker", action="store_true", help="one worker on every queue (make run's layout)")
     p.add_argument("--kinds-minutes", type=float, default=4.0,
                    help="minutes of mentions, likes and DMs timed by polling (default 4; 0 skips)")
     return p.parse_args(argv)
 
 
 class MemorySampler(threading.Thread):
-    """Peak resident memory of a process group (the worker and its pool), from /proc."""
+    """Peak resident memory of process groups (each worker and its pool), from /proc."""
 
-    def __init__(self, pgid: int):
+    def __init__(self, pgids: set[int]):
         super().__init__(daemon=True)
-        self.pgid = pgid
+        self.pgids = pgids
         self.peak_total = 0
         self.peak_single = 0
         self.cpu_ticks: dict[int, int] = {}  # pid -> utime + stime, last seen
@@ -74,7 +81,7 @@ class MemorySampler(threading.Thread):
             for stat in Path("/proc").glob("[0-9]*/stat"):
                 try:
                     fields = stat.read_text().rsplit(")", 1)[1].split()
-                    if int(fields[2]) != self.pgid:  # field 5 of stat: the process group
+                    if int(fields[2]) not in self.pgids:  # field 5 of stat: the process group
                         continue
                     rss_pages = int(fields[21])  # field 24: resident set size in pages
                     self.cpu_ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])  # utime + stime
@@ -101,6 +108,10 @@ def percentile(values, p):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     db_url = use_bench_database(DATABASE)
+    from twitter_channel.tests.e2e_harness import redis_server
+
+    # This process queues the agent's replies on the workers' broker.
+    os.environ["CELERY_BROKER_URL"] = f"{redis_server()}/{BROKER_DB}"
     # Production refuses the public development key, and the worker runs as in production: this
     # process encrypts the account's token with the bench's own key so the worker can read it.
     os.environ["SECRET_ENCRYPTION_KEYS"] = BENCH_ENCRYPTION_KEY
@@ -147,14 +158,16 @@ def run(args, db_url: str) -> int:
         production = {"DEBUG": "false", "SECRET_KEY": "x-intake-bench-secret-key-" + "0" * 40,
                       "SECRET_ENCRYPTION_KEYS": ",".join(settings.SECRET_ENCRYPTION_KEYS),
                       "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
+        layout = None if args.single_worker else [
+            ("send,mail", 1), ("intake", 1), ("default", 1), ("convert", args.concurrency)]
         procs = CeleryProcesses(db_url=db_url, broker_db=BROKER_DB, x_base_url=sb.base_url,
-                                concurrency=args.concurrency, extra_env=production).start()
-        memory = MemorySampler(procs.worker.pid)
+                                concurrency=args.concurrency, extra_env=production, workers=layout).start()
+        memory = MemorySampler({worker.pid for worker in procs.workers})
         memory.start()
         try:
             wait_for(lambda: StreamCursor.objects.filter(account=account, last_success_at__isnull=False).count() == 3,
                      60, what="the first polls")
-            print(f"X intake bench: sandbox at X's limits, worker concurrency {args.concurrency}, "
+            print(f"X intake bench: sandbox at X's limits, workers {procs.layout}, "
                   f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
             # 1. tweet -> ticket delay, one mention at a time
@@ -186,11 +199,22 @@ def run(args, db_url: str) -> int:
             sb.load_scenario({"tweets": [{"author": authors[i % len(authors)], "text": f"@AcmeSupport burst {i}"}
                                          for i in range(args.burst)]})
             loaded = time.monotonic() - started
+            agent = AgentReplying(list(Ticket.objects.order_by("pk")[:20]))
+            agent.start()
             stored = wait_for(lambda: IncomingItem.objects.filter(kind="mention").count() >= mentions_before + args.burst
                               and time.monotonic(), 600, interval=0.2, what="the burst stored")
             done = wait_for(lambda: not IncomingItem.objects.filter(state="new").exists()
                             and Ticket.objects.count() - before >= args.burst and time.monotonic(),
                             900, interval=0.2, what="the burst converted")
+            agent.stopped.set()
+            agent.join()
+            reply_times = agent.queue_to_post_times()
+            if reply_times:
+                reply_p95 = percentile(reply_times, 95)
+                print(f"agent replies during the burst, queue->post on X: n={len(reply_times)}, p50 "
+                      f"{statistics.median(reply_times):.2f} s, p95 {reply_p95:.2f} s, max {max(reply_times):.2f} s "
+                      f"(target p95 <= {REPLY_TARGET_S:.0f} s: {'met' if reply_p95 <= REPLY_TARGET_S else 'MISSED'})")
+                ok &= reply_p95 <= REPLY_TARGET_S
             burst_items = IncomingItem.objects.filter(kind="mention").order_by("-pk")[: args.burst]
             span = IncomingItem.objects.filter(pk__in=[i.pk for i in burst_items]).aggregate(
                 first=Min("converted_at"), last=Max("converted_at"))
@@ -210,9 +234,45 @@ def run(args, db_url: str) -> int:
         finally:
             memory.stopped.set()
             procs.stop()
-        print(f"peak worker memory: {memory.peak_total / 2**20:.0f} MiB for the worker and its "
-              f"{args.concurrency} pool processes (largest single process {memory.peak_single / 2**20:.0f} MiB)")
+        print(f"peak worker memory: {memory.peak_total / 2**20:.0f} MiB for the workers and their pool processes "
+              f"(largest single process {memory.peak_single / 2**20:.0f} MiB)")
     return 0 if ok else 1
+
+
+class AgentReplying(threading.Thread):
+    """An agent answering on X every 0.5 s while the burst converts: each reply is queued as
+    the ticket page queues it (outbox row, then the send task)."""
+
+    def __init__(self, tickets):
+        super().__init__(daemon=True)
+        self.tickets = tickets
+        self.stopped = threading.Event()
+        self.comment_ids: list[int] = []
+
+    def run(self):
+        from django.db import connection
+
+        from tickets.models import User
+        from twitter_channel.replies import reply_on_x
+
+        agent, _ = User.objects.get_or_create(username="bench-agent", defaults={"role": User.Role.AGENT})
+        try:
+            i = 0
+            while not self.stopped.wait(0.5) and self.tickets:
+                ticket = self.tickets[i % len(self.tickets)]
+                self.comment_ids.append(reply_on_x(ticket, f"Looking into it ({i})", agent).pk)
+                i += 1
+        finally:
+            connection.close()
+
+    def queue_to_post_times(self) -> list[float]:
+        from twitter_channel.reply_models import OutgoingMessage
+        from twitter_channel.tests.e2e_harness import wait_for
+
+        wait_for(lambda: not OutgoingMessage.objects.filter(comment_id__in=self.comment_ids,
+                                                           sent_at__isnull=True).exists(), 120, what="the replies sent")
+        return [(sent - created).total_seconds() for created, sent in OutgoingMessage.objects.filter(
+            comment_id__in=self.comment_ids).values_list("created_at", "sent_at")]
 
 
 def kinds_by_polling(sb, authors, minutes: float, IncomingItem, wait_for) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from tickets.events import ticket_changed
+from tickets.events import ticket_changed, tickets_opened
 from tickets.models import Ticket
 
-from .engine import is_running_for, run_triggers
+from .engine import is_running_for, run_triggers, run_triggers_on_opened
 from .sla.refresh import refresh_clocks
 
 logger = logging.getLogger(__name__)
@@ -19,7 +19,7 @@ def on_ticket_changed(sender, *, ticket, created, changes, comment=None, actor=N
         # An effect of the running cascade (a channel's reply sender may add its comment
         # with notifications on): it belongs to the update being handled, not a new one.
         return
-    _refresh_clocks(ticket)
+    _refresh_clocks(ticket.pk)
     try:
         plan = run_triggers(ticket, created=created, changes=changes, comment=comment, actor=actor)
     except Exception:
@@ -29,15 +29,31 @@ def on_ticket_changed(sender, *, ticket, created, changes, comment=None, actor=N
         return
     if plan is not None and plan.fired:
         # The triggers' own update is not announced; its priority or status may move clocks.
-        _refresh_clocks(ticket)
+        _refresh_clocks(ticket.pk)
 
 
-def _refresh_clocks(ticket: Ticket) -> None:
+def on_tickets_opened(sender, *, opened, **kwargs) -> None:
+    """Many tickets opened at once (intake at volume): what `on_ticket_changed` does for each,
+    with the clocks of all of them refreshed together and the triggers read once."""
+    ids = [o.ticket.pk for o in opened]
+    _refresh_clocks(*ids)
     try:
-        refresh_clocks([ticket.pk])
+        plans = run_triggers_on_opened(opened)
     except Exception:
-        logger.exception("SLA clocks not refreshed on ticket #%s", ticket.pk)
+        logger.exception("Triggers failed on %d new tickets", len(ids))
+        return
+    fired = [pk for pk, plan in plans.items() if plan is not None and plan.fired]
+    if fired:
+        _refresh_clocks(*fired)
+
+
+def _refresh_clocks(*ticket_ids: int) -> None:
+    try:
+        refresh_clocks(ticket_ids)
+    except Exception:
+        logger.exception("SLA clocks not refreshed on tickets %s", ", ".join(f"#{pk}" for pk in ticket_ids[:20]))
 
 
 def connect() -> None:
     ticket_changed.connect(on_ticket_changed, sender=Ticket, dispatch_uid="business_rules_triggers")
+    tickets_opened.connect(on_tickets_opened, sender=Ticket, dispatch_uid="business_rules_triggers_opened")

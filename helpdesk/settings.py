@@ -196,14 +196,41 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # No broker server in development: kombu's filesystem transport passes messages
     # between web, worker and beat through a folder, which works across processes.
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "data_folder_processed": str(_broker_dir / "processed"),
         "store_processed": False,
+        # Which queue each exchange routes to: kept with the broker's folders, not in the
+        # directory the process was started from.
+        "control_folder": str(_broker_dir / "control"),
     }
+else:
+    # A worker consuming several queues empties them in the order it was given (-Q), so with
+    # WORK_QUEUES' order sending goes before conversion even on a single worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"queue_order_strategy": "priority"}
+# Work queues by kind, so an agent's reply, a mail or a pushed event never waits behind a
+# burst's conversion: production runs a worker per queue (Procfile.production, README
+# "Running on several machines"). Most urgent first: a worker consuming several queues
+# (make run's single worker) takes from them in this order (Redis: queue_order_strategy
+# "priority" below). Anything not routed (beat's ticks, sweeps, automations) goes to default.
+WORK_QUEUES = ("send", "mail", "intake", "default", "convert")
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    # Replies to X (posts, DMs) and every email: what a person waits for.
+    "twitter_channel.send_tasks.send_outgoing": {"queue": "send"},
+    "tickets.mail.tasks.*": {"queue": "mail"},
+    "business_rules.tasks.send_trigger_email": {"queue": "mail"},
+    # Fetching from X and processing pushed events: stored quickly, converted on "convert".
+    "twitter_channel.tasks.poll_stream": {"queue": "intake"},
+    "twitter_channel.tasks.dispatch_polls": {"queue": "intake"},
+    "twitter_channel.realtime.tasks.process_activity_event": {"queue": "intake"},
+    # Turning stored items into tickets: the bulk of a burst's work.
+    "twitter_channel.tasks.convert_items": {"queue": "convert"},
+    "twitter_channel.send_tasks.bulk_convert_items": {"queue": "convert"},
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a task whose worker dies mid-run is delivered again
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -354,6 +381,9 @@ X_FIRST_POLL_MAX_PAGES = env.int("X_FIRST_POLL_MAX_PAGES", default=1)  # history
 X_POLL_MAX_PAGES = env.int("X_POLL_MAX_PAGES", default=500)  # X itself serves at most 800 mentions
 X_TOKEN_REFRESH_MARGIN_SECONDS = env.int("X_TOKEN_REFRESH_MARGIN_SECONDS", default=300)
 X_CONVERT_PARALLELISM = env.int("X_CONVERT_PARALLELISM", default=2)  # conversion tasks per big batch
+# Items claimed and converted per transaction: the set-based part of conversion costs the same
+# few statements for 10 items as for 200, so batches are large; one still commits well under a second.
+X_CONVERT_BATCH_SIZE = env.int("X_CONVERT_BATCH_SIZE", default=200)
 X_SWEEP_GRACE_SECONDS = env.int("X_SWEEP_GRACE_SECONDS", default=30)  # new items older than this get swept
 X_SWEEP_INTERVAL_SECONDS = env.float("X_SWEEP_INTERVAL_SECONDS", default=30.0)  # beat tick of sweep_unconverted
 CELERY_BEAT_SCHEDULE["x-dispatch-polls"] = {

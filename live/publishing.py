@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tickets.events import delivery_changed, ticket_changed
+from tickets.events import delivery_changed, ticket_changed, tickets_opened
 from tickets.models import Comment, Ticket
 
 from .models import LiveEvent
@@ -21,17 +21,31 @@ log = logging.getLogger(__name__)
 
 
 def on_ticket_changed(sender, *, ticket, created, changes, comment=None, actor=None, **kwargs) -> None:
+    _publish(LiveEvent.Kind.TICKET, ticket.pk, _ticket_data(created, changes, comment, actor, kwargs.get("by")))
+
+
+def on_tickets_opened(sender, *, opened, **kwargs) -> None:
+    """Many tickets opened at once (intake at volume): their events in one INSERT."""
+    try:
+        LiveEvent.objects.bulk_create(
+            LiveEvent(kind=LiveEvent.Kind.TICKET, ticket_id=o.ticket.pk, data=_ticket_data(True, {}, o.comment, None, o.by))
+            for o in opened
+        )
+    except Exception:
+        log.exception("Could not publish live events for %d new tickets", len(opened))
+
+
+def _ticket_data(created, changes, comment, actor, by) -> dict[str, Any]:
     data: dict[str, Any] = {"created": bool(created), "fields": sorted(changes), "actor": getattr(actor, "pk", None)}
     # Who did it, as people read it: the event log's actor when tickets sends one (a trigger's
     # title, the X intake), else the agent.
-    by = kwargs.get("by")
     data["by"] = getattr(by, "name", "") or (str(actor) if actor is not None else "")
     if "assignee_id" in changes:
         data["assigned_to"] = changes["assignee_id"][1]
     if comment is not None:
         data["comment"] = comment.pk
         data["from_requester"] = comment.author_user_id is None and comment.author_requester_id is not None
-    _publish(LiveEvent.Kind.TICKET, ticket.pk, data)
+    return data
 
 
 def on_delivery_changed(sender, *, comment_id, ticket_id, delivery, **kwargs) -> None:
@@ -49,4 +63,5 @@ def _publish(kind: str, ticket_id: int, data: dict[str, Any]) -> None:
 
 def connect() -> None:
     ticket_changed.connect(on_ticket_changed, sender=Ticket, dispatch_uid="live_ticket_changed")
+    tickets_opened.connect(on_tickets_opened, sender=Ticket, dispatch_uid="live_tickets_opened")
     delivery_changed.connect(on_delivery_changed, sender=Comment, dispatch_uid="live_delivery_changed")

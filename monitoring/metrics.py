@@ -29,7 +29,7 @@ COUNTER_DOCS = {
     "helpdesk_x_backoffs": "Polls that failed (5xx, timeout) and backed off.",
     "helpdesk_x_webhook_deliveries": "POSTs to the X webhook, accepted or refused.",
 }
-CELERY_QUEUES = ("celery",)
+CELERY_QUEUES: tuple[str, ...] = ()  # the queues whose lengths are reported; empty: settings.WORK_QUEUES
 
 
 class HelpdeskCollector:
@@ -169,7 +169,7 @@ def celery_queue_lengths() -> dict[str, int]:
     try:
         client = redis.Redis.from_url(url, socket_timeout=2)
         lengths = {}
-        for queue in CELERY_QUEUES:
+        for queue in CELERY_QUEUES or settings.WORK_QUEUES:
             # kombu keeps priority levels in sibling lists named "<queue>\x06\x16<n>".
             names = [queue] + [f"{queue}\x06\x16{n}" for n in range(1, 10)]
             lengths[queue] = sum(client.llen(name) for name in names)

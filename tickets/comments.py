@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .events import Actor, record_changes, ticket_changed
+from .events import Actor, Opened, record_changes, ticket_changed, tickets_opened
 from .lifecycle import apply_status, clean_subject, diff, open_follow_up, snapshot
 from .models import Channel, Comment, Requester, Ticket, User
 
@@ -167,6 +169,49 @@ def open_ticket_with_comment(
             )
         )
     return comment
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A ticket to open with its requester's first message (`open_tickets_with_comments`);
+    the arguments of `open_ticket_with_comment`, `fields` being the ticket's other fields."""
+
+    requester: Requester
+    subject: str
+    body: str
+    channel: str = Channel.WEB
+    comment_channel: str | None = None
+    external_source: str = ""
+    external_id: str | None = None
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def open_tickets_with_comments(openings: Sequence[Opening], *, notify: bool = True) -> list[Comment]:
+    """Open many tickets, each with its first comment, as `open_ticket_with_comment` does for
+    one: two multi-row INSERTs for all of them, announced once after commit (`tickets_opened`)
+    instead of a `ticket_changed` each. Returns the comments, in the order of `openings`.
+
+    The same contract about external ids: one already stored raises IntegrityError and
+    nothing is kept (the enclosing atomic block undoes the tickets with the comments)."""
+    if not openings:
+        return []
+    with transaction.atomic(savepoint=False):
+        now = timezone.now()
+        tickets = Ticket.objects.bulk_create([
+            Ticket(requester=o.requester, subject=clean_subject(o.subject), channel=o.channel, comment_count=1,
+                   status_changed_at=now, requester_replied_at=now, **o.fields)
+            for o in openings
+        ])
+        comments = Comment.objects.bulk_create([
+            Comment(ticket=ticket, body=o.body, author_requester=o.requester, is_public=True,
+                    channel=o.comment_channel or o.channel, external_source=o.external_source,
+                    external_id=o.external_id)
+            for ticket, o in zip(tickets, openings, strict=True)
+        ])
+    if notify:
+        opened = [Opened(c.ticket, c, _comment_actor(c)) for c in comments]
+        transaction.on_commit(lambda: tickets_opened.send(sender=Ticket, opened=opened))
+    return comments
 
 
 def note_public_message(ticket: Ticket, comment: Comment, *, at) -> None:

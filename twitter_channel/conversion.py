@@ -18,13 +18,15 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.conf import settings
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import Min, Q
 from django.utils import timezone
 
-from tickets.comments import TicketFull, add_comment, open_ticket_with_comment
+from tickets.comments import Opening, TicketFull, add_comment, open_ticket_with_comment, open_tickets_with_comments
 from tickets.models import Channel, Comment, Identity, Requester, Ticket
 
-from .compliance.edits import apply_post_edit
+from .compliance.edits import apply_post_edit, has_earlier_versions
 from .compliance.items import deletions_among, redact_if_deleted
 from .models import IncomingItem, XAccount
 
@@ -34,8 +36,6 @@ Kind = IncomingItem.Kind
 State = IncomingItem.State
 
 SUBJECT_LENGTH = 80
-# Items claimed and converted per transaction.
-BATCH_SIZE = 50
 SAVED_FIELDS = ["state", "state_reason", "ticket", "comment", "ignored_by_rule_id", "rule", "attempts", "converted_at"]
 # What was looked up once for the batch being converted (per thread): `requesters`, the
 # requesters ensure_requesters() prepared; `comments`, see stored_comments().
@@ -72,6 +72,7 @@ def convert_pending(
     started = time.monotonic()
     stats = ConversionStats()
     deferred: set[int] = set()
+    batch_size = settings.X_CONVERT_BATCH_SIZE
     while limit is None or stats.converted + stats.quarantined < limit:
         if time_budget is not None and time.monotonic() - started > time_budget:
             stats.unfinished = True
@@ -79,19 +80,21 @@ def convert_pending(
         pending = IncomingItem.objects.filter(state=State.NEW).exclude(pk__in=deferred)
         if account_id is not None:
             pending = pending.filter(account_id=account_id)
-        _prepared.requesters = ensure_requesters(pending.order_by("id")[:BATCH_SIZE])
+        _prepared.requesters = ensure_requesters(pending.order_by("id")[:batch_size])
         try:
             with transaction.atomic():
                 batch = list(
                     pending.select_for_update(skip_locked=True, of=("self",))
                     .select_related("account", "account__default_group")
-                    .order_by("id")[:BATCH_SIZE]
+                    .order_by("id")[:batch_size]
                 )
                 if not batch:
                     break
                 _prepared.comments = stored_comments(batch)
                 _prepared.deletions = deletions_among(batch)
-                for item in batch:
+                rest = open_simple_items(batch)
+                stats.converted += len(batch) - len(rest)
+                for item in rest:
                     # Saved one by one: later items of the batch look up the tickets of earlier ones.
                     outcome = _convert_locked(item)
                     if outcome == "deferred":
@@ -106,6 +109,180 @@ def convert_pending(
             _prepared.comments = {}
             _prepared.deletions = None
     return stats
+
+
+def open_simple_items(batch: list[IncomingItem]) -> list[IncomingItem]:
+    """The set-based part of converting a locked batch; returns the items left to convert one
+    by one (`_convert_locked`), in order.
+
+    Most of a burst needs nothing but what the batch has already looked up (its comments,
+    deletions and requesters): a mention that starts a thread, a like, the first DM of a
+    conversation without a ticket each open a ticket; a retweet, an item of a stream the
+    account does not capture or one a noise rule ignores is left aside. Those are decided in
+    memory, exactly as `convert_item` decides them, their tickets opened with two multi-row
+    INSERTs (`open_tickets_with_comments`) and the items saved with one UPDATE, inside the
+    batch's transaction. Anything that may join an existing ticket (a reply, a later DM of a
+    conversation, an edit), a deleted post, the brand's own posts, and every later item of a
+    conversation the batch has already met go one by one, after these, as before."""
+    deletions = getattr(_prepared, "deletions", None) or {}
+    comments = getattr(_prepared, "comments", {})
+    requesters = getattr(_prepared, "requesters", {})
+    busy = _dm_conversations_taken(batch)
+    seen_conversations: set[tuple[int, str]] = set()
+    opening_ids: set[tuple[str, str]] = set()
+    decided: list[IncomingItem] = []
+    openings: list[tuple[IncomingItem, Opening]] = []
+    rest: list[IncomingItem] = []
+    for item in batch:
+        conversation = (item.account_id, item.conversation_key or item.x_id)
+        first_of_conversation = conversation not in seen_conversations
+        seen_conversations.add(conversation)
+        try:
+            outcome = _simple_outcome(item, deletions, comments, requesters, busy, opening_ids) \
+                if first_of_conversation else None
+        except Exception:  # noqa: BLE001 — converted one by one, it fails again there and quarantines alone
+            log.debug("X item %s left to one-by-one conversion", item.pk, exc_info=True)
+            outcome = None
+        if outcome is None:
+            rest.append(item)
+        elif isinstance(outcome, Opening):
+            openings.append((item, outcome))
+            opening_ids.add((outcome.external_source, item.x_id))
+        else:
+            decided.append(item)
+    if openings:
+        try:
+            with transaction.atomic():
+                opened = open_tickets_with_comments([opening for _, opening in openings])
+        except IntegrityError:
+            # A parallel converter stored one of these posts after the batch looked them up:
+            # one by one, each finds its comment (or quarantines for a reason of its own).
+            log.info("Opening %d tickets at once met a stored post; converting them one by one", len(openings))
+            for item, _ in openings:
+                forget_stored_comment(item)
+            rest = sorted(rest + [item for item, _ in openings], key=lambda i: i.pk)
+        else:
+            for (item, _), comment in zip(openings, opened, strict=True):
+                _set(item, State.TICKETED, "")
+                item.ticket_id = comment.ticket_id
+                item.comment = comment
+                comments[comment.external_source, comment.external_id] = comment
+                decided.append(item)
+    now = timezone.now()
+    for item in decided:
+        item.attempts += 1
+        item.converted_at = now
+    # Saved before the one-by-one items: they look up the tickets these items opened.
+    save_items(decided)
+    return rest
+
+
+def save_items(items: list[IncomingItem]) -> None:
+    """SAVED_FIELDS of many items in one UPDATE ... FROM (VALUES ...). Django's bulk_update
+    writes a CASE with a branch per row for every column, which PostgreSQL evaluates row by
+    row: quadratic, seconds for a batch of 200."""
+    if not items:
+        return
+    if connection.vendor != "postgresql":  # SQLite (make run without DATABASE_URL): small batches anyway
+        IncomingItem.objects.bulk_update(items, SAVED_FIELDS)
+        return
+    table = IncomingItem._meta.db_table
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
+    params = [value for item in items for value in (
+        item.pk, item.state, item.state_reason, item.ticket_id, item.comment_id, item.ignored_by_rule_id,
+        item.rule, item.attempts, item.converted_at)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS item SET state = v.state, state_reason = v.state_reason, "
+            "ticket_id = v.ticket_id::bigint, comment_id = v.comment_id::bigint, "
+            "ignored_by_rule_id = v.rule_id::integer, rule = v.rule, attempts = v.attempts::smallint, "
+            "converted_at = v.converted_at::timestamptz "
+            f"FROM (VALUES {rows}) AS v(id, state, state_reason, ticket_id, comment_id, rule_id, rule, attempts, "
+            "converted_at) WHERE item.id = v.id::bigint",
+            params,
+        )
+
+
+def _simple_outcome(item, deletions, comments, requesters, busy, opening_ids) -> Opening | str | None:
+    """What `convert_item` would decide for `item` when that needs no further lookup: an
+    `Opening` (a new ticket), a state set on the item (left aside), or None (convert it one
+    by one)."""
+    account: XAccount = item.account
+    is_dm = item.kind in (Kind.DM, Kind.OWN_DM)
+    source = Comment.Source.DM if is_dm else Comment.Source.TWEET
+    if (item.x_id, is_dm) in deletions or item.kind in (Kind.OWN_TWEET, Kind.OWN_DM):
+        return None
+    if item.kind == Kind.LIKE and item.author_x_id == account.user_id:
+        _set(item, State.OWN, "The brand liked its own post")
+        return item.state
+    if item.kind == Kind.DM and item.is_group:
+        _set(item, State.GROUP_DM, "Group conversation; group DMs never become tickets")
+        return item.state
+    if comments.get((source, item.x_id), 0) is not None or (source, item.x_id) in opening_ids:
+        return None  # already on a ticket (or not looked up): linked one by one
+    if item.kind == Kind.MENTION:
+        if has_earlier_versions(item):
+            return None
+        if item.is_retweet and account.ignore_retweets:
+            _set(item, State.RETWEET, "Retweet; the account ignores retweets")
+            return item.state
+        if not account.capture_mentions:
+            _set(item, State.NOT_CAPTURED, "Mentions are not captured for this account")
+            return item.state
+    elif item.kind == Kind.LIKE and not account.capture_likes:
+        _set(item, State.NOT_CAPTURED, "Likes are not captured for this account")
+        return item.state
+    elif item.kind == Kind.DM and not account.capture_dms:
+        _set(item, State.NOT_CAPTURED, "Direct messages are not captured for this account")
+        return item.state
+    if _ignored_by_noise_rule(item):
+        return item.state
+    if item.author_x_id not in requesters:
+        return None
+    requester = requester_for(item)  # the prepared one, no query
+    if item.kind == Kind.MENTION:
+        if item.in_reply_to_id or item.conversation_key not in ("", item.x_id):
+            return None  # a reply: its thread's ticket is looked up one by one
+        channel, comment_channel = Channel.X, Channel.X
+    elif item.kind == Kind.LIKE:
+        channel, comment_channel = Channel.X_LIKE, Channel.X
+    else:
+        if _dm_conversation_taken(item, busy):
+            return None
+        channel, comment_channel = Channel.X_DM, Channel.X_DM
+    return Opening(requester=requester, subject=subject_for(item), body=body_for(item), channel=channel,
+                   comment_channel=comment_channel, external_source=source, external_id=item.x_id,
+                   fields={"x_account": account, "group": account.default_group})
+
+
+def _dm_conversations_taken(batch: list[IncomingItem]) -> dict:
+    """For the batch's DMs, in one query: the conversations that already have a ticket
+    (`"ticketed"` -> keys) and the oldest item of each conversation still new outside the
+    batch (`"pending"` -> key -> pk: another converter holds it, and a DM must not overtake it)."""
+    keys = {(i.account_id, i.conversation_key) for i in batch if i.kind == Kind.DM and i.conversation_key}
+    taken: dict = {"ticketed": set(), "pending": {}}
+    if not keys:
+        return taken
+    rows = (
+        IncomingItem.objects.filter(account_id__in={a for a, _ in keys}, conversation_key__in={k for _, k in keys})
+        .exclude(pk__in=[i.pk for i in batch])
+        .filter(Q(kind__in=(Kind.DM, Kind.OWN_DM), ticket__isnull=False) | Q(state=State.NEW))
+        .values("account_id", "conversation_key", "state")
+        .annotate(first=Min("pk"))
+    )
+    for row in rows:
+        key = (row["account_id"], row["conversation_key"])
+        if row["state"] == State.NEW:
+            taken["pending"][key] = min(row["first"], taken["pending"].get(key, row["first"]))
+        else:
+            taken["ticketed"].add(key)
+    return taken
+
+
+def _dm_conversation_taken(item: IncomingItem, taken: dict) -> bool:
+    key = (item.account_id, item.conversation_key)
+    older = taken["pending"].get(key)
+    return key in taken["ticketed"] or (older is not None and older < item.pk)
 
 
 def convert_item_by_id(pk: int) -> str | None:
@@ -369,28 +546,70 @@ def forget_stored_comment(item: IncomingItem) -> None:
 
 def ensure_requesters(items) -> dict[str, Requester]:
     """The requesters of a batch's authors, created or refreshed before the batch is
-    converted, each in its own short transaction and in author-id order: inside the long
-    batch transactions of parallel converters, creating the same people in different
-    orders would deadlock. One query finds the authors already known."""
+    converted, set-based: one query finds the authors already known, the unknown ones get
+    their requesters and identities in two multi-row INSERTs, and changed profiles are saved
+    in one UPDATE, all in one short transaction of its own. Rows are written in author-id
+    order: parallel converters meeting the same new people wait for each other instead of
+    deadlocking, and the unique identity decides who created whom (ON CONFLICT DO NOTHING;
+    a requester made in vain is deleted again)."""
     newest = {
         i.author_x_id: i for i in items if i.author_x_id and i.kind in (Kind.MENTION, Kind.LIKE, Kind.DM)
     }
-    known = {
-        identity.value: identity
-        for identity in Identity.objects.select_related("requester").filter(kind=Identity.Kind.X, value__in=newest)
-    }
-    prepared: dict[str, Requester] = {}
-    for author_id in sorted(newest):
-        item, identity = newest[author_id], known.get(author_id)
-        if identity is not None and not _profile_changes(identity, item):
-            prepared[author_id] = identity.requester
-            continue
-        try:
-            with transaction.atomic():
-                prepared[author_id] = requester_for(item)
-        except Exception:  # noqa: BLE001 — the item's own conversion meets it again and quarantines it
-            log.debug("Could not prepare the requester of X item %s", item.pk, exc_info=True)
-    return prepared
+    if not newest:
+        return {}
+    try:
+        with transaction.atomic():
+            return _upsert_requesters(newest)
+    except Exception:  # noqa: BLE001 — each item's own conversion meets the problem again and quarantines
+        log.debug("Could not prepare the requesters of %d authors", len(newest), exc_info=True)
+        return {}
+
+
+def _upsert_requesters(newest: dict[str, IncomingItem]) -> dict[str, Requester]:
+    def identities(author_ids):
+        return {
+            identity.value: identity
+            for identity in Identity.objects.select_related("requester").filter(kind=Identity.Kind.X,
+                                                                                value__in=author_ids)
+        }
+
+    known = identities(list(newest))
+    missing = sorted(author_id for author_id in newest if author_id not in known)
+    if missing:
+        made = Requester.objects.bulk_create(
+            [Requester(name=_author_label(newest[author_id], with_at=False)) for author_id in missing]
+        )
+        Identity.objects.bulk_create(
+            [Identity(requester=requester, kind=Identity.Kind.X, value=author_id, **_profile(newest[author_id]))
+             for author_id, requester in zip(missing, made, strict=True)],
+            ignore_conflicts=True,
+        )
+        created = identities(missing)
+        known.update(created)
+        # Another converter created some of these people first: theirs stay, ours go.
+        in_vain = [r.pk for author_id, r in zip(missing, made, strict=True)
+                   if author_id not in created or created[author_id].requester_id != r.pk]
+        if in_vain:
+            Requester.objects.filter(pk__in=in_vain, tickets__isnull=True).delete()
+    changed = []
+    for author_id in sorted(known):
+        identity = known[author_id]
+        changes = _profile_changes(identity, newest[author_id])
+        if changes:
+            for name, value in changes.items():
+                setattr(identity, name, value)
+            identity.updated_at = timezone.now()
+            changed.append(identity)
+    if changed:
+        # Locked in id order first: one UPDATE of many rows locks them in whatever order it
+        # meets them, and two converters refreshing the same people would deadlock.
+        list(Identity.objects.select_for_update().filter(pk__in=[i.pk for i in changed]).order_by("pk")
+             .values_list("pk", flat=True))
+        Identity.objects.bulk_update(changed, [*PROFILE_FIELDS, "updated_at"])
+    return {author_id: identity.requester for author_id, identity in known.items()}
+
+
+PROFILE_FIELDS = ("handle", "display_name", "avatar_url", "followers", "verified")
 
 
 def requester_for(item: IncomingItem) -> Requester:

@@ -68,7 +68,7 @@ def poll_stream(account_id: int, stream: str) -> str:
 def enqueue_conversion(account_id: int, new_items: int) -> None:
     """One conversion task, or up to X_CONVERT_PARALLELISM for a burst, so every worker
     process helps; they take disjoint batches (skip_locked)."""
-    tasks = max(1, min(settings.X_CONVERT_PARALLELISM, math.ceil(new_items / conversion.BATCH_SIZE)))
+    tasks = max(1, min(settings.X_CONVERT_PARALLELISM, math.ceil(new_items / settings.X_CONVERT_BATCH_SIZE)))
     for _ in range(tasks):
         convert_items.delay(account_id)
 

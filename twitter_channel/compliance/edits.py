@@ -38,6 +38,11 @@ def apply_post_edit(item: IncomingItem, body: str) -> bool:
     return True
 
 
+def has_earlier_versions(item: IncomingItem) -> bool:
+    """Whether X lists earlier versions of this post: it may be an edit of one we hold."""
+    return any(i != item.x_id for i in _edit_history(item.raw))
+
+
 def _edit_history(raw: object) -> list[str]:
     if not isinstance(raw, dict):
         return []

@@ -17,14 +17,14 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ..compliance.deletions import record_deletion
 from ..models import IncomingItem, Stream, XAccount, XDeletion
 from ..store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
 from ..types import Malformed, XDMEvent, XError, XNotFound
-from ..x_parsing import ParseError
+from ..x_parsing import ParseError, decode_json
 from . import reconcile, requester_profiles
 from .events import (
     DM_EVENT,
@@ -51,10 +51,45 @@ GIVE_UP_AFTER = timedelta(days=1)
 
 
 def record_event(body: str, source: str) -> ActivityEvent | None:
-    """Store one raw event once; returns the row when it is new, None for a duplicate.
+    """Store one raw event once; returns the row when it is new, None for a duplicate (a
+    delivery of several events: `record_events`)."""
+    new = record_events(body, source)
+    return new[0] if new else None
 
-    An event that cannot be parsed is still kept (failed, with the reason), keyed on a hash of
-    its body so a redelivery of the same broken body is not kept twice."""
+
+def record_events(body: str, source: str) -> list[ActivityEvent]:
+    """Store the events of one delivery once each, in one multi-row INSERT; returns the new
+    ones (a redelivered event is not among them), and queues one processing task for them.
+
+    A delivery is one envelope, `{"data": {...}}`, or several at once, `{"data": [{...}, ...]}`
+    (X batches events when they come fast); each event of a batch is kept as the envelope of
+    its own. An event that cannot be parsed is still kept (failed, with the reason), keyed on
+    a hash of its body so a redelivery of the same broken body is not kept twice."""
+    rows = [_event_row(text, source) for text in _split_delivery(body)]
+    new = _insert_new(rows)
+    accounts = _accounts_of(new)
+    _bill_events(new, accounts)
+    pending = [event.pk for event in new if event.state == State.NEW]
+    if pending:
+        # One task takes every event still new (process_pending), however many came at once.
+        transaction.on_commit(lambda: _process_soon(pending[0]))
+    return new
+
+
+def _split_delivery(body: str) -> list[str]:
+    """The events of a delivery, each as an envelope's text; a single event stays as received."""
+    if '"data"' not in body or not body.lstrip().startswith("{"):
+        return [body]
+    try:
+        decoded = decode_json(body)
+    except ValueError:
+        return [body]  # kept failed by _event_row
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("data"), list):
+        return [body]
+    return [json.dumps({"data": data}, ensure_ascii=False) for data in decoded["data"]] or [body]
+
+
+def _event_row(body: str, source: str) -> ActivityEvent:
     try:
         envelope = parse_envelope(body)
         fields = {"event_type": envelope.event_type, "for_user_id": envelope.for_user_id}
@@ -68,32 +103,68 @@ def record_event(body: str, source: str) -> ActivityEvent | None:
             # retry fails the same way instead of the insert failing on every redelivery.
             body = body.replace("\x00", "\\x00")
             fields["detail"] = (fields["detail"] + " (its NUL characters are kept as \\x00)")[:2000]
-    try:
-        # A savepoint: a racing duplicate's IntegrityError must not break an outer transaction.
-        with transaction.atomic():
-            event, created = ActivityEvent.objects.get_or_create(
-                event_id=event_id, defaults={"source": source, "body": body, **fields}
-            )
-    except IntegrityError:
-        return None
-    if not created:
-        return None
-    _bill_event(event)
-    if event.state == State.NEW:
-        transaction.on_commit(lambda: _process_soon(event.pk))
-    return event
+    return ActivityEvent(event_id=event_id, source=source, body=body, **fields)
 
 
-def _bill_event(event: ActivityEvent) -> None:
-    """X bills each pushed event once (a redelivery is the same row, never billed again)."""
+def _insert_new(rows: list[ActivityEvent]) -> list[ActivityEvent]:
+    """INSERT ... ON CONFLICT (event_id) DO NOTHING RETURNING: one statement, which says which
+    rows are new (Django's bulk_create with ignore_conflicts cannot)."""
+    unique: dict[str, ActivityEvent] = {}
+    for row in rows:
+        unique.setdefault(row.event_id, row)
+    rows = list(unique.values())
+    if connection.vendor != "postgresql":  # SQLite in development: one get_or_create each
+        new = []
+        for row in rows:
+            with transaction.atomic():
+                event, created = ActivityEvent.objects.get_or_create(
+                    event_id=row.event_id, defaults={f: getattr(row, f) for f in EVENT_COLUMNS if f != "event_id"})
+            if created:
+                new.append(event)
+        return new
+    now = timezone.now()
+    for row in rows:
+        row.received_at = now
+    table = ActivityEvent._meta.db_table
+    columns = ", ".join(EVENT_COLUMNS)
+    values = ", ".join(["(" + ", ".join(["%s"] * len(EVENT_COLUMNS)) + ")"] * len(rows))
+    params = [getattr(row, name) for row in rows for name in EVENT_COLUMNS]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT (event_id) DO NOTHING "
+                       "RETURNING id, event_id", params)
+        returned = dict((event_id, pk) for pk, event_id in cursor.fetchall())
+    new = [row for row in rows if row.event_id in returned]
+    for row in new:
+        row.pk = returned[row.event_id]
+        row._state.adding = False
+    return new
+
+
+EVENT_COLUMNS = ("event_id", "source", "event_type", "for_user_id", "body", "received_at", "state", "detail",
+                 "items_stored")
+
+
+def _accounts_of(events: list[ActivityEvent]) -> dict[str, int]:
+    user_ids = {event.for_user_id for event in events if event.for_user_id}
+    if not user_ids:
+        return {}
+    return dict(XAccount.objects.filter(user_id__in=user_ids).values_list("user_id", "pk"))
+
+
+def _bill_events(events: list[ActivityEvent], accounts: dict[str, int]) -> None:
+    """X bills each pushed event once (a redelivery is the same row, never billed again): one
+    record per account for the whole delivery."""
     from ..cost_meter import record
     from ..x_costs import event_charge
 
-    charge = event_charge(event.event_type, event.event_id)
-    account_id = XAccount.objects.filter(user_id=event.for_user_id).values_list("pk", flat=True).first() \
-        if charge and event.for_user_id else None
-    if account_id is not None:
-        record(account_id, [charge])
+    charges: dict[int, list] = {}
+    for event in events:
+        charge = event_charge(event.event_type, event.event_id)
+        account_id = accounts.get(event.for_user_id) if charge and event.for_user_id else None
+        if account_id is not None:
+            charges.setdefault(account_id, []).append(charge)
+    for account_id, account_charges in sorted(charges.items()):
+        record(account_id, account_charges)
 
 
 def _process_soon(event_pk: int) -> None:

@@ -1,6 +1,6 @@
 """The endpoint X delivers Activity API events to.
 
-GET ?crc_token= answers X's challenge-response check; POST takes one event. A POST whose
+GET ?crc_token= answers X's challenge-response check; POST takes one event or a batch. A POST whose
 signature does not verify is refused before anything is read or written. A signed event is
 stored raw, once (keyed on its event id), and processed by Celery afterwards: the answer goes
 back to X within milliseconds, so a burst never makes X time out and give up on a delivery.
@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from .events import MAX_EVENT_NESTING, nested_deeper_than
-from .intake import record_event
+from .intake import record_events
 from .models import ActivityEvent
 from .signatures import SIGNATURE_HEADER, NotACrcToken, crc_response_token, is_signed_by_x
 
@@ -56,6 +56,6 @@ def x_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("body nested too deeply")
     # Stored before anything else happens; processing is queued after the commit, and if the
     # broker is away the sweeper processes the event instead: 200 either way.
-    record_event(text, ActivityEvent.Source.WEBHOOK)
+    record_events(text, ActivityEvent.Source.WEBHOOK)
     # 200 for a duplicate as well: X must not redeliver what we already hold.
     return HttpResponse(status=200)

@@ -22,6 +22,9 @@ from pathlib import Path
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
+# The queues of helpdesk.settings.WORK_QUEUES, most urgent first (not imported: the harness
+# also runs before Django is set up). A test checks the two agree.
+WORK_QUEUES = ("send", "mail", "intake", "default", "convert")
 CELERY = str(Path(sys.executable).with_name("celery"))
 
 
@@ -45,7 +48,10 @@ class CeleryProcesses:
     takes the prefork children down with the parent, as a crashed machine would."""
 
     def __init__(self, *, db_url: str, broker_db: int, x_base_url: str, concurrency: int = 2,
-                 extra_env: dict[str, str] | None = None, broker_server: str | None = None):
+                 extra_env: dict[str, str] | None = None, broker_server: str | None = None,
+                 workers: list[tuple[str, int]] | None = None):
+        """`workers`: (queues, concurrency) of each worker process, as production starts one per
+        queue (or two per queue, as on two hosts); default one worker consuming every queue."""
         self.broker_url = f"{broker_server or redis_server()}/{broker_db}"
         self.tmp = tempfile.mkdtemp(prefix="x-e2e-")
         self.env = {
@@ -59,8 +65,8 @@ class CeleryProcesses:
             "LOG_LEVEL": "WARNING",
             **(extra_env or {}),
         }
-        self.concurrency = concurrency
-        self.worker: subprocess.Popen | None = None
+        self.layout = workers or [(",".join(WORK_QUEUES), concurrency)]
+        self.workers: list[subprocess.Popen] = []
         self.beat: subprocess.Popen | None = None
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
@@ -75,21 +81,31 @@ class CeleryProcesses:
                                          str(Path(self.tmp) / "beat-schedule")])
         return self
 
+    @property
+    def worker(self) -> subprocess.Popen | None:
+        """The first worker (the only one by default)."""
+        return self.workers[0] if self.workers else None
+
     def start_worker(self) -> None:
-        self.worker = self._spawn("worker", ["worker", "--loglevel", "WARNING", "--pool", "prefork",
-                                             "--concurrency", str(self.concurrency), "--without-gossip",
-                                             "--without-mingle", "--without-heartbeat"])
+        self.workers = [
+            self._spawn(f"worker-{n}", ["worker", "--loglevel", "WARNING", "--pool", "prefork", "-Q", queues,
+                                        "--hostname", f"worker{n}@%h", "--concurrency", str(concurrency),
+                                        "--without-gossip", "--without-mingle", "--without-heartbeat"])
+            for n, (queues, concurrency) in enumerate(self.layout)
+        ]
 
     def kill_worker(self) -> None:
-        """kill -9 the worker and its pool processes, mid-whatever."""
-        os.killpg(self.worker.pid, signal.SIGKILL)
-        self.worker.wait(10)
+        """kill -9 every worker and its pool processes, mid-whatever."""
+        for worker in self.workers:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)
 
     def stop(self) -> None:
-        for proc in (self.beat, self.worker):
+        procs = [self.beat, *self.workers]
+        for proc in procs:
             if proc is not None and proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGTERM)
-        for proc in (self.beat, self.worker):
+        for proc in procs:
             if proc is not None:
                 try:
                     proc.wait(15)

@@ -8,7 +8,7 @@ from tickets.models import Comment, Ticket
 from twitter_channel import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount
 
-from .intake_helpers import BRAND_ID, FakeX, tweet
+from .intake_helpers import BRAND_ID, FakeX, dm, tweet
 
 State = IncomingItem.State
 ALICE = "111"
@@ -69,7 +69,8 @@ def test_post_stored_as_comment_after_the_batch_looked_links_instead_of_quaranti
     assert Comment.objects.count() == 1
 
 
-def test_new_mentions_cost_a_few_queries_each(x, account, django_assert_max_num_queries, noise_rules_version_read_once):
+def test_new_mentions_cost_a_few_queries_per_batch(x, account, django_assert_max_num_queries,
+                                                   noise_rules_version_read_once):
     # Authors already known, as during a burst from regular customers.
     x.mentions.extend(tweet(f"@AcmeHelp hello {n}", str(500 + n % 5)) for n in range(5))
     store(x, account, "mentions")
@@ -77,10 +78,91 @@ def test_new_mentions_cost_a_few_queries_each(x, account, django_assert_max_num_
     x.mentions.extend(tweet(f"@AcmeHelp burst {n}", str(500 + n % 5)) for n in range(40))
     store(x, account, "mentions")
 
-    # Per item: savepoint, ticket INSERT, comment INSERT, release, item UPDATE; per batch a handful
-    # (one of them: the deletions X reported among the batch's items, compliance.items).
-    with django_assert_max_num_queries(40 * 5 + 11):
+    # Per batch: the requesters, the claim, the stored comments, the deletions, two INSERTs
+    # (tickets, comments), one UPDATE of the items, and the next (empty) round; nothing per
+    # item. 7 of the 18 are SAVEPOINT/RELEASE, a test's stand-ins for BEGIN and COMMIT.
+    with django_assert_max_num_queries(18):
         stats = conversion.convert_pending(account.pk)
 
     assert stats.converted == 40
     assert Ticket.objects.filter(comment_count=1).count() == 45
+
+
+def converting_costs(x, account, n: int, django_capture_on_commit_callbacks) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    first = len(x.mentions)
+    for i in range(n):
+        author = str(10_000 + first + i)  # never seen before: a requester and an identity each
+        x.add_user(author, f"newcomer{first + i}")
+        x.mentions.append(tweet(f"@AcmeHelp burst {first + i}", author))
+    store(x, account, "mentions")
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        stats = conversion.convert_pending(account.pk)
+    assert stats.converted == n
+    return len(queries)
+
+
+def test_a_burst_of_new_people_costs_the_same_queries_for_ten_and_for_a_hundred(
+        x, account, django_capture_on_commit_callbacks, noise_rules_version_read_once):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite (development) saves items with bulk_update, in chunks of its variable limit")
+    # Everything included: the people created, the tickets, the items, and what listens to new
+    # tickets after commit (SLA clocks, triggers, live events, dashboard rollups).
+    converting_costs(x, account, 1, django_capture_on_commit_callbacks)  # the rules' caches filled
+    ten = converting_costs(x, account, 10, django_capture_on_commit_callbacks)
+    hundred = converting_costs(x, account, 100, django_capture_on_commit_callbacks)
+    assert hundred == ten
+    assert Ticket.objects.count() == 111
+    assert Ticket.objects.values("requester").distinct().count() == 111
+
+
+def test_a_reply_in_the_same_batch_joins_the_ticket_its_thread_opened(x, account):
+    root = tweet("@AcmeHelp my order is late", ALICE)
+    answer = tweet("@AcmeHelp any news?", "500", reply_to=root["id"], conversation_id=root["id"])
+    x.mentions.extend([root, answer])
+    store(x, account, "mentions")
+
+    conversion.convert_pending(account.pk)
+
+    ticket = Ticket.objects.get()
+    assert ticket.comment_count == 2
+    assert list(IncomingItem.objects.values_list("state", "ticket")) == [(State.TICKETED, ticket.pk)] * 2
+
+
+def test_dms_of_one_conversation_in_one_batch_make_one_ticket(x, account):
+    x.dm_events.extend([dm("hello", ALICE, "c-1"), dm("are you there?", ALICE, "c-1"), dm("hi", "500", "c-2")])
+    store(x, account, "dms")
+
+    conversion.convert_pending(account.pk)
+
+    assert sorted(Ticket.objects.values_list("comment_count", flat=True)) == [1, 2]
+    assert not IncomingItem.objects.filter(state=State.NEW).exists()
+
+
+def test_a_dm_joins_the_ticket_its_conversation_already_has(x, account):
+    x.dm_events.append(dm("hello", ALICE, "c-1"))
+    store(x, account, "dms")
+    conversion.convert_pending(account.pk)
+    x.dm_events.append(dm("still there?", ALICE, "c-1"))
+    store(x, account, "dms")
+
+    conversion.convert_pending(account.pk)
+
+    assert Ticket.objects.get().comment_count == 2
+
+
+def test_items_left_aside_are_decided_in_the_batch(x, account):
+    account.capture_likes = False
+    account.save()
+    x.mentions.append(tweet("RT @AcmeHelp news", ALICE, retweet_of="42"))
+    x.likes.append(tweet("nice", "500"))
+    store(x, account, "mentions", "likes")
+
+    conversion.convert_pending(account.pk)
+
+    assert sorted(IncomingItem.objects.values_list("state", flat=True)) == [State.NOT_CAPTURED, State.RETWEET]
+    assert not Ticket.objects.exists()

@@ -38,6 +38,8 @@ def celery(sandbox, django_db_setup, django_db_blocker):
         db_url = database_url(connection.settings_dict)
     procs = CeleryProcesses(db_url=db_url, broker_db=BROKER_DB, x_base_url=sandbox.base_url, extra_env={
         "X_POLL_DISPATCH_SECONDS": "0.5",
+        # Small batches, so the kill -9 below lands with several of them still to convert.
+        "X_CONVERT_BATCH_SIZE": "25",
         "X_POLL_MIN_INTERVAL_SECONDS": "1",
         "X_POLL_BACKOFF_BASE_SECONDS": "1",
         "X_POLL_BACKOFF_MAX_SECONDS": "3",

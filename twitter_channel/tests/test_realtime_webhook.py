@@ -297,3 +297,63 @@ def test_post_without_author_is_quarantined_not_dropped(push, account):
 
     item = IncomingItem.objects.get()
     assert (item.x_id, item.state) == (post["id"], "quarantined")
+
+
+# --- batches -------------------------------------------------------------------------------------
+
+
+def batch(*envelopes: dict) -> dict:
+    """Several events in one delivery, as X sends them when they come fast."""
+    return {"data": [envelope["data"] for envelope in envelopes]}
+
+
+def test_a_batch_of_events_becomes_one_ticket_each(push, account):
+    posts = [tweet(f"@AcmeHelp order {i} is late", ALICE["id"]) for i in range(3)]
+
+    assert push(batch(*(mention_event(p, users=[ALICE]) for p in posts))).status_code == 200
+
+    assert ActivityEvent.objects.count() == 3
+    assert set(Comment.objects.values_list("external_id", flat=True)) == {p["id"] for p in posts}
+    assert Ticket.objects.count() == 3
+
+
+def test_a_batch_is_stored_with_one_insert_whatever_its_size(client, account):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite (development) stores a delivery's events one by one")
+
+    def statements(n: int) -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        body = batch(*(mention_event(tweet(f"@AcmeHelp {i}", ALICE["id"]), users=[ALICE]) for i in range(n)))
+        with CaptureQueriesContext(connection) as queries:
+            assert deliver(client, body).status_code == 200
+        inserts = sum(q["sql"].startswith("INSERT") and "activityevent" in q["sql"] for q in queries)
+        return inserts, len(queries)
+
+    one, all_one = statements(1)
+    inserts, all_many = statements(50)
+    assert (one, inserts) == (1, 1)
+    assert all_many == all_one  # billing and the account looked up once per delivery too
+    assert ActivityEvent.objects.count() == 51
+
+
+def test_a_batch_redelivered_in_part_stores_only_what_is_new(push, account):
+    first, second = (mention_event(tweet(f"@AcmeHelp {i}", ALICE["id"]), users=[ALICE]) for i in range(2))
+    push(first)
+
+    push(batch(first, second, second))
+
+    assert ActivityEvent.objects.count() == 2
+    assert Ticket.objects.count() == 2
+
+
+def test_an_unreadable_event_in_a_batch_is_kept_failed_and_the_others_stored(push, account):
+    good = mention_event(tweet("@AcmeHelp hello", ALICE["id"]), users=[ALICE])
+
+    push({"data": [{"event_type": "post.mention.create"}, good["data"]]})
+
+    assert sorted(ActivityEvent.objects.values_list("state", flat=True)) == ["failed", "processed"]
+    assert Ticket.objects.count() == 1
