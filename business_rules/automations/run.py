@@ -16,17 +16,16 @@ tickets its conditions match now and it has not acted on in this condition state
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from helpdesk.advisory_lock import advisory_lock
 from tickets.events import Actor
 from tickets.models import Ticket
 
@@ -124,28 +123,14 @@ def candidates(automation: CompiledAutomation, now: datetime, limit: int) -> lis
 PASS_LOCK = 0x4175746F  # "Auto"
 
 
-@contextmanager
-def exclusive_pass() -> Iterator[bool]:
+def exclusive_pass():
     """Whether this process may run a pass: no other pass holds the lock.
 
     Beat enqueues a pass every few minutes; a pass working through a backlog may still run
     when the next one starts, and two passes would fight over the same tickets (correctly,
-    thanks to the row locks and firing rows, but twice the work). A session-level advisory
-    lock lasts across the pass's many transactions and is released if the worker dies.
-    SQLite (development) has no such lock and no concurrent workers to speak of.
+    thanks to the row locks and firing rows, but twice the work).
     """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [PASS_LOCK])
-        acquired = cursor.fetchone()[0]
-    try:
-        yield acquired
-    finally:
-        if acquired:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [PASS_LOCK])
+    return advisory_lock(PASS_LOCK)
 
 
 def run_automations(*, now: datetime | None = None, limit: int | None = None) -> PassReport:
