@@ -1,4 +1,4 @@
-// Pictures in the ticket thread come from X's CDN (avatars, photos, video stills) and may fail
+// Pictures in the ticket thread (and the requester card's avatar) come from X's CDN (avatars, photos, video stills) and may fail
 // to load: an old avatar URL after the user changed theirs, a deleted photo, a blocked host.
 // A failed avatar is taken away so the initials drawn under it show; a failed media thumbnail
 // gives way to a short text, its link (to the full size or the post on X) still there.
@@ -19,7 +19,7 @@
     if (event.target instanceof HTMLImageElement) failed(event.target);
   }, true);
   // Errors that happened before this script ran (it is deferred) were not heard: look.
-  for (const img of document.querySelectorAll(".thread img")) {
+  for (const img of document.querySelectorAll(".thread img, img[data-avatar]")) {
     if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) failed(img);
   }
 })();

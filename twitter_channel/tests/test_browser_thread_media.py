@@ -63,6 +63,10 @@ def test_photo_mention_shows_as_a_thumbnail_that_opens_full_size(
     # The stale avatar gave way to the initials drawn under it.
     page.wait_for_function("el => !el.querySelector('img')", arg=comment.locator(".avatar").element_handle())
     assert comment.locator(".avatar").inner_text() == "A"
+    # The requester card's avatar too.
+    card_avatar = page.locator(".requester .identity--x .avatar")
+    page.wait_for_function("el => !el.querySelector('img')", arg=card_avatar.element_handle())
+    assert card_avatar.inner_text() == "A"
     # Nothing wider than the screen in the conversation (the thumbnail included).
     assert page.evaluate("document.querySelector('.conversation').scrollWidth <= window.innerWidth")
     screenshot(page, f"thread_photo_mention_{width}")
