@@ -26,6 +26,7 @@ def test_picker_fits_a_phone_and_applies_by_tap(live_server, browser, screenshot
     page.fill("#id_username", "dana")
     page.fill("#id_password", "secret-pass-123")
     page.click("button:has-text('Log in')")
+    page.wait_for_url(lambda url: "/login/" not in url)
     page.goto(f"{live_server.url}{ticket.get_absolute_url()}")
 
     page.click("[data-macro-open]")
@@ -54,6 +55,7 @@ def test_agent_writes_a_personal_macro_on_their_page(live_server, browser, scree
     page.fill("#id_username", "dana")
     page.fill("#id_password", "secret-pass-123")
     page.click("button:has-text('Log in')")
+    page.wait_for_url(lambda url: "/login/" not in url)
     page.goto(f"{live_server.url}/macros/new/")
     page.fill("#id_title", "My sign-off")
     page.fill("#id_body", "Talk soon, {{requester.first_name}}. ^{{current_user.first_name}}")

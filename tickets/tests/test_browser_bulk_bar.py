@@ -22,7 +22,9 @@ def test_the_bulk_bar_shows_and_sends_only_the_chosen_actions_control(live_serve
     page.fill("#id_username", "alice")
     page.fill("#id_password", "secret-pass-123")
     page.click("button:has-text('Log in')")
+    page.wait_for_url(lambda url: "/login/" not in url)
     bar = page.locator(".bulkbar")
+    bar.wait_for()
     assignee, status, tag = bar.locator("[name=assignee]"), bar.locator("[name=status]"), bar.locator("[name=tag]")
 
     assert assignee.is_visible() and not status.is_visible() and not tag.is_visible()

@@ -53,6 +53,7 @@ def test_picker_previews_and_applies_a_macro_with_the_keyboard(live_server, brow
     page.fill("#id_username", "dana")
     page.fill("#id_password", "secret-pass-123")
     page.click("button:has-text('Log in')")
+    page.wait_for_url(lambda url: "/login/" not in url)
     page.goto(f"{live_server.url}{ticket.get_absolute_url()}")
 
     page.keyboard.press("m")
