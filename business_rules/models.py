@@ -12,8 +12,7 @@ import secrets
 
 from django.db import models
 
-from .actions import describe_action
-from .conditions import describe_condition
+from .rule_rows import ActionRow, ConditionRow
 
 
 class RulesVersion(models.Model):
@@ -112,41 +111,12 @@ class Trigger(models.Model):
         return self.title
 
 
-class TriggerCondition(models.Model):
-    class Kind(models.TextChoices):
-        ALL = "all", "Meet ALL of these conditions"
-        ANY = "any", "Meet ANY of these conditions"
-
+class TriggerCondition(ConditionRow):
     trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="conditions")
-    kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.ALL)
-    # Field, operator and value are validated together (business_rules.conditions) on save.
-    field = models.CharField(max_length=40)
-    operator = models.CharField(max_length=20)
-    value = models.CharField(max_length=500, blank=True)
-    position = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return describe_condition(self.field, self.operator, self.value)
 
 
-class TriggerAction(models.Model):
+class TriggerAction(ActionRow):
     trigger = models.ForeignKey(Trigger, on_delete=models.CASCADE, related_name="actions")
-    action = models.CharField(max_length=40)
-    value = models.CharField(max_length=500, blank=True)
-    # Used by the email actions only.
-    subject = models.CharField(max_length=255, blank=True)
-    # Email body, internal note or reply text; may hold {{placeholders}}.
-    body = models.TextField(blank=True)
-    position = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return describe_action(self.action, self.value)
 
 
 class TriggerFiring(models.Model):
@@ -163,8 +133,6 @@ class TriggerFiring(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger} on #{self.ticket_id}"
-
-
 
 
 # Automations and service levels keep their models next to their logic; imported here so

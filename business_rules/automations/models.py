@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from ..actions import describe_action
-from ..conditions import describe_condition
+from ..rule_rows import ActionRow, ConditionRow
 
 
 class Automation(models.Model):
@@ -23,38 +22,12 @@ class Automation(models.Model):
         return self.title
 
 
-class AutomationCondition(models.Model):
-    class Kind(models.TextChoices):
-        ALL = "all", "Meet ALL of these conditions"
-        ANY = "any", "Meet ANY of these conditions"
-
+class AutomationCondition(ConditionRow):
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="conditions")
-    kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.ALL)
-    field = models.CharField(max_length=40)
-    operator = models.CharField(max_length=20)
-    value = models.CharField(max_length=500, blank=True)
-    position = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return describe_condition(self.field, self.operator, self.value)
 
 
-class AutomationAction(models.Model):
+class AutomationAction(ActionRow):
     automation = models.ForeignKey(Automation, on_delete=models.CASCADE, related_name="actions")
-    action = models.CharField(max_length=40)
-    value = models.CharField(max_length=500, blank=True)
-    subject = models.CharField(max_length=255, blank=True)
-    body = models.TextField(blank=True)
-    position = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return describe_action(self.action, self.value)
 
 
 class AutomationFiring(models.Model):

@@ -10,7 +10,7 @@ from django.db import models
 
 from tickets.models import Ticket
 
-from ..conditions import describe_condition
+from ..rule_rows import ConditionRow
 from .clocks import METRICS, Clock
 from .hours import BusinessHours, Calendar, CalendarHours
 
@@ -115,23 +115,8 @@ class SlaPolicy(models.Model):
         return self.schedule.calendar() if self.schedule is not None else CalendarHours()
 
 
-class SlaPolicyCondition(models.Model):
-    class Kind(models.TextChoices):
-        ALL = "all", "Meet ALL of these conditions"
-        ANY = "any", "Meet ANY of these conditions"
-
+class SlaPolicyCondition(ConditionRow):
     policy = models.ForeignKey(SlaPolicy, on_delete=models.CASCADE, related_name="conditions")
-    kind = models.CharField(max_length=3, choices=Kind.choices, default=Kind.ALL)
-    field = models.CharField(max_length=40)
-    operator = models.CharField(max_length=20)
-    value = models.CharField(max_length=500, blank=True)
-    position = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return describe_condition(self.field, self.operator, self.value)
 
 
 class SlaTarget(models.Model):
