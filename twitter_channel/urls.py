@@ -1,10 +1,12 @@
 from django.urls import path
 
 from monitoring.counters import count_deliveries
-
-from . import cost_views, reply_views, stream_views, views
-from .realtime import views as realtime_views
-from .realtime import webhook as realtime_webhook
+from twitter_channel.accounts import views
+from twitter_channel.answering import views as reply_views
+from twitter_channel.costs import views as cost_views
+from twitter_channel.intake import views as stream_views
+from twitter_channel.realtime import views as realtime_views
+from twitter_channel.realtime import webhook as realtime_webhook
 
 app_name = "twitter_channel"
 

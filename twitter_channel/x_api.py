@@ -32,12 +32,27 @@ import tweepy
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from .compliance.x_types import ComplianceChange, ComplianceJob, parse_compliance_job, parse_compliance_line
-from .realtime.activity_types import Subscription, Webhook, parse_subscription, parse_webhook
-from .types import Page, PostedTweet, RateLimit, SentDM, XError, XNotFound, XTransientError, XTweet, XUser
-from .x_costs import Charge, charges_for
-from .x_oauth import authorization_url, exchange_code, refresh, revoke
-from .x_parsing import (
+from twitter_channel.compliance.x_types import (
+    ComplianceChange,
+    ComplianceJob,
+    parse_compliance_job,
+    parse_compliance_line,
+)
+from twitter_channel.costs.pricing import Charge, charges_for
+from twitter_channel.realtime.activity_types import Subscription, Webhook, parse_subscription, parse_webhook
+from twitter_channel.types import (
+    Page,
+    PostedTweet,
+    RateLimit,
+    SentDM,
+    XError,
+    XNotFound,
+    XTransientError,
+    XTweet,
+    XUser,
+)
+from twitter_channel.x_oauth import authorization_url, exchange_code, refresh, revoke
+from twitter_channel.x_parsing import (
     ParseError,
     decode_json,
     error_from_response,

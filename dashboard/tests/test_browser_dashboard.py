@@ -16,7 +16,8 @@ from django.core.management import call_command
 from business_rules.models import SlaPolicy
 from tickets.models import Ticket
 from tickets.tests.factories import AdminFactory
-from twitter_channel import conversion, polling, x_api
+from twitter_channel import x_api
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount
 from xsandbox.testing import running_sandbox
 

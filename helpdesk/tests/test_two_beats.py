@@ -29,8 +29,8 @@ from tickets.tasks import sweep_outboxes
 from tickets.tests.factories import EmailIdentityFactory, RequesterFactory, TicketFactory, UserFactory
 from tickets.tests.outbox_helpers import broker_down, time_passes
 from twitter_channel import tasks as x_tasks
+from twitter_channel.intake.polling import ensure_cursors
 from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, WebhookHealth, XAccount
-from twitter_channel.polling import ensure_cursors
 from twitter_channel.realtime import intake, watch
 from twitter_channel.realtime.tasks import sweep_activity_events
 from twitter_channel.tests.intake_helpers import BRAND_ID, tweet, user
@@ -285,7 +285,7 @@ def test_two_retention_runs_delete_each_raw_once(settings, tmp_path):
 
 
 def test_two_prunes_of_the_cost_meters_seen_items_forget_each_earlier_day_once():
-    from twitter_channel.cost_models import XCostSeenItem
+    from twitter_channel.costs.models import XCostSeenItem
 
     today = timezone.now().date()
     XCostSeenItem.objects.bulk_create([XCostSeenItem(day=today - timedelta(days=1), item=f"post:{n}")

@@ -13,10 +13,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from ..models import XAccount
-from ..types import XError
-from ..views import admin_only
-from . import subscriptions
+from twitter_channel.accounts.views import admin_only
+from twitter_channel.models import XAccount
+from twitter_channel.realtime import subscriptions
+from twitter_channel.types import XError
 
 log = logging.getLogger(__name__)
 

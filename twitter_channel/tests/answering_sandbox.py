@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from twitter_channel import conversion, polling, x_api
+from twitter_channel import x_api
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount
 from xsandbox.testing import running_sandbox
 

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from tickets.models import User
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import polling, x_oauth
+from twitter_channel import x_oauth
+from twitter_channel.intake import polling
 from twitter_channel.models import SCOPE_PURPOSES, StreamCursor, XAccount
 
 from .intake_helpers import BRAND_ID

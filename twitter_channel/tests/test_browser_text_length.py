@@ -9,7 +9,7 @@ import pytest
 
 from tickets.models import User
 from tickets.tests.factories import UserFactory
-from twitter_channel import bulk_convert
+from twitter_channel.intake import bulk_convert
 from twitter_channel.text_length import weighted_length
 
 from .answering_helpers import make_account, make_item

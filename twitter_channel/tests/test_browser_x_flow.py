@@ -16,9 +16,9 @@ import pytest
 
 from tickets.models import Comment, Ticket, User
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import polling
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.intake import polling
 from twitter_channel.models import IncomingItem, XAccount
-from twitter_channel.reply_models import OutgoingMessage
 
 pytestmark = [
     pytest.mark.browser,

@@ -10,7 +10,7 @@ import pytest
 import responses
 
 from tickets.models import Identity, Ticket
-from twitter_channel import conversion, polling
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, XAccount
 from twitter_channel.realtime import intake
 from twitter_channel.x_api import XClient

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from twitter_channel import polling, schedule, tasks
+from twitter_channel import tasks
+from twitter_channel.intake import polling, schedule
 from twitter_channel.models import StreamCursor, XAccount
 from twitter_channel.types import OAuthTokens, RateLimit, XAuthError, XRateLimited, XTransientError
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from twitter_channel import polling, schedule
+from twitter_channel.intake import polling, schedule
 from twitter_channel.models import IncomingItem, XAccount
 from twitter_channel.realtime import intake, reconcile
 from twitter_channel.realtime.stream_consumer import backfill_minutes, backoff_seconds

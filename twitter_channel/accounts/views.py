@@ -21,14 +21,15 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets.outbox import enqueue_after_commit
-
-from . import conversion, cost_meter, polling, x_oauth
-from .account_health import intake_state
-from .forms import XAccountSettingsForm
-from .models import SCOPE_PURPOSES, ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
-from .realtime import reconcile, watch
-from .realtime.tasks import process_activity_event
-from .types import XError
+from twitter_channel import x_oauth
+from twitter_channel.accounts.forms import XAccountSettingsForm
+from twitter_channel.accounts.health import intake_state
+from twitter_channel.costs import meter as cost_meter
+from twitter_channel.intake import conversion, polling
+from twitter_channel.models import SCOPE_PURPOSES, ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
+from twitter_channel.realtime import reconcile, watch
+from twitter_channel.realtime.tasks import process_activity_event
+from twitter_channel.types import XError
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +104,8 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         tokens = x_oauth.exchange_code(
             code=request.GET["code"], code_verifier=pending["verifier"], redirect_uri=callback_url()
         )
-        from .cost_meter import PendingMeter
-        from .x_api import XClient
+        from twitter_channel.costs.meter import PendingMeter
+        from twitter_channel.x_api import XClient
 
         meter = PendingMeter()  # reading who connected is billed too, once the account exists
         me = XClient(tokens.access_token, base_url=settings.X_API_BASE_URL, meter=meter).get_me()

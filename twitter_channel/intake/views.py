@@ -17,10 +17,10 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import bulk_convert
-from .bulk_models import BulkConversion
-from .models import IncomingItem, XAccount
-from .stream import StreamFilterForm, incoming_items, is_convertible
+from twitter_channel.intake import bulk_convert
+from twitter_channel.intake.incoming import StreamFilterForm, incoming_items, is_convertible
+from twitter_channel.intake.models import BulkConversion
+from twitter_channel.models import IncomingItem, XAccount
 
 ITEMS_PER_PAGE = 50
 

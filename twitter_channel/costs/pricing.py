@@ -25,7 +25,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-from .text_length import extract_urls
+from twitter_channel.text_length import extract_urls
 
 MICROS = 1_000_000
 

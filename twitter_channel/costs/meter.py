@@ -23,8 +23,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from .cost_models import XBudget, XCostDay, XCostSeenItem
-from .x_costs import Charge, CostStream, dollars, price_micros
+from twitter_channel.costs.models import XBudget, XCostDay, XCostSeenItem
+from twitter_channel.costs.pricing import Charge, CostStream, dollars, price_micros
 
 log = logging.getLogger(__name__)
 
