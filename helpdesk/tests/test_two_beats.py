@@ -204,7 +204,7 @@ class FakeComplianceX:
         return None
 
     def create_compliance_job(self, job_type, *, name=""):
-        from twitter_channel.compliance.x_types import ComplianceJob
+        from twitter_channel.x.compliance_types import ComplianceJob
 
         with self.lock:
             self.created.append(job_type)
@@ -214,13 +214,13 @@ class FakeComplianceX:
         return sum(1 for _ in ids)
 
     def get_compliance_job(self, job_id):
-        from twitter_channel.compliance.x_types import ComplianceJob
+        from twitter_channel.x.compliance_types import ComplianceJob
 
         return ComplianceJob(id=job_id, type=job_id.removeprefix("job-"), status="complete", upload_url="u",
                              download_url="d")
 
     def compliance_results(self, job):
-        from twitter_channel.compliance.x_types import ComplianceChange
+        from twitter_channel.x.compliance_types import ComplianceChange
 
         if job.type == "tweets":
             yield ComplianceChange(id=self.deleted_id, action="delete")
@@ -309,7 +309,7 @@ class FakeActivityX:
         self.lock = threading.Lock()
 
     def create_activity_subscription(self, event_type, user_id, *, direction="", webhook_id="", tag=""):
-        from twitter_channel.realtime.activity_types import Subscription
+        from twitter_channel.x.activity_types import Subscription
 
         time.sleep(0.05)
         with self.lock:

@@ -21,7 +21,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets.outbox import enqueue_after_commit
-from twitter_channel import x_oauth
 from twitter_channel.accounts.forms import XAccountSettingsForm
 from twitter_channel.accounts.health import intake_state
 from twitter_channel.costs import meter as cost_meter
@@ -29,7 +28,8 @@ from twitter_channel.intake import conversion, polling
 from twitter_channel.models import SCOPE_PURPOSES, ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
 from twitter_channel.realtime import reconcile, watch
 from twitter_channel.realtime.tasks import process_activity_event
-from twitter_channel.types import XError
+from twitter_channel.x import oauth as x_oauth
+from twitter_channel.x.types import XError
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
             code=request.GET["code"], code_verifier=pending["verifier"], redirect_uri=callback_url()
         )
         from twitter_channel.costs.meter import PendingMeter
-        from twitter_channel.x_api import XClient
+        from twitter_channel.x.api import XClient
 
         meter = PendingMeter()  # reading who connected is billed too, once the account exists
         me = XClient(tokens.access_token, base_url=settings.X_API_BASE_URL, meter=meter).get_me()

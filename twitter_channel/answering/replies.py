@@ -28,7 +28,7 @@ from tickets.outbound import TextFit
 from twitter_channel.answering import sending
 from twitter_channel.answering.models import OutgoingMessage
 from twitter_channel.models import IncomingItem, XAccount
-from twitter_channel.text_length import DM_LIMIT, TWEET_LIMIT, appended, dm_length, link_weight, weighted_length
+from twitter_channel.x.text_length import DM_LIMIT, TWEET_LIMIT, appended, dm_length, link_weight, weighted_length
 
 TWEET = OutgoingMessage.Kind.TWEET
 DM = OutgoingMessage.Kind.DM

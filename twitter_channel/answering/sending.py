@@ -36,7 +36,7 @@ from tickets.models import Comment, Ticket
 from tickets.outbox import delivery_shown, enqueue_after_commit
 from twitter_channel.answering.models import OutgoingMessage
 from twitter_channel.models import IncomingItem, XAccount
-from twitter_channel.types import (
+from twitter_channel.x.types import (
     XAuthError,
     XDMEvent,
     XDuplicateContent,
@@ -65,7 +65,7 @@ class Delivery:
 
 def client_for(account: XAccount):
     from twitter_channel.costs.meter import CostMeter
-    from twitter_channel.x_api import XClient
+    from twitter_channel.x.api import XClient
 
     return XClient(account.access_token, base_url=settings.X_API_BASE_URL,
                    timeout=_setting("X_SEND_TIMEOUT_SECONDS", 10.0), meter=CostMeter(account))

@@ -23,10 +23,10 @@ from tickets.models import Identity
 from twitter_channel.compliance.deletions import record_deletion
 from twitter_channel.compliance.items import POST_KINDS
 from twitter_channel.compliance.models import ComplianceJobRun, XDeletion
-from twitter_channel.compliance.x_types import ComplianceChange
 from twitter_channel.models import IncomingItem
-from twitter_channel.types import XError
-from twitter_channel.x_parsing import ParseError
+from twitter_channel.x.compliance_types import ComplianceChange
+from twitter_channel.x.parsing import ParseError
+from twitter_channel.x.types import XError
 
 log = logging.getLogger(__name__)
 

@@ -375,8 +375,8 @@ def retry_quarantined(item: IncomingItem) -> str | None:
 
 def reparse(item: IncomingItem) -> None:
     """Fill the item's parsed columns from its raw JSON with the adapter's parser."""
-    from twitter_channel import x_parsing
     from twitter_channel.intake import store
+    from twitter_channel.x import parsing as x_parsing
 
     if item.kind in (Kind.DM, Kind.OWN_DM):
         fresh = store.item_from_dm(item.account, x_parsing.parse_dm_event(item.raw), {})

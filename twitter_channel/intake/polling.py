@@ -32,7 +32,7 @@ from twitter_channel.intake import schedule
 from twitter_channel.intake.store import items_from_page, store_items
 from twitter_channel.models import IncomingItem, Stream, StreamCursor, XAccount
 from twitter_channel.realtime import reconcile
-from twitter_channel.types import Page, RateLimit, XAuthError, XError, XRateLimited, XTransientError
+from twitter_channel.x.types import Page, RateLimit, XAuthError, XError, XRateLimited, XTransientError
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class PollResult:
 
 def client_for(account: XAccount):
     from twitter_channel.costs.meter import CostMeter
-    from twitter_channel.x_api import XClient
+    from twitter_channel.x.api import XClient
 
     return XClient(account.access_token, base_url=settings.X_API_BASE_URL, meter=CostMeter(account))
 
@@ -301,7 +301,7 @@ def refresh_account_token(account: XAccount) -> XAccount:
     The account row is locked: X invalidates a refresh token once used, so two workers
     refreshing at once would leave one holding a dead token. Committed on its own, never
     inside a poll's transaction, so a failing poll cannot roll the new tokens back."""
-    from twitter_channel import x_oauth
+    from twitter_channel.x import oauth as x_oauth
 
     with transaction.atomic():
         locked = XAccount.objects.select_for_update().get(pk=account.pk)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from twitter_channel.types import RateLimit
+from twitter_channel.x.types import RateLimit
 
 # Requests the budget keeps back for other work on the same token (replies look tweets up)
 # and for the clock difference between us and X.

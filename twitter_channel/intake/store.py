@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from django.db import transaction
 
 from twitter_channel.models import IncomingItem, Stream, XAccount
-from twitter_channel.types import Malformed, Page, XDMEvent, XMedia, XTweet, XUser
+from twitter_channel.x.types import Malformed, Page, XDMEvent, XMedia, XTweet, XUser
 
 # One INSERT per this many rows keeps statements a reasonable size on big bursts.
 BATCH_SIZE = 500

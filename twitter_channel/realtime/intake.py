@@ -38,8 +38,8 @@ from twitter_channel.realtime.events import (
     profile_change,
 )
 from twitter_channel.realtime.models import ActivityEvent
-from twitter_channel.types import Malformed, XDMEvent, XError, XNotFound
-from twitter_channel.x_parsing import ParseError, decode_json
+from twitter_channel.x.parsing import ParseError, decode_json
+from twitter_channel.x.types import Malformed, XDMEvent, XError, XNotFound
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +155,7 @@ def _bill_events(events: list[ActivityEvent], accounts: dict[str, int]) -> None:
     """X bills each pushed event once (a redelivery is the same row, never billed again): one
     record per account for the whole delivery."""
     from twitter_channel.costs.meter import record
-    from twitter_channel.costs.pricing import event_charge
+    from twitter_channel.x.pricing import event_charge
 
     charges: dict[int, list] = {}
     for event in events:

@@ -37,7 +37,7 @@ from twitter_channel.models import XAccount
 from twitter_channel.realtime.events import SUBSCRIPTIONS, Envelope, profile_value
 from twitter_channel.realtime.models import ActivitySubscription, RequesterProfileSubscription
 from twitter_channel.realtime.subscriptions import app_client, ensure_webhook
-from twitter_channel.types import XBadRequest, XError, XNotFound
+from twitter_channel.x.types import XBadRequest, XError, XNotFound
 
 log = logging.getLogger(__name__)
 

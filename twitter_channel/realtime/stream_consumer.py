@@ -28,7 +28,7 @@ from django.utils import timezone
 from twitter_channel.models import StreamCursor, XAccount
 from twitter_channel.realtime.intake import record_event
 from twitter_channel.realtime.models import ActivityEvent
-from twitter_channel.types import XAuthError, XError, XRateLimited
+from twitter_channel.x.types import XAuthError, XError, XRateLimited
 
 log = logging.getLogger(__name__)
 

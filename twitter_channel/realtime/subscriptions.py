@@ -19,10 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from twitter_channel.models import XAccount
-from twitter_channel.realtime.activity_types import Webhook
 from twitter_channel.realtime.events import OPTIONAL_SUBSCRIPTIONS, REPLY_EVENT, SUBSCRIPTIONS
 from twitter_channel.realtime.models import ActivitySubscription
-from twitter_channel.types import XBadRequest, XError, XNotFound
+from twitter_channel.x.activity_types import Webhook
+from twitter_channel.x.types import XBadRequest, XError, XNotFound
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class RealtimeUnavailable(Exception):
 
 
 def app_client():
-    from twitter_channel.x_api import XClient
+    from twitter_channel.x.api import XClient
 
     if not settings.X_APP_BEARER_TOKEN:
         raise RealtimeUnavailable("Real time needs the X app's bearer token (X_APP_BEARER_TOKEN).")

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from twitter_channel.accounts.views import admin_only
 from twitter_channel.models import XAccount
 from twitter_channel.realtime import subscriptions
-from twitter_channel.types import XError
+from twitter_channel.x.types import XError
 
 log = logging.getLogger(__name__)
 

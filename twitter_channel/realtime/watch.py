@@ -26,7 +26,7 @@ from twitter_channel.models import XAccount
 from twitter_channel.realtime import subscriptions
 from twitter_channel.realtime.models import WebhookHealth
 from twitter_channel.realtime.signatures import crc_response_token
-from twitter_channel.types import XError
+from twitter_channel.x.types import XError
 
 log = logging.getLogger(__name__)
 

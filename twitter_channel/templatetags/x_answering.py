@@ -51,7 +51,7 @@ def warning_for(choices, account):
 @register.simple_tag
 def x_post_prices() -> dict[str, str]:
     """What X bills for the post being written, from the cost meter's own price table
-    (`x_costs`): the composer's price note shows the one that applies."""
-    from twitter_channel.costs.pricing import Kind, usd
+    (`x/pricing.py`): the composer's price note shows the one that applies."""
+    from twitter_channel.x.pricing import Kind, usd
 
     return {"plain": usd(Kind.POST_WRITE), "with_link": usd(Kind.POST_WITH_URL_WRITE)}

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from twitter_channel.intake import polling
 from twitter_channel.models import IncomingItem, StreamCursor, XAccount
-from twitter_channel.types import XRateLimited, XTransientError
+from twitter_channel.x.types import XRateLimited, XTransientError
 
 from .intake_helpers import BRAND_ID, FakeX, dm, tweet
 

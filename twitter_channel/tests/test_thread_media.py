@@ -15,7 +15,7 @@ from tickets.tests.factories import UserFactory
 from twitter_channel.compliance.deletions import redact_deleted
 from twitter_channel.intake import bulk_convert, store
 from twitter_channel.models import IncomingItem
-from twitter_channel.x_parsing import parse_page, parse_tweet
+from twitter_channel.x.parsing import parse_page, parse_tweet
 
 from .answering_helpers import make_account, make_item
 from .answering_sandbox import poll
