@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from twitter_channel.accounts.views import admin_only
+from tickets.access import admin_only
 from twitter_channel.costs.meter import app_budget_state, budget_state, check_budget, spend_of, utc_today
 from twitter_channel.costs.models import XBudget
 from twitter_channel.models import XAccount

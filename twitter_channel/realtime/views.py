@@ -1,6 +1,6 @@
 """The account page's real-time controls: switch the intake mode, recover a missed window.
 
-Admins only, like the rest of the accounts pages (`views.admin_only`: others get a 404)."""
+Admins only, like the rest of the accounts pages (`tickets.access.admin_only`: others get a 404)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from twitter_channel.accounts.views import admin_only
+from tickets.access import admin_only
 from twitter_channel.models import XAccount
 from twitter_channel.realtime import subscriptions
 from twitter_channel.x.types import XError
