@@ -23,7 +23,7 @@ urlpatterns = [
     path("quarantine/", intake_views.quarantine_list, name="quarantine"),
     path("quarantine/<int:pk>/retry/", intake_views.retry_item, name="retry_item"),
     path("quarantine/retry-all/", intake_views.retry_all, name="retry_all"),
-    path("quarantine/events/<int:pk>/retry/", intake_views.retry_event, name="retry_event"),
+    path("quarantine/events/<int:pk>/retry/", realtime_views.retry_event, name="retry_event"),
     # The incoming stream and answering on X (intake_views.py, answering_views.py).
     path("incoming/", intake_views.stream, name="stream"),
     path("incoming/account/<int:account_id>/", intake_views.stream, name="account_stream"),

@@ -16,12 +16,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets.access import admin_only
-from tickets.outbox import enqueue_after_commit
 from twitter_channel.intake import bulk_convert, conversion
 from twitter_channel.intake.incoming import StreamFilterForm, incoming_items, is_convertible
 from twitter_channel.intake.models import BulkConversion
 from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
-from twitter_channel.realtime.tasks import process_activity_event
 
 ITEMS_PER_PAGE = 50
 
@@ -147,17 +145,6 @@ def quarantine_list(request: HttpRequest) -> HttpResponse:
     failed_events = ActivityEvent.objects.filter(state=ActivityEvent.State.FAILED).order_by("-received_at", "-pk")
     return render(request, "twitter_channel/quarantine.html",
                   {"page": page, "failed_events": failed_events[:50], "failed_event_count": failed_events.count()})
-
-
-@admin_only
-@require_POST
-def retry_event(request: HttpRequest, pk: int) -> HttpResponse:
-    event = get_object_or_404(ActivityEvent, pk=pk, state=ActivityEvent.State.FAILED)
-    ActivityEvent.objects.filter(pk=event.pk).update(state=ActivityEvent.State.NEW, detail="", processed_at=None)
-    # With the broker down the event waits as new, and the events sweeper processes it.
-    enqueue_after_commit(process_activity_event, event.pk)
-    messages.info(request, f"Event {event.event_id} is processed again; if it still fails it comes back here.")
-    return redirect("twitter_channel:quarantine")
 
 
 @admin_only
