@@ -23,7 +23,7 @@ from tickets.models import Comment
 from tickets.redaction import redact_comment, tombstone
 from twitter_channel.compliance.items import DM_KINDS, POST_KINDS, redact_item
 from twitter_channel.compliance.models import XDeletion
-from twitter_channel.intake.conversion import body_for, subject_for
+from twitter_channel.intake.texts import body_for, subject_for
 from twitter_channel.models import IncomingItem
 from twitter_channel.realtime.models import ActivityEvent
 
