@@ -1,5 +1,6 @@
 """Edited posts: X gives each version of an edited post its own id and lists them all,
-oldest first, in `edit_history_tweet_ids` (`edit_history_post_ids` in the post vocabulary).
+oldest first, in `edit_history_tweet_ids` (`edit_history_post_ids` in the post vocabulary),
+which the adapter parses into the item's `edit_history_ids`.
 A version whose history names a post we already hold as a comment is that comment's latest
 text: the comment shows it and keeps what it said before (`tickets.redaction.apply_edit`),
 rather than the edit opening a ticket or adding a second comment."""
@@ -14,7 +15,7 @@ from twitter_channel.models import IncomingItem
 def comments_edited_by(items) -> dict[str, Comment]:
     """For the items that are newer versions of a post we hold as a comment, that comment
     (x id -> comment), in one query."""
-    earlier = {item.x_id: [i for i in _edit_history(item.raw) if i != item.x_id] for item in items}
+    earlier = {item.x_id: [i for i in item.edit_history_ids or () if i != item.x_id] for item in items}
     earlier = {x_id: ids for x_id, ids in earlier.items() if ids}
     if not earlier:
         return {}
@@ -48,11 +49,4 @@ def show_post_edit(item: IncomingItem, comment: Comment, body: str) -> None:
 
 def has_earlier_versions(item: IncomingItem) -> bool:
     """Whether X lists earlier versions of this post: it may be an edit of one we hold."""
-    return any(i != item.x_id for i in _edit_history(item.raw))
-
-
-def _edit_history(raw: object) -> list[str]:
-    if not isinstance(raw, dict):
-        return []
-    ids = raw.get("edit_history_tweet_ids") or raw.get("edit_history_post_ids") or []
-    return [str(i) for i in ids if isinstance(i, str | int)] if isinstance(ids, list) else []
+    return any(i != item.x_id for i in item.edit_history_ids or ())

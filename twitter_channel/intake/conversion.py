@@ -365,7 +365,8 @@ def reparse(item: IncomingItem) -> None:
     if fresh.x_id != item.x_id and not item.x_id.startswith("malformed:"):
         raise ValueError("raw JSON holds a different id")
     for name in ("author_x_id", "text", "urls", "x_created_at", "conversation_key", "in_reply_to_id",
-                 "is_retweet", "is_quote", "mentioned_usernames", "is_group"):
+                 "is_retweet", "is_quote", "quoted_id", "edit_history_ids", "mentioned_usernames", "is_group",
+                 "event_type"):
         setattr(item, name, getattr(fresh, name))
 
 

@@ -131,7 +131,7 @@ def refused_by_hand(item: IncomingItem) -> str:
         return "The brand's own posts and messages do not become tickets"
     if item.is_group:
         return "Group DMs never become tickets: there is no one requester to answer"
-    if item.kind == Kind.DM and isinstance(item.raw, dict) and item.raw.get("event_type", "MessageCreate") != "MessageCreate":
+    if item.kind == Kind.DM and not item.is_message:
         return "This event is not a message (someone joined or left a conversation)"
     return ""
 
