@@ -2,10 +2,11 @@
 
 Runs after polling, never inside it: a poll only stores. What an item becomes is decided
 without touching the database (`decisions.decide`, under the intake's policy or an admin's
-"Convert") from what was looked up for its batch; this module looks things up and applies
-the decisions. Each item is converted under a row lock, and its new state is saved in the
-same transaction, so an item is converted once even when two converters (or the sweeper)
-run at the same time and a killed worker leaves nothing half done. The comment's external
+"Convert") from what was looked up for its batch (`lookups`, `authors`); this module claims
+the batches and applies the decisions. Each item is converted under a row lock, and its
+new state is saved in the same transaction, so an item is converted once even when two
+converters (or the sweeper) run at the same time and a killed worker leaves nothing half
+done. The comment's external
 id (post or DM event id) is unique as well, which also recognises the echo of a reply the
 helpdesk posted itself.
 
@@ -22,15 +23,14 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import Min, Q
 from django.utils import timezone
 
 from business_rules.noise import NoiseCandidate, NoiseVerdict, matching_rule
 from tickets.comments import Opening, TicketFull, add_comment, open_ticket_with_comment, open_tickets_with_comments
-from tickets.models import Comment, Identity, Requester, Ticket
-from tickets.requesters import Person, requester_for_identity, requesters_for_identities
+from tickets.models import Comment, Requester
 from twitter_channel.compliance.edits import comments_edited_by, show_post_edit
 from twitter_channel.compliance.items import deletions_among, redact_item
+from twitter_channel.intake.authors import ensure_requesters, requester_for
 from twitter_channel.intake.decisions import (
     AUTOMATIC,
     AddOwn,
@@ -46,7 +46,15 @@ from twitter_channel.intake.decisions import (
     decide,
     may_be_an_edit,
 )
-from twitter_channel.intake.texts import author_label, body_for, subject_for
+from twitter_channel.intake.lookups import (
+    dm_conversation_ticket,
+    dm_conversations_taken,
+    older_item_pending,
+    stored_comments,
+    stored_comments_now,
+    thread_ticket,
+)
+from twitter_channel.intake.texts import body_for, subject_for
 from twitter_channel.models import IncomingItem
 
 log = logging.getLogger(__name__)
@@ -130,7 +138,7 @@ def look_up(batch: list[IncomingItem]) -> Known:
     """What deciding the batch's items needs, in a query each: the comments already holding
     their posts and DMs, the deletions X told us about, the DM conversations already taken."""
     return Known(comments=stored_comments(batch), deletions=deletions_among(batch),
-                 busy_dms=_dm_conversations_taken(batch), noise=noise_verdict)
+                 busy_dms=dm_conversations_taken(batch), noise=noise_verdict)
 
 
 def open_simple_items(batch: list[IncomingItem], known: Known,
@@ -187,7 +195,7 @@ def open_simple_items(batch: list[IncomingItem], known: Known,
             # one by one, each finds its comment (or quarantines for a reason of its own).
             log.info("Opening %d tickets at once met a stored post; converting them one by one", len(openings))
             for item, _ in openings:
-                known.comments.update(_stored_comments_now(item))
+                known.comments.update(stored_comments_now(item))
             rest = sorted(rest + [item for item, _ in openings], key=lambda i: i.pk)
         else:
             for (item, _), comment in zip(openings, opened, strict=True):
@@ -229,30 +237,6 @@ def save_items(items: list[IncomingItem]) -> None:
         )
 
 
-def _dm_conversations_taken(batch: list[IncomingItem]) -> dict:
-    """For the batch's DMs, in one query: the conversations that already have a ticket
-    (`"ticketed"` -> keys) and the oldest item of each conversation still new outside the
-    batch (`"pending"` -> key -> pk: another converter holds it, and a DM must not overtake it)."""
-    keys = {(i.account_id, i.conversation_key) for i in batch if i.kind == Kind.DM and i.conversation_key}
-    taken: dict = {"ticketed": set(), "pending": {}}
-    if not keys:
-        return taken
-    rows = (
-        IncomingItem.objects.filter(account_id__in={a for a, _ in keys}, conversation_key__in={k for _, k in keys})
-        .exclude(pk__in=[i.pk for i in batch])
-        .filter(Q(kind__in=(Kind.DM, Kind.OWN_DM), ticket__isnull=False) | Q(state=State.NEW))
-        .values("account_id", "conversation_key", "state")
-        .annotate(first=Min("pk"))
-    )
-    for row in rows:
-        key = (row["account_id"], row["conversation_key"])
-        if row["state"] == State.NEW:
-            taken["pending"][key] = min(row["first"], taken["pending"].get(key, row["first"]))
-        else:
-            taken["ticketed"].add(key)
-    return taken
-
-
 def convert_item_by_id(pk: int) -> str | None:
     """Convert one item; returns its new state, "deferred", or None when another converter
     holds it or it was already converted."""
@@ -272,7 +256,7 @@ def convert_item_by_id(pk: int) -> str | None:
 
 def _convert_locked(item: IncomingItem, known: Known, requesters: Mapping[str, Requester]) -> str:
     """Convert an item the caller holds locked, inside the caller's transaction."""
-    if _older_item_pending(item):
+    if older_item_pending(item):
         # A reply must not overtake its parent: converted in parallel, it would find no
         # ticket to join and open its own. It waits for the next round.
         return "deferred"
@@ -284,7 +268,7 @@ def _convert_locked(item: IncomingItem, known: Known, requesters: Mapping[str, R
             # Most likely a parallel converter stored this very post or DM (the same post
             # fetched as a mention and as a like) after the batch looked its id up: look
             # again, it now links to that comment. Anything else fails again and quarantines.
-            known.comments.update(_stored_comments_now(item))
+            known.comments.update(stored_comments_now(item))
             with transaction.atomic():
                 convert_item(item, AUTOMATIC, known, requesters)
     except OperationalError as exc:
@@ -311,18 +295,6 @@ def convert_locked_item(item: IncomingItem, policy: Policy) -> str | None:
     if item.x_id.startswith("malformed:") or not item.author_x_id:
         reparse(item)  # raises when the raw JSON still cannot be read
     return convert_item(item, policy, Known(comments=stored_comments([item])), {})
-
-
-def _older_item_pending(item: IncomingItem) -> bool:
-    # Only something that joins an existing thread or conversation can overtake its parent.
-    if not item.conversation_key or (item.conversation_key == item.x_id and not item.in_reply_to_id):
-        return False
-    return (
-        IncomingItem.objects.filter(
-            account_id=item.account_id, conversation_key=item.conversation_key, state=State.NEW, pk__lt=item.pk
-        )
-        .exists()
-    )
 
 
 def quarantine(item: IncomingItem, reason: str) -> None:
@@ -485,119 +457,3 @@ def noise_verdict(item: IncomingItem) -> NoiseVerdict | None:
     )
 
 
-# --- lookups -------------------------------------------------------------------------------
-
-
-def thread_ticket(item: IncomingItem) -> Ticket | None:
-    """The ticket a reply belongs to: the one holding the post it answers, else (the parent
-    deleted or never seen) the one holding the thread's root post."""
-    for tweet_id in (item.in_reply_to_id, item.conversation_key):
-        if tweet_id and tweet_id != item.x_id:
-            comment = (
-                Comment.objects.select_related("ticket")
-                .filter(external_source=Comment.Source.TWEET, external_id=tweet_id,
-                        ticket__requester__erased_at=None)
-                .first()
-            )
-            if comment is not None:
-                return comment.ticket
-    return None
-
-
-def dm_conversation_ticket(item: IncomingItem) -> Ticket | None:
-    """The latest ticket of this DM conversation (add_comment carries a closed one on
-    to a follow-up): the ticket holding its latest message, so a conversation whose ticket
-    was merged into another continues there (a merge moves comments, not items)."""
-    linked = (
-        IncomingItem.objects.filter(
-            account_id=item.account_id,
-            conversation_key=item.conversation_key,
-            kind__in=(Kind.DM, Kind.OWN_DM),
-            ticket__isnull=False,
-            # Erasure blanks the conversation on the items it knows of; should any other
-            # still carry it, it must not lead back to an erased requester's ticket either.
-            ticket__requester__erased_at=None,
-        )
-        .exclude(pk=item.pk)
-        .select_related("ticket", "comment__ticket")
-        .order_by("-pk")
-        .first()
-    )
-    if linked is None:
-        return None
-    return linked.comment.ticket if linked.comment is not None else linked.ticket
-
-
-def stored_comments(items) -> dict[tuple[str, str], Comment | None]:
-    """The comments already holding the items' post and DM ids, in one query, keyed by
-    (source, id); None for an id looked up and not found. Spares each item its own lookup."""
-    ids = {item.x_id for item in items}
-    found: dict[tuple[str, str], Comment | None] = {
-        (source, x_id): None for x_id in ids for source in (Comment.Source.TWEET, Comment.Source.DM)
-    }
-    for comment in Comment.objects.filter(
-        external_source__in=(Comment.Source.TWEET, Comment.Source.DM), external_id__in=ids
-    ):
-        found[comment.external_source, comment.external_id] = comment
-    return found
-
-
-def _stored_comments_now(item: IncomingItem) -> dict[tuple[str, str], Comment | None]:
-    """The item's comments looked up again, now: a parallel converter may have stored one
-    since the batch looked (deliberately not `stored_comments`, which read the batch)."""
-    found: dict[tuple[str, str], Comment | None] = {(s, item.x_id): None for s in (Comment.Source.TWEET,
-                                                                                   Comment.Source.DM)}
-    for comment in Comment.objects.filter(external_source__in=(Comment.Source.TWEET, Comment.Source.DM),
-                                          external_id=item.x_id):
-        found[comment.external_source, comment.external_id] = comment
-    return found
-
-
-# --- requesters ------------------------------------------------------------------------------
-
-
-def ensure_requesters(items) -> dict[str, Requester]:
-    """The requesters of a batch's authors, created or refreshed before the batch is
-    converted, set-based (`tickets.requesters.requesters_for_identities`), in one short
-    transaction of its own."""
-    newest = {
-        i.author_x_id: i for i in items if i.author_x_id and i.kind in (Kind.MENTION, Kind.LIKE, Kind.DM)
-    }
-    if not newest:
-        return {}
-    try:
-        with transaction.atomic():
-            return requesters_for_identities(
-                Identity.Kind.X, {author_id: person_of(item) for author_id, item in newest.items()}
-            )
-    except Exception:  # noqa: BLE001 — each item's own conversion meets the problem again and quarantines
-        log.debug("Could not prepare the requesters of %d authors", len(newest), exc_info=True)
-        return {}
-
-
-def requester_for(item: IncomingItem, prepared: Mapping[str, Requester]) -> Requester:
-    """The requester behind the item's X author (`prepared` for the batch, else looked up and
-    created on first sight); the identity's handle, name, avatar, followers and verified
-    mark are kept up to date."""
-    if not item.author_x_id:
-        raise ValueError("item has no author id")
-    requester = prepared.get(item.author_x_id)
-    if requester is not None:
-        return requester
-    return requester_for_identity(Identity.Kind.X, item.author_x_id, person_of(item))
-
-
-def person_of(item: IncomingItem) -> Person:
-    return Person(name=author_label(item, with_at=False), profile=_profile(item))
-
-
-def _profile(item: IncomingItem) -> dict:
-    profile = {
-        "handle": item.author_handle,
-        "display_name": item.author_name,
-        "avatar_url": item.author_avatar_url,
-        "followers": item.author_followers,
-    }
-    if item.author_handle:  # verified is only known when the profile came along
-        profile["verified"] = item.author_verified
-    return profile
