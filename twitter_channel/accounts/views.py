@@ -21,9 +21,9 @@ from tickets.access import admin_only
 from twitter_channel.accounts.forms import XAccountSettingsForm
 from twitter_channel.accounts.health import intake_state
 from twitter_channel.costs import meter as cost_meter
-from twitter_channel.intake import polling
+from twitter_channel.intake import polling, reconcile
 from twitter_channel.models import SCOPE_PURPOSES, IncomingItem, Stream, StreamCursor, XAccount
-from twitter_channel.realtime import reconcile, watch
+from twitter_channel.realtime import watch
 from twitter_channel.x import oauth as x_oauth
 from twitter_channel.x.types import XError
 

@@ -28,10 +28,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring import counters
-from twitter_channel.intake import schedule
+from twitter_channel.intake import reconcile, schedule
 from twitter_channel.intake.store import items_from_page, store_items
 from twitter_channel.models import IncomingItem, Stream, StreamCursor, XAccount
-from twitter_channel.realtime import reconcile
 from twitter_channel.x.types import Page, RateLimit, XAuthError, XError, XRateLimited, XTransientError
 
 log = logging.getLogger(__name__)

@@ -20,10 +20,11 @@ from datetime import timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from twitter_channel.compliance.deletions import record_deletion
+from twitter_channel.intake import reconcile
+from twitter_channel.intake.deletions import record_deletion
 from twitter_channel.intake.store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
 from twitter_channel.models import IncomingItem, Stream, XAccount, XDeletion
-from twitter_channel.realtime import reconcile, requester_profiles
+from twitter_channel.realtime import requester_profiles
 from twitter_channel.realtime.events import (
     DM_EVENT,
     LIKE_EVENT,
