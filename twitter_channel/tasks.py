@@ -16,6 +16,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from twitter_channel.accounts.connection import RealtimeUnavailable, app_client, ensure_cursors
+
 # Celery's autodiscovery imports only each app's `tasks` module: the tasks kept in the flows'
 # folders (sending, bulk conversion, real-time intake) are registered through these imports.
 from twitter_channel.answering.tasks import bulk_convert_items, send_outgoing  # noqa: F401
@@ -42,7 +44,7 @@ def dispatch_polls() -> int:
     # Accounts connected since the last tick (or by hand) get their three cursors.
     lacking = XAccount.objects.filter(is_active=True, needs_reconnect=False).annotate(n=Count("cursors")).filter(n__lt=3)
     for account in lacking:
-        polling.ensure_cursors(account)
+        ensure_cursors(account)
     claimed = claim_due_cursors()
     for account_id, stream in claimed:
         poll_stream.delay(account_id, stream)
@@ -116,8 +118,6 @@ def delete_expired_raw_x_json() -> tuple[int, int]:
 @shared_task
 def start_compliance_jobs() -> int:
     """Daily: ask X which of the posts and accounts we hold changed (compliance.jobs)."""
-    from twitter_channel.realtime.subscriptions import RealtimeUnavailable, app_client
-
     try:
         client = app_client()
     except RealtimeUnavailable:
@@ -128,8 +128,6 @@ def start_compliance_jobs() -> int:
 
 @shared_task
 def check_compliance_jobs() -> int:
-    from twitter_channel.realtime.subscriptions import RealtimeUnavailable, app_client
-
     try:
         client = app_client()
     except RealtimeUnavailable:

@@ -29,7 +29,7 @@ from tickets.tasks import sweep_outboxes
 from tickets.tests.factories import EmailIdentityFactory, RequesterFactory, TicketFactory, UserFactory
 from tickets.tests.outbox_helpers import broker_down, time_passes
 from twitter_channel import tasks as x_tasks
-from twitter_channel.intake.polling import ensure_cursors
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, WebhookHealth, XAccount
 from twitter_channel.realtime import intake, watch
 from twitter_channel.realtime.tasks import sweep_activity_events
@@ -236,10 +236,8 @@ PROVEN |= {
 
 @pytest.fixture
 def compliance_x(monkeypatch):
-    from twitter_channel.realtime import subscriptions
-
     fake = FakeComplianceX(deleted_id="1900000000000000001")
-    monkeypatch.setattr(subscriptions, "app_client", lambda: fake)
+    monkeypatch.setattr(x_tasks, "app_client", lambda: fake)
     return fake
 
 

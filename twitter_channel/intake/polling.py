@@ -11,9 +11,10 @@ half way, its transaction rolls back and the next one fetches the same pages aga
 unique constraint on the items makes that harmless.
 
 What X errors mean here: 401 → refresh the token once, else the account needs reconnecting
-(only that account stops); 429 → wait for x-rate-limit-reset; 5xx / timeouts → back off
-with jitter. Items fetched before a mid-walk error are stored (they are deduplicated) but
-the cursor stays where it was, so nothing between is skipped.
+(only that account stops; tokens and reconnecting are `accounts.connection`'s); 429 → wait
+for x-rate-limit-reset; 5xx / timeouts → back off with jitter. Items fetched before a
+mid-walk error are stored (they are deduplicated) but the cursor stays where it was, so
+nothing between is skipped.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring import counters
+from twitter_channel.accounts.connection import (
+    client_for,
+    ensure_cursors,
+    mark_needs_reconnect,
+    refresh_account_token,
+    refresh_token_if_expiring,
+)
 from twitter_channel.intake import reconcile, schedule
 from twitter_channel.intake.store import items_from_page, store_items
 from twitter_channel.models import IncomingItem, Stream, StreamCursor, XAccount
@@ -62,27 +70,6 @@ class PollResult:
         if self.next_poll_at:
             text += f"; next poll at {self.next_poll_at:%H:%M:%S}"
         return text
-
-
-def client_for(account: XAccount):
-    from twitter_channel.costs.meter import CostMeter
-    from twitter_channel.x.api import XClient
-
-    return XClient(account.access_token, base_url=settings.X_API_BASE_URL, meter=CostMeter(account))
-
-
-def ensure_cursors(account: XAccount) -> None:
-    StreamCursor.objects.bulk_create(
-        [StreamCursor(account=account, stream=s) for s in Stream.values], ignore_conflicts=True
-    )
-
-
-def resume_polling(account: XAccount) -> None:
-    """After a reconnect: poll every stream now, not when the paused schedule said."""
-    ensure_cursors(account)
-    StreamCursor.objects.filter(account=account).update(
-        next_poll_at=timezone.now(), claimed_at=None, consecutive_failures=0, last_error=""
-    )
 
 
 # --- one poll ----------------------------------------------------------------------------------
@@ -275,47 +262,6 @@ def _record_failure(account, stream, message, next_at, *, count=True, remaining=
         cursor.rate_reset_at = reset_at
     cursor.save()
     XAccount.objects.filter(pk=account.pk).update(last_error=message[:2000], last_error_at=timezone.now())
-
-
-def mark_needs_reconnect(account: XAccount, message: str) -> None:
-    log.warning("X account %s needs reconnecting: %s", account, message)
-    XAccount.objects.filter(pk=account.pk).update(
-        needs_reconnect=True, last_error=message[:2000], last_error_at=timezone.now()
-    )
-
-
-# --- tokens ----------------------------------------------------------------------------------------
-
-
-def refresh_token_if_expiring(account: XAccount) -> XAccount:
-    margin = timedelta(seconds=settings.X_TOKEN_REFRESH_MARGIN_SECONDS)
-    if account.refresh_token and account.token_expires_at and account.token_expires_at - timezone.now() < margin:
-        return refresh_account_token(account)
-    return account
-
-
-def refresh_account_token(account: XAccount) -> XAccount:
-    """Swap the refresh token for new tokens and keep the newest refresh token X returns.
-
-    The account row is locked: X invalidates a refresh token once used, so two workers
-    refreshing at once would leave one holding a dead token. Committed on its own, never
-    inside a poll's transaction, so a failing poll cannot roll the new tokens back."""
-    from twitter_channel.x import oauth as x_oauth
-
-    with transaction.atomic():
-        locked = XAccount.objects.select_for_update().get(pk=account.pk)
-        if locked.refresh_token != account.refresh_token:
-            return locked  # another worker refreshed while we waited for the lock
-        tokens = x_oauth.refresh(locked.refresh_token)
-        locked.access_token = tokens.access_token
-        if tokens.refresh_token:
-            locked.refresh_token = tokens.refresh_token
-        locked.token_expires_at = tokens.expires_at
-        if tokens.scope:
-            locked.scopes = " ".join(tokens.scope)
-        locked.save(update_fields=["access_token", "refresh_token", "token_expires_at", "scopes"])
-    log.info("Refreshed the X token of %s", locked)
-    return locked
 
 
 # --- rate-limit bookkeeping ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from datetime import timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from twitter_channel.accounts.connection import client_for
 from twitter_channel.intake import reconcile
 from twitter_channel.intake.deletions import record_deletion
 from twitter_channel.intake.store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
@@ -367,8 +368,6 @@ def _missing_parent(account: XAccount, intake: Intake, client_factory) -> list[I
         return []
     parent, users, media = intake.included_tweets.get(parent_id), intake.users, intake.media
     if parent is None or not parent.author_id:
-        from twitter_channel.intake.polling import client_for
-
         try:
             page = (client_factory or client_for)(account).get_tweets([parent_id])
         except XError as exc:
@@ -385,8 +384,6 @@ def _missing_parent(account: XAccount, intake: Intake, client_factory) -> list[I
 
 def _with_liked_post(account: XAccount, intake: Intake, client_factory) -> Intake:
     """A like event names the post but may not include it: look it up as polling would see it."""
-    from twitter_channel.intake.polling import client_for
-
     client = (client_factory or client_for)(account)
     try:
         page = client.get_tweets([intake.liked_tweet_id])
