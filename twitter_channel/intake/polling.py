@@ -3,7 +3,8 @@
 A poll walks the stream's pages back to where the last poll stopped, stores every item
 (`store.store_items`) and moves the cursor forward in the same transaction, then schedules
 the next poll from the rate-limit budget X reported (`schedule`). Conversion into tickets
-runs afterwards, elsewhere (`conversion`), so a poll only ever stores.
+runs afterwards, elsewhere (`conversion`, queued by the poll task for what the poll says it
+stored), so a poll only ever stores.
 
 The cursor row is locked for the whole poll (`select_for_update(skip_locked=True)`): a
 second poll of the same account+stream finds it locked and steps aside. If a poll dies
@@ -59,6 +60,9 @@ class PollResult:
     stored: int = 0
     next_poll_at: datetime | None = None
     error: str = ""
+    # Items this poll stored, those of an attempt that then failed included: what conversion has
+    # to take next (the poll task queues it; polling itself only stores).
+    to_convert: int = 0
     new_item_ids: list[int] = field(default_factory=list, repr=False)
 
     def __str__(self) -> str:
@@ -76,7 +80,15 @@ class PollResult:
 
 
 def poll_stream(account_id: int, stream: str, *, client_factory: ClientFactory | None = None) -> PollResult:
-    client_factory = client_factory or client_for
+    """Poll one stream of the account; `result.to_convert` says how many new items wait for
+    conversion (the caller queues it: `tasks.poll_stream`)."""
+    stored: list[int] = []  # what each committed walk stored, a failed one's included
+    result = _poll(account_id, stream, client_factory or client_for, stored)
+    result.to_convert = sum(stored)
+    return result
+
+
+def _poll(account_id: int, stream: str, client_factory: ClientFactory, stored: list[int]) -> PollResult:
     account = XAccount.objects.get(pk=account_id)
     ensure_cursors(account)
     if not account.is_polling:
@@ -90,7 +102,7 @@ def poll_stream(account_id: int, stream: str, *, client_factory: ClientFactory |
 
     for attempt in (1, 2):
         try:
-            return _walk_and_store(account, stream, client_factory(account))
+            return _walk_and_store(account, stream, client_factory(account), stored)
         except XAuthError as exc:
             if attempt == 1 and account.refresh_token:
                 try:
@@ -108,7 +120,7 @@ def poll_stream(account_id: int, stream: str, *, client_factory: ClientFactory |
     raise AssertionError("unreachable")
 
 
-def _walk_and_store(account: XAccount, stream: str, client) -> PollResult:
+def _walk_and_store(account: XAccount, stream: str, client, stored: list[int]) -> PollResult:
     result = PollResult(str(account), stream, "ok")
     error: XError | None = None
     with transaction.atomic():
@@ -145,8 +157,7 @@ def _walk_and_store(account: XAccount, stream: str, client) -> PollResult:
             cursor.claimed_at = None
             result.next_poll_at = cursor.next_poll_at
         cursor.save()
-        if result.stored:
-            transaction.on_commit(lambda: _converted_soon(account.pk, result.stored))
+    stored.append(result.stored)
     if error is not None:
         raise error
     return result
@@ -283,9 +294,3 @@ def _rate_limit_of(cursor: StreamCursor) -> RateLimit | None:
 
 def _last_rate_limit(pages: list[Page]) -> RateLimit | None:
     return next((p.rate_limit for p in reversed(pages) if p.rate_limit), None)
-
-
-def _converted_soon(account_id: int, new_items: int) -> None:
-    from twitter_channel.tasks import enqueue_conversion
-
-    enqueue_conversion(account_id, new_items)

@@ -23,6 +23,7 @@ from twitter_channel.accounts import connection as account_connection
 from twitter_channel.accounts import health
 from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.intake import polling
+from twitter_channel.intake.tasks import enqueue_conversion
 from twitter_channel.models import ActivityEvent, ActivitySubscription, IncomingItem, XAccount
 from twitter_channel.realtime import subscriptions, watch
 from twitter_channel.realtime.stream_consumer import StreamConsumer
@@ -83,7 +84,11 @@ def eventually(check, timeout: float = 15.0):  # generous: CI machines are share
 
 
 def poll(account, stream="mentions"):
-    return polling.poll_stream(account.pk, stream)
+    """Poll as the poll task does: what it stored is converted (Celery runs eagerly here)."""
+    result = polling.poll_stream(account.pk, stream)
+    if result.to_convert:
+        enqueue_conversion(account.pk, result.to_convert)
+    return result
 
 
 def subscribed(sb) -> set[tuple[str, str]]:
