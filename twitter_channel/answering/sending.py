@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from tickets.events import announce_delivery
 from tickets.models import Comment, Ticket
-from tickets.outbox import delivery_shown, enqueue_after_commit
+from tickets.outbox import delivery_shown, queue_delivery
 from twitter_channel.accounts import connection
 from twitter_channel.answering.models import OutgoingMessage
 from twitter_channel.models import IncomingItem, XAccount
@@ -135,9 +135,9 @@ def retry(outgoing: OutgoingMessage) -> bool:
 
 
 def enqueue(outgoing_id: int, countdown: float | None = None) -> None:
-    from twitter_channel.answering.tasks import send_outgoing
-
-    enqueue_after_commit(send_outgoing, outgoing_id, countdown=countdown or None)
+    """Queue the message's delivery after commit, with the task registered for the outbox
+    (TwitterChannelConfig.ready)."""
+    queue_delivery(OutgoingMessage, outgoing_id, countdown=countdown or None)
 
 
 def _show(row: OutgoingMessage) -> None:
