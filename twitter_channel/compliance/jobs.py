@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from tickets.models import Identity
 from tickets.requesters import update_identity_profile
-from twitter_channel.compliance.deletions import record_deletion
-from twitter_channel.compliance.items import POST_KINDS
 from twitter_channel.compliance.models import ComplianceJobRun, XDeletion
+from twitter_channel.intake.deletions import record_deletion
+from twitter_channel.intake.redaction import POST_KINDS
 from twitter_channel.models import IncomingItem
 from twitter_channel.x.compliance_types import ComplianceChange
 from twitter_channel.x.parsing import ParseError

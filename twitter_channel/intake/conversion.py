@@ -28,8 +28,6 @@ from django.utils import timezone
 from business_rules.noise import NoiseCandidate, NoiseVerdict, matching_rule
 from tickets.comments import Opening, TicketFull, add_comment, open_ticket_with_comment, open_tickets_with_comments
 from tickets.models import Comment, Requester
-from twitter_channel.compliance.edits import comments_edited_by, show_post_edit
-from twitter_channel.compliance.items import deletions_among, redact_item
 from twitter_channel.intake.authors import ensure_requesters, requester_for
 from twitter_channel.intake.decisions import (
     AUTOMATIC,
@@ -46,6 +44,7 @@ from twitter_channel.intake.decisions import (
     decide,
     may_be_an_edit,
 )
+from twitter_channel.intake.edits import comments_edited_by, show_post_edit
 from twitter_channel.intake.lookups import (
     dm_conversation_ticket,
     dm_conversations_taken,
@@ -54,6 +53,7 @@ from twitter_channel.intake.lookups import (
     stored_comments_now,
     thread_ticket,
 )
+from twitter_channel.intake.redaction import deletions_among, redact_item
 from twitter_channel.intake.texts import body_for, subject_for
 from twitter_channel.models import IncomingItem
 

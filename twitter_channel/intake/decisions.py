@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tickets.models import Channel, Comment
-from twitter_channel.compliance.edits import has_earlier_versions
+from twitter_channel.intake.edits import has_earlier_versions
 from twitter_channel.intake.incoming import CONVERTIBLE_KINDS
 from twitter_channel.models import IncomingItem
 
