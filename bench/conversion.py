@@ -2,6 +2,7 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/helpdesk python -m bench conversion
     options: --items 10000 --authors 200 --reply-share 0.1 --processes 1 [--celery-workers N] [--profile]
+             [--database helpdesk_bench_conversion]
 
 Stores `--items` mentions (from `--authors` people, `--reply-share` of them replies in
 threads of earlier ones) straight into `IncomingItem` on a dedicated database
@@ -45,13 +46,16 @@ def parse_args(argv):
     p.add_argument("--celery-workers", type=int, default=0,
                    help="convert with this many Celery worker nodes on the convert queue instead")
     p.add_argument("--profile", action="store_true", help="profile one converter with pyinstrument")
+    p.add_argument("--database", default=DATABASE,
+                   help=f"PostgreSQL database the bench empties and uses (default {DATABASE}); "
+                        "give each checkout running it at the same time its own")
     p.add_argument("--convert-only", action="store_true", help=argparse.SUPPRESS)  # a converter child
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    use_bench_database(DATABASE)
+    use_bench_database(args.database)
     if args.convert_only:
         return convert_child()
     import django
@@ -179,7 +183,7 @@ def by_processes(args) -> tuple[int, int]:
     env = child_env()
     if args.profile:
         env["BENCH_PROFILE"] = "1"
-    cmd = [sys.executable, "-m", "bench", "conversion", "--convert-only"]
+    cmd = [sys.executable, "-m", "bench", "conversion", "--convert-only", "--database", args.database]
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
              for _ in range(1 if args.profile else args.processes)]
     outputs = [proc.communicate()[0] for proc in procs]

@@ -8,9 +8,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from .events import Actor, Opened, record_changes, ticket_changed, tickets_opened
+from .events import Actor, Opened, announce_delivery, record_changes, ticket_changed, tickets_opened
 from .lifecycle import apply_status, clean_subject, diff, open_follow_up, snapshot
 from .models import Channel, Comment, Requester, Ticket, User
 
@@ -212,6 +213,41 @@ def open_tickets_with_comments(openings: Sequence[Opening], *, notify: bool = Tr
         opened = [Opened(c.ticket, c, _comment_actor(c)) for c in comments]
         transaction.on_commit(lambda: tickets_opened.send(sender=Ticket, opened=opened))
     return comments
+
+
+def show_delivery(comment_id: int, delivery: str, error: str = "") -> None:
+    """Mirror where an outgoing comment's delivery stands (`Comment.Delivery`, and why it
+    failed or waits) on the comment, which the ticket page shows, and tell the listeners."""
+    Comment.objects.filter(pk=comment_id).update(delivery=delivery, delivery_error=error[:2000])
+    announce_delivery(comment_id, None, delivery)
+
+
+def record_sent(comment: Comment, *, note: str = "", external_source: str = "", external_id: str | None = None,
+                external_url: str = "") -> None:
+    """The comment went out, as `external_id` where the channel gives one: a copy of it
+    fetched back later (the channel's echo of our own post) is recognised by that id. The
+    caller holds the comment locked; a comment that already holds the id is the caller's to
+    retract first (`retract_comment`)."""
+    comment.delivery = Comment.Delivery.SENT
+    comment.delivery_error = note
+    fields = ["delivery", "delivery_error"]
+    if external_id:
+        comment.external_source = external_source
+        comment.external_id = external_id
+        comment.external_url = external_url
+        fields += ["external_source", "external_id", "external_url"]
+    comment.save(update_fields=fields)
+    announce_delivery(comment.pk, comment.ticket_id, Comment.Delivery.SENT)
+
+
+def retract_comment(comment: Comment) -> None:
+    """Take back a comment that should not have been added: a channel's copy of a message
+    the ticket holds already (the echo of our own post, fetched before we learnt its id). It
+    goes with its count, under the ticket's lock as `add_comment` counts, so the cap holds."""
+    with transaction.atomic():
+        Ticket.objects.select_for_update().filter(pk=comment.ticket_id).values_list("pk", flat=True).first()
+        comment.delete()
+        Ticket.objects.filter(pk=comment.ticket_id).update(comment_count=F("comment_count") - 1)
 
 
 def note_public_message(ticket: Ticket, comment: Comment, *, at) -> None:

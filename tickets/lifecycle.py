@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.db import models, transaction
@@ -227,3 +228,11 @@ def set_tags(ticket: Ticket, names: set[str]) -> None:
         Tag.objects.bulk_create(missing, ignore_conflicts=True)
         existing = {t.name: t for t in Tag.objects.filter(name__in=names)}
     ticket.tags.set(existing.values())
+
+
+def set_next_breach_times(due: Mapping[int, datetime | None]) -> None:
+    """Store, per ticket id, when its next SLA target breaches (None: none running): the
+    queue sorts and badges on it, and business rules' SLA clocks keep it. A bulk UPDATE
+    that leaves updated_at alone: a clock moving is not an update by anyone."""
+    Ticket.objects.bulk_update([Ticket(pk=pk, next_breach_at=at) for pk, at in due.items()], ["next_breach_at"],
+                               batch_size=500)

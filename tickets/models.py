@@ -1,8 +1,7 @@
 """Tickets, the people on both sides of them, and their comments.
 
 `tickets` knows channels only as values: the X channel app links its own rows to tickets
-and comments, never the other way round (except `Ticket.x_account`, the account a ticket
-came through, which the queue filters on).
+and comments, never the other way round, with one exception: `Ticket.x_account` (see there).
 """
 
 from __future__ import annotations
@@ -190,6 +189,14 @@ class Ticket(models.Model):
     group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets")
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    # The X account the ticket came through (its replies go out from it by default). It stays
+    # a ticket field, though it points into the X channel's table, because the core's
+    # field machinery treats it as one: triggers and automations have an "X account"
+    # condition (business rules see ticket fields, never twitter_channel's rows), the event
+    # log records its changes, the admin edits it through update_ticket, and follow-ups
+    # inherit it. A link owned by twitter_channel would take all of that with it. The cost:
+    # a reference by name (no import) that makes tickets' first migration depend on
+    # twitter_channel's.
     x_account = models.ForeignKey(
         "twitter_channel.XAccount", null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
     )

@@ -185,8 +185,13 @@ class IncomingItem(models.Model):
     in_reply_to_id = models.CharField(max_length=25, blank=True)
     is_retweet = models.BooleanField(default=False)
     is_quote = models.BooleanField(default=False)
+    quoted_id = models.CharField(max_length=25, blank=True)  # the post a quote post quotes
+    # Posts: every version of an edited post, oldest first, this one included.
+    edit_history_ids = models.JSONField(default=list, blank=True)
     mentioned_usernames = models.JSONField(default=list, blank=True)
     is_group = models.BooleanField(default=False)
+    # DMs: X's event type; only a MessageCreate is a message (others: someone joined or left).
+    event_type = models.CharField(max_length=30, blank=True)
     # Photos, videos and GIFs attached, as the adapter parsed them (`XMedia.stored`):
     # [{"key", "type", "image_url", "width", "height", "alt"}]. The thread shows them; the
     # agent's browser loads the images from X's CDN, the helpdesk never fetches them.
@@ -232,6 +237,11 @@ class IncomingItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.x_id}"
+
+    @property
+    def is_message(self) -> bool:
+        """False for a DM event that carries no message (stored before the event type was, "")."""
+        return self.event_type in ("", "MessageCreate")
 
     @property
     def tweet_url(self) -> str:

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.utils import timezone
 
+from tickets.lifecycle import set_next_breach_times
 from tickets.models import Ticket
 
 from ..cache import VersionedCache
@@ -106,7 +107,7 @@ def refresh_clocks(ticket_ids: Iterable[int], *, now: datetime | None = None) ->
             ended.append(OutcomeChange(row["pk"], row["group_id"], was, now_is))
         due = next_breach(clocks)
         if due != row["next_breach_at"]:
-            moved.append(Ticket(pk=row["pk"], next_breach_at=due))
+            moved.append((row["pk"], due))
     if not (drop or keep or moved):
         return 0
     with transaction.atomic():
@@ -117,8 +118,7 @@ def refresh_clocks(ticket_ids: Iterable[int], *, now: datetime | None = None) ->
                 keep, update_conflicts=True, unique_fields=["ticket"], update_fields=["policy", "clocks", "updated_at"]
             )
         if moved:
-            # A bulk UPDATE leaves updated_at alone: a clock moving is not an update by anyone.
-            Ticket.objects.bulk_update(moved, ["next_breach_at"], batch_size=500)
+            set_next_breach_times(dict(moved))
         if ended:
             sla_outcomes_changed.send(sender=TicketClocks, changes=ended)
     return len(moved)

@@ -4,7 +4,7 @@ import pytest
 from django.test import TestCase
 from django.utils import timezone
 
-from tickets.comments import TicketFull, add_comment
+from tickets.comments import TicketFull, add_comment, retract_comment
 from tickets.models import Comment, Ticket
 
 from .factories import TicketFactory, UserFactory
@@ -137,3 +137,17 @@ def test_public_messages_record_when_each_side_last_wrote():
     add_comment(ticket, body="from the assignee", author_user=assignee)
     ticket.refresh_from_db()
     assert timezone.now() - ticket.assignee_replied_at < timedelta(seconds=5)
+
+
+def test_retracting_a_comment_takes_its_count_back(db):
+    ticket = TicketFactory()
+    add_comment(ticket, body="first", author_requester=ticket.requester)
+    echo = add_comment(ticket, body="our own post, fetched back", external_source="tweet", external_id="77")
+    ticket.refresh_from_db()
+    assert ticket.comment_count == 2
+
+    retract_comment(echo)
+
+    ticket.refresh_from_db()
+    assert ticket.comment_count == 1
+    assert not ticket.comments.filter(external_id="77").exists()

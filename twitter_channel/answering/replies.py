@@ -232,7 +232,7 @@ def _summoned(answered: IncomingItem | None, accounts: list[XAccount]) -> set[in
     mentioned = {name.lower() for name in answered.mentioned_usernames or ()}
     summoned = {a.pk for a in accounts if a.username.lower() in mentioned}
     if answered.is_quote:
-        quoted = _quoted_id(answered)
+        quoted = answered.quoted_id
         if quoted:
             own = set(
                 OutgoingMessage.objects.filter(x_id=quoted, kind=TWEET).values_list("account_id", flat=True)
@@ -242,12 +242,6 @@ def _summoned(answered: IncomingItem | None, accounts: list[XAccount]) -> set[in
             )
             summoned |= own
     return summoned
-
-
-def _quoted_id(item: IncomingItem) -> str:
-    raw = IncomingItem.objects.filter(pk=item.pk).values_list("raw", flat=True).first() or {}
-    refs = raw.get("referenced_tweets") or raw.get("referenced_posts") or [] if isinstance(raw, dict) else []
-    return next((str(r.get("id")) for r in refs if isinstance(r, dict) and r.get("type") == "quoted"), "")
 
 
 # --- composing ------------------------------------------------------------------------------------

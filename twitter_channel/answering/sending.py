@@ -28,11 +28,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from tickets.events import announce_delivery
-from tickets.models import Comment, Ticket
+from tickets.comments import record_sent, retract_comment, show_delivery
+from tickets.models import Comment
 from tickets.outbox import delivery_shown, queue_delivery
 from twitter_channel.accounts import connection
 from twitter_channel.answering.models import OutgoingMessage
@@ -142,9 +141,7 @@ def enqueue(outgoing_id: int, countdown: float | None = None) -> None:
 
 def _show(row: OutgoingMessage) -> None:
     """Mirror the row's state on the comment, which the ticket page shows."""
-    shown = delivery_shown(row.state, row.outcome_unknown)
-    Comment.objects.filter(pk=row.comment_id).update(delivery=shown, delivery_error=row.error[:2000])
-    announce_delivery(row.comment_id, None, shown)
+    show_delivery(row.comment_id, delivery_shown(row.state, row.outcome_unknown), row.error)
 
 
 # --- the attempt ------------------------------------------------------------------------------
@@ -200,9 +197,7 @@ def _later(outgoing: OutgoingMessage, reason: str, wait: float, *, unknown: bool
     OutgoingMessage.objects.filter(pk=outgoing.pk).update(
         state=State.QUEUED, error=reason[:2000], outcome_unknown=unknown,
         next_attempt_at=timezone.now() + timedelta(seconds=wait))
-    Comment.objects.filter(pk=outgoing.comment_id).update(delivery=delivery_shown(State.QUEUED, unknown),
-                                                          delivery_error=reason[:2000])
-    announce_delivery(outgoing.comment_id, None, delivery_shown(State.QUEUED, unknown))
+    show_delivery(outgoing.comment_id, delivery_shown(State.QUEUED, unknown), reason)
     return Delivery(State.QUEUED, retry_in=wait)
 
 
@@ -210,9 +205,7 @@ def _failed(outgoing: OutgoingMessage, reason: str, *, unknown: bool) -> Deliver
     # With `unknown` set, the person's retry looks on X before sending again.
     OutgoingMessage.objects.filter(pk=outgoing.pk).update(state=State.FAILED, error=reason[:2000],
                                                           outcome_unknown=unknown)
-    Comment.objects.filter(pk=outgoing.comment_id).update(delivery=Comment.Delivery.FAILED,
-                                                          delivery_error=reason[:2000])
-    announce_delivery(outgoing.comment_id, None, Comment.Delivery.FAILED)
+    show_delivery(outgoing.comment_id, Comment.Delivery.FAILED, reason)
     log.warning("Outgoing X message %s failed: %s", outgoing.pk, reason)
     return Delivery(State.FAILED)
 
@@ -228,17 +221,10 @@ def _sent(outgoing: OutgoingMessage, x_id: str | None, *, note: str = "") -> Del
         row.error = note
         row.sent_at = timezone.now()
         row.save()
-        comment.delivery = Comment.Delivery.SENT
-        comment.delivery_error = note
-        fields = ["delivery", "delivery_error"]
         if x_id:
             _absorb_echo(source, x_id, comment)
-            comment.external_source = source
-            comment.external_id = x_id
-            comment.external_url = post_url(row.account, x_id) if outgoing.is_tweet else ""
-            fields += ["external_source", "external_id", "external_url"]
-        comment.save(update_fields=fields)
-        announce_delivery(comment.pk, comment.ticket_id, Comment.Delivery.SENT)
+        record_sent(comment, note=note, external_source=source, external_id=x_id,
+                    external_url=post_url(row.account, x_id) if x_id and outgoing.is_tweet else "")
     return Delivery(State.SENT)
 
 
@@ -256,8 +242,7 @@ def _absorb_echo(source: str, x_id: str, comment: Comment) -> None:
     if echo.author_user_id or echo.author_requester_id or echo.ticket_id != comment.ticket_id:
         raise ValueError(f"X id {x_id} already belongs to comment {echo.pk}")
     IncomingItem.objects.filter(comment=echo).update(comment=comment, ticket_id=comment.ticket_id)
-    echo.delete()
-    Ticket.objects.filter(pk=comment.ticket_id).update(comment_count=F("comment_count") - 1)
+    retract_comment(echo)
 
 
 # --- finding a post that may have been made ------------------------------------------------------------

@@ -20,6 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tickets.models import Identity
+from tickets.requesters import update_identity_profile
 from twitter_channel.compliance.models import ComplianceJobRun, XDeletion
 from twitter_channel.intake.deletions import record_deletion
 from twitter_channel.intake.redaction import POST_KINDS
@@ -137,7 +138,7 @@ def redact_account(x_user_id: str, *, keep_handle: bool = False) -> int:
     """An account deleted or suspended on X: its profile data goes from identities and items;
     its tickets stay."""
     profile = {"display_name": "", "avatar_url": "", "followers": None, **({} if keep_handle else {"handle": ""})}
-    changed = Identity.objects.filter(kind=Identity.Kind.X, value=x_user_id).update(**profile)
+    changed = update_identity_profile(Identity.Kind.X, x_user_id, **profile)
     item_profile = {"author_name": "", "author_avatar_url": "", "author_followers": None,
                     **({} if keep_handle else {"author_handle": ""})}
     changed += IncomingItem.objects.filter(author_x_id=x_user_id).update(**item_profile)

@@ -6,10 +6,8 @@ so. What stays is the threading: a reply in a thread that already has a ticket i
 to that ticket (conversion's `thread_ticket`), a DM joins its conversation's ticket, and an
 item already on a ticket is reported, never doubled.
 
-Conversion (`conversion.py`) has no entry point that skips its capture and noise checks,
-so this module opens the ticket itself from conversion's public pieces (`thread_ticket`,
-`dm_conversation_ticket`, `requester_for`, `subject_for`, `body_for`) and the tickets app's
-`open_ticket_with_comment` / `add_comment`.
+It is the conversion under another policy (`decisions.BY_HAND`), not a copy of it: the
+same decision and the same code apply it.
 """
 
 from __future__ import annotations
@@ -21,10 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from tickets.comments import add_comment, open_ticket_with_comment
-from tickets.models import Channel, Comment, Ticket, User
+from tickets.models import Ticket, User
 from twitter_channel.intake import conversion
-from twitter_channel.intake.incoming import CONVERTIBLE_KINDS
+from twitter_channel.intake.decisions import BY_HAND, refused_by_hand
 from twitter_channel.intake.models import BulkConversion
 from twitter_channel.models import IncomingItem
 
@@ -66,81 +63,23 @@ def convert_by_hand(item_id: int) -> Converted:
             return Converted(Outcome.FAILED, detail="No such item")
         if item.ticket_id is not None and item.state in (State.TICKETED, State.OWN):
             return Converted(Outcome.ALREADY, item.ticket_id, "Already on a ticket")
-        refusal = _refusal(item)
+        refusal = refused_by_hand(item)
         if refusal:
             return Converted(Outcome.FAILED, detail=refusal)
         try:
             # A savepoint: a failure leaves the item exactly as it was.
             with transaction.atomic():
-                result = _convert(item)
+                happened = conversion.convert_locked_item(item, BY_HAND)
         except Exception as exc:  # noqa: BLE001 — one bad item must not stop a bulk run
             log.warning("Converting X item %s by hand failed: %s", item.pk, exc)
             return Converted(Outcome.FAILED, detail=f"{type(exc).__name__}: {exc}"[:500])
         item.attempts += 1
         item.converted_at = timezone.now()
         item.save()
-        return result
-
-
-def _refusal(item: IncomingItem) -> str:
-    if item.kind not in CONVERTIBLE_KINDS:
-        return "The brand's own posts and messages do not become tickets"
-    if item.is_group:
-        return "Group DMs never become tickets: there is no one requester to answer"
-    if item.kind == Kind.DM and isinstance(item.raw, dict) and item.raw.get("event_type", "MessageCreate") != "MessageCreate":
-        return "This event is not a message (someone joined or left a conversation)"
-    return ""
-
-
-def _convert(item: IncomingItem) -> Converted:
-    if item.x_id.startswith("malformed:") or not item.author_x_id:
-        conversion.reparse(item)  # raises when the raw JSON still cannot be read
-    source = Comment.Source.DM if item.kind == Kind.DM else Comment.Source.TWEET
-    existing = Comment.objects.filter(external_source=source, external_id=item.x_id).first()
-    if existing is not None:
-        # Fetched through another stream or account and already on a ticket.
-        _record(item, existing)
-        return Converted(Outcome.ALREADY, existing.ticket_id, "Already on a ticket")
-    requester = conversion.requester_for(item)
-    if item.kind == Kind.DM:
-        ticket, channel = conversion.dm_conversation_ticket(item), Channel.X_DM
-    else:
-        ticket, channel = conversion.thread_ticket(item), Channel.X
-    if ticket is None:
-        # The existing comment was looked up above, inside the caller's transaction.
-        comment = open_ticket_with_comment(
-            requester=requester,
-            subject=conversion.subject_for(item),
-            body=conversion.body_for(item),
-            channel=Channel.X_LIKE if item.kind == Kind.LIKE else channel,
-            comment_channel=channel,
-            external_source=source,
-            external_id=item.x_id,
-            x_account=item.account,
-            group=item.account.default_group,
-        )
-        _record(item, comment)
-        return Converted(Outcome.CREATED, comment.ticket_id)
-    comment = add_comment(
-        ticket,
-        body=conversion.body_for(item),
-        author_requester=requester,
-        channel=channel,
-        external_source=source,
-        external_id=item.x_id,
-    )
-    _record(item, comment)
-    outcome = Outcome.ADDED
-    if comment.ticket_id != ticket.pk:
-        outcome = Outcome.CREATED  # add_comment carried it on to a follow-up of a closed ticket
-    return Converted(outcome, comment.ticket_id)
-
-
-def _record(item: IncomingItem, comment: Comment) -> None:
-    item.state = State.TICKETED
-    item.state_reason = "Converted by hand"
-    item.ticket_id = comment.ticket_id
-    item.comment = comment
+        if happened == conversion.LINKED:
+            # Fetched through another stream or account and already on a ticket.
+            return Converted(Outcome.ALREADY, item.ticket_id, "Already on a ticket")
+        return Converted(Outcome.ADDED if happened == conversion.ADDED else Outcome.CREATED, item.ticket_id)
 
 
 # --- ignoring -------------------------------------------------------------------------------

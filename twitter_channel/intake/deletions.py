@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from tickets.models import Comment
 from tickets.redaction import redact_comment, tombstone
-from twitter_channel.intake.conversion import body_for, subject_for
 from twitter_channel.intake.redaction import DM_KINDS, POST_KINDS, redact_item
+from twitter_channel.intake.texts import body_for, subject_for
 from twitter_channel.models import ActivityEvent, IncomingItem, XDeletion
 
 

@@ -10,26 +10,13 @@ Kind = IncomingItem.Kind
 POST_KINDS = (Kind.MENTION, Kind.LIKE, Kind.OWN_TWEET)
 DM_KINDS = (Kind.DM, Kind.OWN_DM)
 # Parsed fields that hold what the author wrote.
-CONTENT_FIELDS = {"text": "", "urls": [], "mentioned_usernames": [], "is_quote": False, "media": []}
+CONTENT_FIELDS = {"text": "", "urls": [], "mentioned_usernames": [], "is_quote": False, "quoted_id": "", "media": []}
 
 
 def deletions_among(items) -> dict[tuple[str, bool], datetime]:
     """The recorded deletions of a batch's items, in one query: (x_id, is_dm) -> deleted_at."""
     found = XDeletion.objects.filter(x_id__in={item.x_id for item in items})
     return {(d.x_id, d.is_dm): d.deleted_at for d in found}
-
-
-def redact_if_deleted(item: IncomingItem, known: dict[tuple[str, bool], datetime] | None = None) -> bool:
-    """Conversion asks this first: an item whose deletion X already told us about (the
-    deletion event overtook the post's own) is redacted instead of converted. `known`: the
-    batch's deletions (`deletions_among`), sparing a query per item."""
-    key = (item.x_id, item.kind in DM_KINDS)
-    if known is None:
-        known = deletions_among([item])
-    if key not in known:
-        return False
-    redact_item(item, known[key])
-    return True
 
 
 def redact_item(item: IncomingItem, deleted_at: datetime) -> None:

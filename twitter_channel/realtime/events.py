@@ -18,13 +18,14 @@ Payloads are parsed in both vocabularies by the adapter's own parsers (`x_parsin
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from twitter_channel.models import Stream
 from twitter_channel.x.parsing import ParseError, decode_json, parse_dm_event, parse_media, parse_tweet, parse_user
-from twitter_channel.x.types import ReferencedTweet, XDMEvent, XMedia, XTweet, XUser
+from twitter_channel.x.types import Malformed, ReferencedTweet, XDMEvent, XMedia, XTweet, XUser
 
 MENTION_EVENT = "post.mention.create"
 REPLY_EVENT = "post.reply.create"
@@ -137,6 +138,28 @@ def parse_envelope(body: str | bytes | dict) -> Envelope:
         payload=data.get("payload"),
         includes=includes,
     )
+
+
+def split_delivery(body: str) -> list[str]:
+    """The events of a webhook delivery (X may batch them under one `data` list), each as an
+    envelope's text; a single event stays as received."""
+    if '"data"' not in body or not body.lstrip().startswith("{"):
+        return [body]
+    try:
+        decoded = decode_json(body)
+    except ValueError:
+        return [body]  # kept failed by the store, with the reason parse_envelope gives
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("data"), list):
+        return [body]
+    return [json.dumps({"data": data}, ensure_ascii=False) for data in decoded["data"]] or [body]
+
+
+def malformed_payload(envelope: Envelope, reason: str) -> Malformed:
+    """An event whose payload could not be read, kept for quarantine under its post or DM
+    id when it has a usable one."""
+    raw = envelope.payload if isinstance(envelope.payload, dict) else {"payload": envelope.payload}
+    raw_id = raw.get("id") if isinstance(raw.get("id"), str) and raw["id"].isdigit() else None
+    return Malformed(raw=raw, reason=reason, x_id=raw_id)
 
 
 def intake_of(envelope: Envelope) -> Intake:

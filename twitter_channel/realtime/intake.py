@@ -39,12 +39,14 @@ from twitter_channel.realtime.events import (
     Intake,
     deleted_post_id,
     intake_of,
+    malformed_payload,
     parse_envelope,
     profile_change,
+    split_delivery,
 )
 from twitter_channel.realtime.models import ActivityEvent
-from twitter_channel.x.parsing import ParseError, decode_json
-from twitter_channel.x.types import Malformed, XDMEvent, XError, XNotFound
+from twitter_channel.x.parsing import ParseError
+from twitter_channel.x.types import XDMEvent, XError, XNotFound
 
 if TYPE_CHECKING:
     from twitter_channel.intake.conversion import ConversionStats
@@ -74,7 +76,7 @@ def record_events(body: str, source: str) -> list[ActivityEvent]:
     (X batches events when they come fast); each event of a batch is kept as the envelope of
     its own. An event that cannot be parsed is still kept (failed, with the reason), keyed on
     a hash of its body so a redelivery of the same broken body is not kept twice."""
-    rows = [_event_row(text, source) for text in _split_delivery(body)]
+    rows = [_event_row(text, source) for text in split_delivery(body)]
     new = _insert_new(rows)
     accounts = _accounts_of(new)
     _bill_events(new, accounts)
@@ -84,19 +86,6 @@ def record_events(body: str, source: str) -> list[ActivityEvent]:
 def pending_of(events: list[ActivityEvent]) -> list[int]:
     """The ids of the events that wait for processing (a broken one is kept failed at once)."""
     return [event.pk for event in events if event.state == State.NEW]
-
-
-def _split_delivery(body: str) -> list[str]:
-    """The events of a delivery, each as an envelope's text; a single event stays as received."""
-    if '"data"' not in body or not body.lstrip().startswith("{"):
-        return [body]
-    try:
-        decoded = decode_json(body)
-    except ValueError:
-        return [body]  # kept failed by _event_row
-    if not isinstance(decoded, dict) or not isinstance(decoded.get("data"), list):
-        return [body]
-    return [json.dumps({"data": data}, ensure_ascii=False) for data in decoded["data"]] or [body]
 
 
 def _event_row(body: str, source: str) -> ActivityEvent:
@@ -336,9 +325,7 @@ def rows_for(account: XAccount, envelope: Envelope, *, client_factory=None) -> l
     except ParseError as exc:
         # A payload of the wrong shape is quarantined, as a malformed polled item is.
         stream = {LIKE_EVENT: Stream.LIKES, DM_EVENT: Stream.DMS}.get(envelope.event_type, Stream.MENTIONS)
-        raw = envelope.payload if isinstance(envelope.payload, dict) else {"payload": envelope.payload}
-        raw_id = raw.get("id") if isinstance(raw.get("id"), str) and raw["id"].isdigit() else None
-        return [item_from_malformed(account, stream, Malformed(raw=raw, reason=str(exc), x_id=raw_id))]
+        return [item_from_malformed(account, stream, malformed_payload(envelope, str(exc)))]
     if intake.stream == Stream.LIKES and intake.item is None:
         intake = _with_liked_post(account, intake, client_factory)
         if intake.item is None:

@@ -28,11 +28,11 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Max
-from django.utils import timezone
 
 from helpdesk.advisory_lock import advisory_lock
 from tickets.models import Identity
 from tickets.queues import UNSOLVED
+from tickets.requesters import update_identity_profile
 from twitter_channel.accounts.connection import app_client
 from twitter_channel.models import XAccount
 from twitter_channel.realtime.events import SUBSCRIPTIONS, Envelope, profile_value
@@ -176,9 +176,7 @@ def apply_profile_event(envelope: Envelope) -> tuple[bool, str]:
         return False, f"{envelope.event_type} is not kept for requesters"
     value = profile_value(envelope)
     limit = Identity._meta.get_field(field).max_length
-    updated = Identity.objects.filter(kind=Identity.Kind.X, value=envelope.for_user_id).update(
-        **{field: value[:limit], "updated_at": timezone.now()}
-    )
+    updated = update_identity_profile(Identity.Kind.X, envelope.for_user_id, **{field: value[:limit]})
     if not updated:
         return False, "Not a requester's profile (any more): nothing kept"
     return True, f"Requester's {field.replace('_', ' ')} updated"

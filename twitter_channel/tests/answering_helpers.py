@@ -26,8 +26,9 @@ def make_item(account: XAccount, *, kind: str = IncomingItem.Kind.MENTION, text:
               **fields) -> IncomingItem:
     x_id = x_id or next_x_id()
     is_dm = kind in (IncomingItem.Kind.DM, IncomingItem.Kind.OWN_DM)
+    fields.setdefault("raw", {"id": x_id, "text": text})
     return IncomingItem.objects.create(
-        account=account, kind=kind, x_id=x_id, raw={"id": x_id, "text": text},
+        account=account, kind=kind, x_id=x_id,
         author_x_id=author_id, author_handle=handle, author_name=handle.title(), text=text,
         conversation_key=conversation or ("" if is_dm else x_id), in_reply_to_id=reply_to,
         mentioned_usernames=[] if is_dm else list(mentions), state=state, **fields,

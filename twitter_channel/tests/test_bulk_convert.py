@@ -7,11 +7,13 @@ import pytest
 from django.urls import reverse
 
 from tickets.models import Channel, Comment, Ticket
-from twitter_channel.intake import bulk_convert
+from twitter_channel.intake import bulk_convert, store
 from twitter_channel.intake.models import BulkConversion
 from twitter_channel.models import IncomingItem
+from twitter_channel.x.parsing import parse_dm_event
 
-from .answering_helpers import make_account, make_item, roles
+from .answering_helpers import make_account, make_item, next_x_id, roles
+from .fakes import dm_event
 
 Kind = IncomingItem.Kind
 State = IncomingItem.State
@@ -101,6 +103,19 @@ def test_group_dms_and_the_brands_own_posts_are_refused(account):
 
     assert bulk_convert.convert_by_hand(group.pk).outcome == bulk_convert.Outcome.FAILED
     assert bulk_convert.convert_by_hand(own.pk).outcome == bulk_convert.Outcome.FAILED
+    assert Ticket.objects.count() == 0
+
+
+def test_a_dm_event_that_carries_no_message_is_refused(account):
+    joined = parse_dm_event(dm_event(next_x_id(), text="", sender_id="1000001", event_type="ParticipantsJoin",
+                                     conversation_id=f"1000001-{account.user_id}"))
+    item = store.item_from_dm(account, joined, {})
+    item.save()
+
+    converted = bulk_convert.convert_by_hand(item.pk)
+
+    assert converted.outcome == bulk_convert.Outcome.FAILED
+    assert "not a message" in converted.detail
     assert Ticket.objects.count() == 0
 
 

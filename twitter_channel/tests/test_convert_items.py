@@ -296,10 +296,10 @@ def test_conversion_error_quarantines_only_that_item(x, account, monkeypatch):
     x.mentions += [one, two]
     real = conversion.requester_for
 
-    def failing(item):
+    def failing(item, prepared):
         if item.x_id == one["id"]:
             raise RuntimeError("database said no")
-        return real(item)
+        return real(item, prepared)
 
     monkeypatch.setattr(conversion, "requester_for", failing)
     poll(x, account)
@@ -312,7 +312,7 @@ def test_conversion_error_quarantines_only_that_item(x, account, monkeypatch):
 def test_retry_converts_a_quarantined_item_once_the_cause_is_gone(x, account, monkeypatch):
     t = tweet("@AcmeHelp boom", ALICE)
     x.mentions.append(t)
-    monkeypatch.setattr(conversion, "requester_for", lambda item: (_ for _ in ()).throw(RuntimeError("down")))
+    monkeypatch.setattr(conversion, "requester_for", lambda item, prepared: (_ for _ in ()).throw(RuntimeError("down")))
     poll(x, account)
     assert item(t["id"]).state == State.QUARANTINED
     monkeypatch.undo()

@@ -156,7 +156,7 @@ def test_post_deleted_after_it_was_quoted_in_an_email(x, account, django_capture
 def test_post_deleted_while_it_sits_in_quarantine(x, account, monkeypatch):
     post = tweet(f"@AcmeHelp {SECRET}", ALICE)
     x.mentions.append(post)
-    monkeypatch.setattr(conversion, "requester_for", lambda item: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(conversion, "requester_for", lambda item, prepared: (_ for _ in ()).throw(RuntimeError("boom")))
     poll(x, account)
     item = IncomingItem.objects.get()
     assert item.state == State.QUARANTINED

@@ -178,6 +178,17 @@ def test_warns_when_the_requesters_post_did_not_mention_the_brand(client, accoun
     assert "Direct message on X to @alice" in page and "Ask for their email" in page
 
 
+def test_no_warning_when_the_requesters_post_quoted_the_brands_post(client, account, agent):
+    own = make_item(account, kind=Kind.OWN_TWEET, text="Our new phone is out", author_id=account.user_id,
+                    handle=account.username, state=IncomingItem.State.OWN)
+    quote = make_item(account, text="Loving it!", mentions=(), is_quote=True, quoted_id=own.x_id)
+    bulk_convert.convert_by_hand(quote.pk)
+    quote.refresh_from_db()
+    client.force_login(agent)
+
+    assert "did not @mention or quote" not in client.get(composer_url(quote.ticket)).content.decode()
+
+
 def test_no_warning_when_the_brand_was_mentioned(client, ticket, agent):
     client.force_login(agent)
     assert "did not @mention" not in client.get(composer_url(ticket)).content.decode()

@@ -173,6 +173,15 @@ def test_post_vocabulary_fields_are_read_like_tweet_ones():
     assert as_post.text == "the whole long text"
 
 
+def test_a_quote_posts_quoted_id_and_an_edited_posts_versions_are_parsed():
+    post = parse_tweet(tweet("12", referenced_tweets=[{"type": "quoted", "id": "7"}],
+                             edit_history_tweet_ids=["11", "12"]))
+
+    assert post.is_quote and post.quoted_id == "7"
+    assert post.edit_history_ids == ("11", "12")
+    assert parse_tweet(tweet("13", edit_history_tweet_ids="odd")).edit_history_ids == ()
+
+
 def test_included_posts_are_read_from_either_key():
     for key in ("tweets", "posts"):
         page = parse_page({"data": [tweet("10")], "includes": {key: [{"id": "9", "text": "parent"}]}}, parse_tweet)

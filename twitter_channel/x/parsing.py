@@ -237,8 +237,15 @@ def parse_tweet(raw: Any, *, complete: bool = True) -> XTweet:
         mentioned_usernames=tuple(_str(m.get("username"), "mention username") for m in mentions),
         urls=tuple(urls),
         media_keys=_media_keys(raw),
+        edit_history_ids=_edit_history(raw),
         raw=raw,
     )
+
+
+def _edit_history(raw: dict) -> tuple[str, ...]:
+    # Only used to recognise edits: an odd value is read as "no history", never an error.
+    ids = _either(raw, "edit_history_tweet_ids", "edit_history_post_ids") or []
+    return tuple(str(i) for i in ids if isinstance(i, str | int)) if isinstance(ids, list) else ()
 
 
 def parse_dm_event(raw: Any, *, complete: bool = True) -> XDMEvent:

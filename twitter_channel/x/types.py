@@ -70,6 +70,8 @@ class XTweet:
     mentioned_usernames: tuple[str, ...] = ()
     urls: tuple[XUrl, ...] = ()
     media_keys: tuple[str, ...] = ()
+    # Every version of an edited post, oldest first, this one included (X gives each its own id).
+    edit_history_ids: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def referenced_id(self, kind: str) -> str | None:
@@ -86,6 +88,10 @@ class XTweet:
     @property
     def is_quote(self) -> bool:
         return self.referenced_id("quoted") is not None
+
+    @property
+    def quoted_id(self) -> str | None:
+        return self.referenced_id("quoted")
 
 
 @dataclass(frozen=True)
