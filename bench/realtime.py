@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args, sandbox_url: str, meter) -> int:
-    from twitter_channel import polling
+    from twitter_channel.intake import polling
     from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
     from twitter_channel.realtime import subscriptions
     from xsandbox.testing import SandboxClient

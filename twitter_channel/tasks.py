@@ -16,10 +16,20 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from . import conversion, polling
-from .compliance import jobs as compliance_jobs
-from .compliance.retention import delete_raw_x_json_before
-from .models import IncomingItem, StreamCursor, XAccount
+# Celery's autodiscovery imports only each app's `tasks` module: the tasks kept in the flows'
+# folders (sending, bulk conversion, real-time intake) are registered through these imports.
+from twitter_channel.answering.tasks import bulk_convert_items, send_outgoing  # noqa: F401
+from twitter_channel.compliance import jobs as compliance_jobs
+from twitter_channel.compliance.retention import delete_raw_x_json_before
+from twitter_channel.intake import conversion, polling
+from twitter_channel.models import IncomingItem, StreamCursor, XAccount
+from twitter_channel.realtime.tasks import (  # noqa: F401
+    process_activity_event,
+    sweep_activity_events,
+    sync_requester_profile_subscriptions,
+    unsubscribe_account,
+    watch_webhook,
+)
 
 # Seconds one conversion task runs before handing over to a fresh one, so polls and
 # beat's other tasks queued behind it are not starved during a burst.
@@ -96,17 +106,6 @@ def sweep_unconverted() -> int:
     return len(accounts)
 
 
-# The answering side's tasks (sending to X, bulk conversion), registered through this module.
-from .realtime.tasks import (  # noqa: E402, F401
-    process_activity_event,
-    sweep_activity_events,
-    sync_requester_profile_subscriptions,
-    unsubscribe_account,
-    watch_webhook,
-)
-from .send_tasks import bulk_convert_items, send_outgoing  # noqa: E402, F401
-
-
 @shared_task
 def delete_expired_raw_x_json() -> tuple[int, int]:
     if not settings.RAW_RETENTION_DAYS:
@@ -117,7 +116,7 @@ def delete_expired_raw_x_json() -> tuple[int, int]:
 @shared_task
 def start_compliance_jobs() -> int:
     """Daily: ask X which of the posts and accounts we hold changed (compliance.jobs)."""
-    from .realtime.subscriptions import RealtimeUnavailable, app_client
+    from twitter_channel.realtime.subscriptions import RealtimeUnavailable, app_client
 
     try:
         client = app_client()
@@ -129,7 +128,7 @@ def start_compliance_jobs() -> int:
 
 @shared_task
 def check_compliance_jobs() -> int:
-    from .realtime.subscriptions import RealtimeUnavailable, app_client
+    from twitter_channel.realtime.subscriptions import RealtimeUnavailable, app_client
 
     try:
         client = app_client()
@@ -142,6 +141,6 @@ def check_compliance_jobs() -> int:
 @shared_task
 def prune_cost_seen_items() -> int:
     """X bills an item once per UTC day: the items seen on earlier days are of no more use."""
-    from .cost_meter import prune_seen_items
+    from twitter_channel.costs.meter import prune_seen_items
 
     return prune_seen_items()

@@ -16,8 +16,9 @@ from django.core.management import call_command
 from business_rules.models import SlaPolicy
 from tickets.models import Ticket
 from tickets.tests.factories import AdminFactory
-from twitter_channel import conversion, polling, x_api
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount
+from twitter_channel.x import api as x_api
 from xsandbox.testing import running_sandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

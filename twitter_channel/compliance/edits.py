@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from tickets.models import Comment
 from tickets.redaction import apply_edit
-
-from ..models import IncomingItem
+from twitter_channel.models import IncomingItem
 
 
 def apply_post_edit(item: IncomingItem, body: str) -> bool:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..models import IncomingItem
-from .models import XDeletion
+from twitter_channel.compliance.models import XDeletion
+from twitter_channel.models import IncomingItem
 
 Kind = IncomingItem.Kind
 POST_KINDS = (Kind.MENTION, Kind.LIKE, Kind.OWN_TWEET)

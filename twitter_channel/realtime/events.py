@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Stream
-from ..types import ReferencedTweet, XDMEvent, XMedia, XTweet, XUser
-from ..x_parsing import ParseError, decode_json, parse_dm_event, parse_media, parse_tweet, parse_user
+from twitter_channel.models import Stream
+from twitter_channel.x.parsing import ParseError, decode_json, parse_dm_event, parse_media, parse_tweet, parse_user
+from twitter_channel.x.types import ReferencedTweet, XDMEvent, XMedia, XTweet, XUser
 
 MENTION_EVENT = "post.mention.create"
 REPLY_EVENT = "post.reply.create"

@@ -20,13 +20,11 @@ from datetime import timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ..compliance.deletions import record_deletion
-from ..models import IncomingItem, Stream, XAccount, XDeletion
-from ..store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
-from ..types import Malformed, XDMEvent, XError, XNotFound
-from ..x_parsing import ParseError, decode_json
-from . import reconcile, requester_profiles
-from .events import (
+from twitter_channel.compliance.deletions import record_deletion
+from twitter_channel.intake.store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
+from twitter_channel.models import IncomingItem, Stream, XAccount, XDeletion
+from twitter_channel.realtime import reconcile, requester_profiles
+from twitter_channel.realtime.events import (
     DM_EVENT,
     LIKE_EVENT,
     POST_DELETE_EVENT,
@@ -39,7 +37,9 @@ from .events import (
     parse_envelope,
     profile_change,
 )
-from .models import ActivityEvent
+from twitter_channel.realtime.models import ActivityEvent
+from twitter_channel.x.parsing import ParseError, decode_json
+from twitter_channel.x.types import Malformed, XDMEvent, XError, XNotFound
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,8 @@ def _accounts_of(events: list[ActivityEvent]) -> dict[str, int]:
 def _bill_events(events: list[ActivityEvent], accounts: dict[str, int]) -> None:
     """X bills each pushed event once (a redelivery is the same row, never billed again): one
     record per account for the whole delivery."""
-    from ..cost_meter import record
-    from ..x_costs import event_charge
+    from twitter_channel.costs.meter import record
+    from twitter_channel.x.pricing import event_charge
 
     charges: dict[int, list] = {}
     for event in events:
@@ -168,7 +168,7 @@ def _bill_events(events: list[ActivityEvent], accounts: dict[str, int]) -> None:
 
 
 def _process_soon(event_pk: int) -> None:
-    from .tasks import process_activity_event
+    from twitter_channel.realtime.tasks import process_activity_event
 
     try:
         # One connection attempt, no retries: X (or the stream) waits for this answer, and
@@ -316,7 +316,7 @@ def _convert(account_id: int) -> None:
     """Convert the account's new items in this same task, with the conversion task itself:
     one queue hop less between X's push and the ticket. It hands what it could not finish
     (a time budget spent, a reply waiting for its parent) to conversion tasks, as after a poll."""
-    from ..tasks import convert_items
+    from twitter_channel.tasks import convert_items
 
     convert_items(account_id)
 
@@ -366,7 +366,7 @@ def _missing_parent(account: XAccount, intake: Intake, client_factory) -> list[I
         return []
     parent, users, media = intake.included_tweets.get(parent_id), intake.users, intake.media
     if parent is None or not parent.author_id:
-        from ..polling import client_for
+        from twitter_channel.intake.polling import client_for
 
         try:
             page = (client_factory or client_for)(account).get_tweets([parent_id])
@@ -384,7 +384,7 @@ def _missing_parent(account: XAccount, intake: Intake, client_factory) -> list[I
 
 def _with_liked_post(account: XAccount, intake: Intake, client_factory) -> Intake:
     """A like event names the post but may not include it: look it up as polling would see it."""
-    from ..polling import client_for
+    from twitter_channel.intake.polling import client_for
 
     client = (client_factory or client_for)(account)
     try:

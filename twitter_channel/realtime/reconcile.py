@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
-from ..models import IncomingItem, XAccount
+from twitter_channel.models import IncomingItem, XAccount
 
 # Push has this long to bring an item a poll stored first before the item counts as missed.
 PUSH_GRACE = timedelta(minutes=1)

@@ -25,10 +25,10 @@ from django.db import close_old_connections, connections
 from django.db.models import Max
 from django.utils import timezone
 
-from ..models import StreamCursor, XAccount
-from ..types import XAuthError, XError, XRateLimited
-from .intake import record_event
-from .models import ActivityEvent
+from twitter_channel.models import StreamCursor, XAccount
+from twitter_channel.realtime.intake import record_event
+from twitter_channel.realtime.models import ActivityEvent
+from twitter_channel.x.types import XAuthError, XError, XRateLimited
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ class ConsumerStats:
 class StreamConsumer:
     def __init__(self, client_factory: Callable[[], object] | None = None, *, backoff_base: float = 1.0,
                  backoff_cap: float = 60.0, read_timeout: float = 60.0, idle_check_seconds: float = 10.0) -> None:
-        from .subscriptions import app_client
+        from twitter_channel.realtime.subscriptions import app_client
 
         self.client_factory = client_factory or app_client
         self.backoff_base = backoff_base

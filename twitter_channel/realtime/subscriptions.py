@@ -18,11 +18,11 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from ..models import XAccount
-from ..types import XBadRequest, XError, XNotFound
-from .activity_types import Webhook
-from .events import OPTIONAL_SUBSCRIPTIONS, REPLY_EVENT, SUBSCRIPTIONS
-from .models import ActivitySubscription
+from twitter_channel.models import XAccount
+from twitter_channel.realtime.events import OPTIONAL_SUBSCRIPTIONS, REPLY_EVENT, SUBSCRIPTIONS
+from twitter_channel.realtime.models import ActivitySubscription
+from twitter_channel.x.activity_types import Webhook
+from twitter_channel.x.types import XBadRequest, XError, XNotFound
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class RealtimeUnavailable(Exception):
 
 
 def app_client():
-    from ..x_api import XClient
+    from twitter_channel.x.api import XClient
 
     if not settings.X_APP_BEARER_TOKEN:
         raise RealtimeUnavailable("Real time needs the X app's bearer token (X_APP_BEARER_TOKEN).")
@@ -152,6 +152,6 @@ def _delete_at_x(app, subscription_id: str) -> None:
 
 
 def _user_client(account: XAccount):
-    from ..polling import client_for, refresh_token_if_expiring
+    from twitter_channel.intake.polling import client_for, refresh_token_if_expiring
 
     return client_for(refresh_token_if_expiring(account))

@@ -9,9 +9,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from ..models import XAccount
-from . import intake, requester_profiles, subscriptions, watch
-from .models import ActivityEvent
+from twitter_channel.models import XAccount
+from twitter_channel.realtime import intake, requester_profiles, subscriptions, watch
+from twitter_channel.realtime.models import ActivityEvent
 
 # Seconds one processing task runs before handing over to a fresh one.
 PROCESS_TIME_BUDGET = 5.0

@@ -22,11 +22,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import XAccount
-from ..types import XError
-from . import subscriptions
-from .models import WebhookHealth
-from .signatures import crc_response_token
+from twitter_channel.models import XAccount
+from twitter_channel.realtime import subscriptions
+from twitter_channel.realtime.models import WebhookHealth
+from twitter_channel.realtime.signatures import crc_response_token
+from twitter_channel.x.types import XError
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from .events import MAX_EVENT_NESTING, nested_deeper_than
-from .intake import record_events
-from .models import ActivityEvent
-from .signatures import SIGNATURE_HEADER, NotACrcToken, crc_response_token, is_signed_by_x
+from twitter_channel.realtime.events import MAX_EVENT_NESTING, nested_deeper_than
+from twitter_channel.realtime.intake import record_events
+from twitter_channel.realtime.models import ActivityEvent
+from twitter_channel.realtime.signatures import SIGNATURE_HEADER, NotACrcToken, crc_response_token, is_signed_by_x
 
 log = logging.getLogger(__name__)
 

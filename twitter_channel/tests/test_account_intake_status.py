@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from tickets.models import User
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import polling, x_oauth
+from twitter_channel.intake import polling
 from twitter_channel.models import SCOPE_PURPOSES, StreamCursor, XAccount
+from twitter_channel.x import oauth as x_oauth
 
 from .intake_helpers import BRAND_ID
 

@@ -16,9 +16,9 @@ import pytest
 
 from tickets.models import Comment, Ticket, User
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import polling
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.intake import polling
 from twitter_channel.models import IncomingItem, XAccount
-from twitter_channel.reply_models import OutgoingMessage
 
 pytestmark = [
     pytest.mark.browser,
@@ -102,7 +102,7 @@ def test_admin_connects_converts_and_agent_replies_on_x(live_server, browser, sh
     assert counter.inner_text() == f"{55 + link_weight} / 280"
     shot(agent, "5_composing")
     # The live counter weighs text as X's twitter-text does (the server's check).
-    from twitter_channel.text_length import weighted_length
+    from twitter_channel.x.text_length import weighted_length
 
     for sample in ("plain text", "日本語のテキスト", "thanks 👍🏽 👨\u200d👩\u200d👧", "see https://example.com/a/very/long/path",
                    "www.acme.com and acme.org", "café — naïve"):

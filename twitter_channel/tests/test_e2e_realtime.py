@@ -15,10 +15,10 @@ from django.db.models import Count
 from django.utils import timezone
 
 from tickets.models import Channel, Comment, Ticket
-from twitter_channel import x_api
+from twitter_channel.intake.polling import ensure_cursors
 from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
-from twitter_channel.polling import ensure_cursors
 from twitter_channel.realtime import reconcile, subscriptions
+from twitter_channel.x import api as x_api
 from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN, DEFAULT_CONSUMER_SECRET
 from xsandbox.testing import running_sandbox
 

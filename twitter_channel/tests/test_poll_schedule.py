@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from twitter_channel import polling, schedule, tasks
+from twitter_channel import tasks
+from twitter_channel.intake import polling, schedule
 from twitter_channel.models import StreamCursor, XAccount
-from twitter_channel.types import OAuthTokens, RateLimit, XAuthError, XRateLimited, XTransientError
+from twitter_channel.x.types import OAuthTokens, RateLimit, XAuthError, XRateLimited, XTransientError
 
 from .intake_helpers import BRAND_ID, FakeX, tweet
 
@@ -124,7 +125,7 @@ def test_5xx_backs_off_more_each_time(x, account):
 
 
 def test_401_refreshes_the_token_once_and_retries(x, account, monkeypatch):
-    from twitter_channel import x_oauth
+    from twitter_channel.x import oauth as x_oauth
 
     refreshed = []
 
@@ -161,7 +162,7 @@ def test_401_without_refresh_token_marks_reconnect_and_others_keep_polling(x, ac
 
 
 def test_401_after_refresh_marks_reconnect(x, account, monkeypatch):
-    from twitter_channel import x_oauth
+    from twitter_channel.x import oauth as x_oauth
 
     monkeypatch.setattr(x_oauth, "refresh", lambda t: OAuthTokens("tok-2", "ref-2", timezone.now(), ()))
     x.errors["mentions"] += [XAuthError("Unauthorized", status=401), XAuthError("Unauthorized", status=401)]
@@ -172,7 +173,7 @@ def test_401_after_refresh_marks_reconnect(x, account, monkeypatch):
 
 
 def test_refused_refresh_marks_reconnect(x, account, monkeypatch):
-    from twitter_channel import x_oauth
+    from twitter_channel.x import oauth as x_oauth
 
     def refused(token):
         raise XAuthError("invalid_grant")
@@ -183,7 +184,7 @@ def test_refused_refresh_marks_reconnect(x, account, monkeypatch):
 
 
 def test_token_is_refreshed_before_it_expires(x, account, monkeypatch):
-    from twitter_channel import x_oauth
+    from twitter_channel.x import oauth as x_oauth
 
     account.token_expires_at = timezone.now() + timedelta(seconds=60)
     account.save()

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tickets.models import User
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import polling
+from twitter_channel.intake import polling
 from twitter_channel.models import ActivitySubscription, IncomingItem, XAccount
 
 from .intake_helpers import BRAND_ID

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from twitter_channel import polling, schedule
+from twitter_channel.intake import polling, schedule
 from twitter_channel.models import IncomingItem, XAccount
 from twitter_channel.realtime import intake, reconcile
 from twitter_channel.realtime.stream_consumer import backfill_minutes, backoff_seconds
-from twitter_channel.types import RateLimit
+from twitter_channel.x.types import RateLimit
 
 from .intake_helpers import BRAND_ID, FakeX, tweet, user
 from .realtime_helpers import mention_event

@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from tickets.models import Channel, Ticket
 from tickets.tests.factories import AdminFactory
-from twitter_channel import polling, x_api
+from twitter_channel.intake import polling
 from twitter_channel.models import ActivityEvent, ActivitySubscription, IncomingItem, XAccount
 from twitter_channel.realtime import reconcile, subscriptions, watch
 from twitter_channel.realtime.stream_consumer import StreamConsumer
-from twitter_channel.types import XBadRequest
+from twitter_channel.x import api as x_api
+from twitter_channel.x.types import XBadRequest
 from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN, DEFAULT_CONSUMER_SECRET
 from xsandbox.testing import running_sandbox
 

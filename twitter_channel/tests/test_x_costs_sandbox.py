@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from twitter_channel import polling, sending
-from twitter_channel.cost_models import XCostDay
+from twitter_channel.answering import sending
+from twitter_channel.costs.models import XCostDay
+from twitter_channel.intake import polling
 
 from .answering_sandbox import poll
 

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Value
 from django.db.models.functions import Coalesce
 
-from .x_costs import CostStream, Kind
+from twitter_channel.x.pricing import CostStream, Kind
 
 
 class XCostDay(models.Model):

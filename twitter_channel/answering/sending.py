@@ -34,10 +34,9 @@ from django.utils import timezone
 from tickets.events import announce_delivery
 from tickets.models import Comment, Ticket
 from tickets.outbox import delivery_shown, enqueue_after_commit
-
-from .models import IncomingItem, XAccount
-from .reply_models import OutgoingMessage
-from .types import (
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.models import IncomingItem, XAccount
+from twitter_channel.x.types import (
     XAuthError,
     XDMEvent,
     XDuplicateContent,
@@ -65,8 +64,8 @@ class Delivery:
 
 
 def client_for(account: XAccount):
-    from .cost_meter import CostMeter
-    from .x_api import XClient
+    from twitter_channel.costs.meter import CostMeter
+    from twitter_channel.x.api import XClient
 
     return XClient(account.access_token, base_url=settings.X_API_BASE_URL,
                    timeout=_setting("X_SEND_TIMEOUT_SECONDS", 10.0), meter=CostMeter(account))
@@ -98,7 +97,7 @@ def deliver(outgoing_id: int, *, client_factory=None) -> Delivery:
         return _sent(outgoing, found, note="" if found else "X reported the post as a duplicate of one it "
                      "already has; marked sent without finding the post again.")
     except XAuthError as exc:
-        from .polling import mark_needs_reconnect
+        from twitter_channel.intake.polling import mark_needs_reconnect
 
         mark_needs_reconnect(outgoing.account, f"Sending failed: {exc.detail or exc}")
         return _failed(outgoing, f"X refused the account's token: reconnect @{outgoing.account.username}, "
@@ -140,7 +139,7 @@ def retry(outgoing: OutgoingMessage) -> bool:
 
 
 def enqueue(outgoing_id: int, countdown: float | None = None) -> None:
-    from .send_tasks import send_outgoing
+    from twitter_channel.answering.tasks import send_outgoing
 
     enqueue_after_commit(send_outgoing, outgoing_id, countdown=countdown or None)
 
@@ -180,7 +179,7 @@ def _claim(outgoing_id: int) -> tuple[OutgoingMessage, bool] | None:
 
 
 def _fresh_token(account: XAccount) -> XAccount:
-    from .polling import refresh_token_if_expiring
+    from twitter_channel.intake.polling import refresh_token_if_expiring
 
     return refresh_token_if_expiring(account)
 

@@ -50,7 +50,7 @@ def _resource_string(module_name: str, resource: str) -> bytes:
 
 parse_tweet = _import_parse_tweet()
 # Imported only once the package is (above): the package's own import needs the stand-in.
-# Re-exported for the cost meter (x_costs), which asks whether a post carries a URL.
+# Re-exported for the pricing rules (x/pricing.py), which asks whether a post carries a URL.
 from twitter_text.extract_urls import extract_urls  # noqa: E402, F401
 
 TWEET_LIMIT = 280

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from .types import (
+from twitter_channel.x.types import (
     Malformed,
     Page,
     PostedTweet,

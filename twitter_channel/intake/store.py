@@ -14,8 +14,8 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from .models import IncomingItem, Stream, XAccount
-from .types import Malformed, Page, XDMEvent, XMedia, XTweet, XUser
+from twitter_channel.models import IncomingItem, Stream, XAccount
+from twitter_channel.x.types import Malformed, Page, XDMEvent, XMedia, XTweet, XUser
 
 # One INSERT per this many rows keeps statements a reasonable size on big bursts.
 BATCH_SIZE = 500

@@ -4,7 +4,7 @@ Since 2026 X bills per use (`shared/x-api/README.md`, "Prices"):
 - reads per item returned: a post $0.005, a user $0.010, a DM event $0.010; the mentions
   and liked posts of the account's own user are "owned reads" at $0.001;
 - the same item read again within a UTC day is billed once (the meter applies this rule
-  with a per-day table of seen items, `cost_meter.py`);
+  with a per-day table of seen items, `costs/meter.py`);
 - writes per request: a post $0.015, a post containing a URL $0.200, a DM $0.015;
 - X Activity API events: post events $0.005, like $0.001, `dm.received` $0.010.
 
@@ -25,7 +25,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
-from .text_length import extract_urls
+from twitter_channel.x.text_length import extract_urls
 
 MICROS = 1_000_000
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ..x_parsing import ParseError
+from twitter_channel.x.parsing import ParseError
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.db.models import Q, QuerySet
 
-from .models import IncomingItem, XAccount
+from twitter_channel.models import IncomingItem, XAccount
 
 Kind = IncomingItem.Kind
 State = IncomingItem.State

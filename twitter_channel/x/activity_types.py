@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..x_parsing import ParseError
+from twitter_channel.x.parsing import ParseError
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import XAccount
+from twitter_channel.models import XAccount
 
 
 class XAccountSettingsForm(forms.ModelForm):

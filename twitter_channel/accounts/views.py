@@ -7,44 +7,31 @@ nothing about the brand accounts leaks; anonymous visitors are sent to log in.
 from __future__ import annotations
 
 import logging
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Count
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tickets.outbox import enqueue_after_commit
-
-from . import conversion, cost_meter, polling, x_oauth
-from .account_health import intake_state
-from .forms import XAccountSettingsForm
-from .models import SCOPE_PURPOSES, ActivityEvent, IncomingItem, Stream, StreamCursor, XAccount
-from .realtime import reconcile, watch
-from .realtime.tasks import process_activity_event
-from .types import XError
+from tickets.access import admin_only
+from twitter_channel.accounts.forms import XAccountSettingsForm
+from twitter_channel.accounts.health import intake_state
+from twitter_channel.costs import meter as cost_meter
+from twitter_channel.intake import polling
+from twitter_channel.models import SCOPE_PURPOSES, IncomingItem, Stream, StreamCursor, XAccount
+from twitter_channel.realtime import reconcile, watch
+from twitter_channel.x import oauth as x_oauth
+from twitter_channel.x.types import XError
 
 log = logging.getLogger(__name__)
 
 SCOPES = list(SCOPE_PURPOSES)
 SESSION_KEY = "x_oauth"
 
-
-def admin_only(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_admin:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def callback_url() -> str:
@@ -103,8 +90,8 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         tokens = x_oauth.exchange_code(
             code=request.GET["code"], code_verifier=pending["verifier"], redirect_uri=callback_url()
         )
-        from .cost_meter import PendingMeter
-        from .x_api import XClient
+        from twitter_channel.costs.meter import PendingMeter
+        from twitter_channel.x.api import XClient
 
         meter = PendingMeter()  # reading who connected is billed too, once the account exists
         me = XClient(tokens.access_token, base_url=settings.X_API_BASE_URL, meter=meter).get_me()
@@ -180,48 +167,3 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
     account.save()
     messages.success(request, f"Disconnected {account}. Its tickets stay; connect it again to resume.")
     return redirect("twitter_channel:accounts")
-
-
-@admin_only
-def quarantine_list(request: HttpRequest) -> HttpResponse:
-    items = IncomingItem.objects.filter(state=IncomingItem.State.QUARANTINED).select_related("account")
-    page = Paginator(items.order_by("-fetched_at", "-pk"), 50).get_page(request.GET.get("page"))
-    # Pushed events whose envelope could not be read never became items: they are listed too.
-    failed_events = ActivityEvent.objects.filter(state=ActivityEvent.State.FAILED).order_by("-received_at", "-pk")
-    return render(request, "twitter_channel/quarantine.html",
-                  {"page": page, "failed_events": failed_events[:50], "failed_event_count": failed_events.count()})
-
-
-@admin_only
-@require_POST
-def retry_event(request: HttpRequest, pk: int) -> HttpResponse:
-    event = get_object_or_404(ActivityEvent, pk=pk, state=ActivityEvent.State.FAILED)
-    ActivityEvent.objects.filter(pk=event.pk).update(state=ActivityEvent.State.NEW, detail="", processed_at=None)
-    # With the broker down the event waits as new, and the events sweeper processes it.
-    enqueue_after_commit(process_activity_event, event.pk)
-    messages.info(request, f"Event {event.event_id} is processed again; if it still fails it comes back here.")
-    return redirect("twitter_channel:quarantine")
-
-
-@admin_only
-@require_POST
-def retry_item(request: HttpRequest, pk: int) -> HttpResponse:
-    item = get_object_or_404(IncomingItem, pk=pk, state=IncomingItem.State.QUARANTINED)
-    state = conversion.retry_quarantined(item)
-    if state == IncomingItem.State.QUARANTINED:
-        messages.error(request, f"Item {item.x_id} is still quarantined.")
-    else:
-        messages.success(request, f"Item {item.x_id} converted: {IncomingItem.State(state).label}.")
-    return redirect("twitter_channel:quarantine")
-
-
-@admin_only
-@require_POST
-def retry_all(request: HttpRequest) -> HttpResponse:
-    states = [
-        conversion.retry_quarantined(item)
-        for item in IncomingItem.objects.filter(state=IncomingItem.State.QUARANTINED).order_by("pk")[:500]
-    ]
-    still = states.count(IncomingItem.State.QUARANTINED)
-    messages.info(request, f"Retried {len(states)} item(s); {len(states) - still} converted, {still} still quarantined.")
-    return redirect("twitter_channel:quarantine")

@@ -7,11 +7,11 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from .cost_meter import app_budget_state, budget_state, check_budget, spend_of, utc_today
-from .cost_models import XBudget
-from .models import XAccount
-from .views import admin_only
-from .x_costs import Kind, price
+from tickets.access import admin_only
+from twitter_channel.costs.meter import app_budget_state, budget_state, check_budget, spend_of, utc_today
+from twitter_channel.costs.models import XBudget
+from twitter_channel.models import XAccount
+from twitter_channel.x.pricing import Kind, price
 
 
 class BudgetForm(forms.ModelForm):

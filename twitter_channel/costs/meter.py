@@ -1,6 +1,6 @@
 """The X cost meter: records what each call is billed for, sums the spend, applies budgets.
 
-`x_api.XClient` hands every answered call's charges (`x_costs.charges_for`) to a meter bound
+`x.api.XClient` hands every answered call's charges (`x.pricing.charges_for`) to a meter bound
 to the account whose token made the call; pushed events are charged where they are stored
 (`realtime.intake.record_event`). Recording is two statements: an insert of today's item keys
 that skips those already seen today (X bills an item once per UTC day), and one upsert per
@@ -23,8 +23,8 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
-from .cost_models import XBudget, XCostDay, XCostSeenItem
-from .x_costs import Charge, CostStream, dollars, price_micros
+from twitter_channel.costs.models import XBudget, XCostDay, XCostSeenItem
+from twitter_channel.x.pricing import Charge, CostStream, dollars, price_micros
 
 log = logging.getLogger(__name__)
 

@@ -12,9 +12,8 @@ from urllib.parse import quote, urlsplit
 
 from tickets.models import X_CHANNELS, Comment
 from tickets.origins import Media, Origin
-
-from .models import IncomingItem
-from .reply_models import OutgoingMessage
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.models import IncomingItem
 
 Kind = IncomingItem.Kind
 DM_KINDS = (Kind.DM, Kind.OWN_DM)

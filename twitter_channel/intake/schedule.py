@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 
-from .types import RateLimit
+from twitter_channel.x.types import RateLimit
 
 # Requests the budget keeps back for other work on the same token (replies look tweets up)
 # and for the clock difference between us and X.
@@ -34,11 +34,11 @@ def next_poll_after_success(
     one whose monthly X spending budget is spent, at its budget's floor (`cost_meter`)."""
     floor = timedelta(seconds=seconds("X_POLL_MIN_INTERVAL_SECONDS"))
     if account is not None:
-        from .realtime.reconcile import poll_floor_seconds
+        from twitter_channel.realtime.reconcile import poll_floor_seconds
 
         floor = timedelta(seconds=poll_floor_seconds(account, floor.total_seconds(),
                                                      seconds("X_REALTIME_RECONCILE_SECONDS")))
-        from .cost_meter import budget_poll_floor
+        from twitter_channel.costs.meter import budget_poll_floor
 
         # A spent monthly X budget slows every read of the account to the floor its admin chose.
         spent_floor = budget_poll_floor(account.pk)

@@ -12,8 +12,8 @@ Three X/tweepy quirks are answered here:
   remember the choice for that base URL. Responses are read in both vocabularies always.
 - The rate-limit headers of every response, successful or not, are kept (`last_rate_limit`).
 
-Every answered call is also handed to the client's cost meter (`meter`, see `cost_meter.py`)
-with what X bills for it (`x_costs.charges_for`): one hook on the session sees them all.
+Every answered call is also handed to the client's cost meter (`meter`, see `costs/meter.py`)
+with what X bills for it (`pricing.charges_for`): one hook on the session sees them all.
 """
 
 from __future__ import annotations
@@ -32,12 +32,15 @@ import tweepy
 from django.conf import settings
 from requests.adapters import HTTPAdapter
 
-from .compliance.x_types import ComplianceChange, ComplianceJob, parse_compliance_job, parse_compliance_line
-from .realtime.activity_types import Subscription, Webhook, parse_subscription, parse_webhook
-from .types import Page, PostedTweet, RateLimit, SentDM, XError, XNotFound, XTransientError, XTweet, XUser
-from .x_costs import Charge, charges_for
-from .x_oauth import authorization_url, exchange_code, refresh, revoke
-from .x_parsing import (
+from twitter_channel.x.activity_types import Subscription, Webhook, parse_subscription, parse_webhook
+from twitter_channel.x.compliance_types import (
+    ComplianceChange,
+    ComplianceJob,
+    parse_compliance_job,
+    parse_compliance_line,
+)
+from twitter_channel.x.oauth import authorization_url, exchange_code, refresh, revoke
+from twitter_channel.x.parsing import (
     ParseError,
     decode_json,
     error_from_response,
@@ -49,6 +52,18 @@ from .x_parsing import (
     parse_tweet,
     parse_user,
     problem_parameters,
+)
+from twitter_channel.x.pricing import Charge, charges_for
+from twitter_channel.x.types import (
+    Page,
+    PostedTweet,
+    RateLimit,
+    SentDM,
+    XError,
+    XNotFound,
+    XTransientError,
+    XTweet,
+    XUser,
 )
 
 __all__ = ["XClient", "authorization_url", "exchange_code", "refresh", "revoke", "Vocabulary", "TWEET", "POST"]

@@ -1,4 +1,5 @@
-"""The incoming stream pages: what X sent, what became of it, and converting by hand.
+"""The incoming stream pages: what X sent, what became of it, and converting by hand; and the
+quarantine: what could not be read, with a retry.
 
 Admins only. Agents and restricted agents get a 404 (the pages do not exist for them),
 anonymous visitors the login page.
@@ -6,38 +7,26 @@ anonymous visitors the login page.
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import bulk_convert
-from .bulk_models import BulkConversion
-from .models import IncomingItem, XAccount
-from .stream import StreamFilterForm, incoming_items, is_convertible
+from tickets.access import admin_only
+from twitter_channel.intake import bulk_convert, conversion
+from twitter_channel.intake.incoming import StreamFilterForm, incoming_items, is_convertible
+from twitter_channel.intake.models import BulkConversion
+from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
 
 ITEMS_PER_PAGE = 50
 
 
-def admin_required(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_admin:
-            raise Http404("No such page")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
 
 @require_GET
-@admin_required
+@admin_only
 def stream(request: HttpRequest, account_id: int | None = None) -> HttpResponse:
     account = get_object_or_404(XAccount, pk=account_id) if account_id is not None else None
     form = StreamFilterForm(request.GET)
@@ -57,7 +46,7 @@ def stream(request: HttpRequest, account_id: int | None = None) -> HttpResponse:
 
 
 @require_POST
-@admin_required
+@admin_only
 def convert(request: HttpRequest, item_id: int) -> HttpResponse:
     get_object_or_404(IncomingItem, pk=item_id)
     result = bulk_convert.convert_by_hand(item_id)
@@ -73,7 +62,7 @@ def convert(request: HttpRequest, item_id: int) -> HttpResponse:
 
 
 @require_POST
-@admin_required
+@admin_only
 def bulk(request: HttpRequest) -> HttpResponse:
     ids = [i for i in request.POST.getlist("item_ids") if i.isdigit()]
     ids = list(IncomingItem.objects.filter(pk__in=ids).values_list("pk", flat=True))
@@ -85,7 +74,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-@admin_required
+@admin_only
 def bulk_result(request: HttpRequest, bulk_id: int) -> HttpResponse:
     run = get_object_or_404(BulkConversion, pk=bulk_id)
     tickets = bulk_convert.tickets_of(run)
@@ -98,7 +87,7 @@ def bulk_result(request: HttpRequest, bulk_id: int) -> HttpResponse:
 
 
 @require_GET
-@admin_required
+@admin_only
 def bulk_progress(request: HttpRequest, bulk_id: int) -> JsonResponse:
     run = get_object_or_404(BulkConversion, pk=bulk_id)
     return JsonResponse({
@@ -114,7 +103,7 @@ def bulk_progress(request: HttpRequest, bulk_id: int) -> JsonResponse:
 
 
 @require_POST
-@admin_required
+@admin_only
 def ignore(request: HttpRequest, item_id: int) -> HttpResponse:
     get_object_or_404(IncomingItem, pk=item_id)
     if bulk_convert.ignore(item_id, request.user):
@@ -125,7 +114,7 @@ def ignore(request: HttpRequest, item_id: int) -> HttpResponse:
 
 
 @require_POST
-@admin_required
+@admin_only
 def unignore(request: HttpRequest, item_id: int) -> HttpResponse:
     get_object_or_404(IncomingItem, pk=item_id)
     state = bulk_convert.unignore(item_id)
@@ -143,3 +132,40 @@ def _back(request: HttpRequest) -> HttpResponse:
     if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         return redirect(target)
     return redirect(reverse("twitter_channel:stream"))
+
+
+# --- Quarantine: what could not be read, shown to admins with a retry ---------------------
+
+
+@admin_only
+def quarantine_list(request: HttpRequest) -> HttpResponse:
+    items = IncomingItem.objects.filter(state=IncomingItem.State.QUARANTINED).select_related("account")
+    page = Paginator(items.order_by("-fetched_at", "-pk"), 50).get_page(request.GET.get("page"))
+    # Pushed events whose envelope could not be read never became items: they are listed too.
+    failed_events = ActivityEvent.objects.filter(state=ActivityEvent.State.FAILED).order_by("-received_at", "-pk")
+    return render(request, "twitter_channel/quarantine.html",
+                  {"page": page, "failed_events": failed_events[:50], "failed_event_count": failed_events.count()})
+
+
+@admin_only
+@require_POST
+def retry_item(request: HttpRequest, pk: int) -> HttpResponse:
+    item = get_object_or_404(IncomingItem, pk=pk, state=IncomingItem.State.QUARANTINED)
+    state = conversion.retry_quarantined(item)
+    if state == IncomingItem.State.QUARANTINED:
+        messages.error(request, f"Item {item.x_id} is still quarantined.")
+    else:
+        messages.success(request, f"Item {item.x_id} converted: {IncomingItem.State(state).label}.")
+    return redirect("twitter_channel:quarantine")
+
+
+@admin_only
+@require_POST
+def retry_all(request: HttpRequest) -> HttpResponse:
+    states = [
+        conversion.retry_quarantined(item)
+        for item in IncomingItem.objects.filter(state=IncomingItem.State.QUARANTINED).order_by("pk")[:500]
+    ]
+    still = states.count(IncomingItem.State.QUARANTINED)
+    messages.info(request, f"Retried {len(states)} item(s); {len(states) - still} converted, {still} still quarantined.")
+    return redirect("twitter_channel:quarantine")

@@ -25,10 +25,9 @@ from django.utils import timezone
 
 from tickets.comments import Opening, TicketFull, add_comment, open_ticket_with_comment, open_tickets_with_comments
 from tickets.models import Channel, Comment, Identity, Requester, Ticket
-
-from .compliance.edits import apply_post_edit, has_earlier_versions
-from .compliance.items import deletions_among, redact_if_deleted
-from .models import IncomingItem, XAccount
+from twitter_channel.compliance.edits import apply_post_edit, has_earlier_versions
+from twitter_channel.compliance.items import deletions_among, redact_if_deleted
+from twitter_channel.models import IncomingItem, XAccount
 
 log = logging.getLogger(__name__)
 
@@ -376,7 +375,8 @@ def retry_quarantined(item: IncomingItem) -> str | None:
 
 def reparse(item: IncomingItem) -> None:
     """Fill the item's parsed columns from its raw JSON with the adapter's parser."""
-    from . import store, x_parsing
+    from twitter_channel.intake import store
+    from twitter_channel.x import parsing as x_parsing
 
     if item.kind in (Kind.DM, Kind.OWN_DM):
         fresh = store.item_from_dm(item.account, x_parsing.parse_dm_event(item.raw), {})

@@ -28,12 +28,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring import counters
-
-from . import schedule
-from .models import IncomingItem, Stream, StreamCursor, XAccount
-from .realtime import reconcile
-from .store import items_from_page, store_items
-from .types import Page, RateLimit, XAuthError, XError, XRateLimited, XTransientError
+from twitter_channel.intake import schedule
+from twitter_channel.intake.store import items_from_page, store_items
+from twitter_channel.models import IncomingItem, Stream, StreamCursor, XAccount
+from twitter_channel.realtime import reconcile
+from twitter_channel.x.types import Page, RateLimit, XAuthError, XError, XRateLimited, XTransientError
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +66,8 @@ class PollResult:
 
 
 def client_for(account: XAccount):
-    from .cost_meter import CostMeter
-    from .x_api import XClient
+    from twitter_channel.costs.meter import CostMeter
+    from twitter_channel.x.api import XClient
 
     return XClient(account.access_token, base_url=settings.X_API_BASE_URL, meter=CostMeter(account))
 
@@ -302,7 +301,7 @@ def refresh_account_token(account: XAccount) -> XAccount:
     The account row is locked: X invalidates a refresh token once used, so two workers
     refreshing at once would leave one holding a dead token. Committed on its own, never
     inside a poll's transaction, so a failing poll cannot roll the new tokens back."""
-    from . import x_oauth
+    from twitter_channel.x import oauth as x_oauth
 
     with transaction.atomic():
         locked = XAccount.objects.select_for_update().get(pk=account.pk)
@@ -342,6 +341,6 @@ def _last_rate_limit(pages: list[Page]) -> RateLimit | None:
 
 
 def _converted_soon(account_id: int, new_items: int) -> None:
-    from .tasks import enqueue_conversion
+    from twitter_channel.tasks import enqueue_conversion
 
     enqueue_conversion(account_id, new_items)

@@ -19,8 +19,8 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from django.conf import settings
 
-from .types import OAuthTokens, XAuthError, XError, XTransientError
-from .x_parsing import decode_json, error_from_response, problem_text
+from twitter_channel.x.parsing import decode_json, error_from_response, problem_text
+from twitter_channel.x.types import OAuthTokens, XAuthError, XError, XTransientError
 
 DEFAULT_AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 TIMEOUT = 10.0

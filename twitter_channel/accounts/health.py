@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .models import StreamCursor, XAccount
+from twitter_channel.models import StreamCursor, XAccount
 
 MODE_LABELS = {
     XAccount.IntakeMode.POLLING: "Polling",

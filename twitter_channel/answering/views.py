@@ -15,10 +15,16 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tickets.access import visible_tickets
 from tickets.comments import TicketFull
 from tickets.models import Channel, Ticket
-
-from . import sending
-from .replies import EmailRequestPreview, XReplyRefused, compose, queue_reply, reply_choices, request_email
-from .reply_models import OutgoingMessage
+from twitter_channel.answering import sending
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.answering.replies import (
+    EmailRequestPreview,
+    XReplyRefused,
+    compose,
+    queue_reply,
+    reply_choices,
+    request_email,
+)
 
 
 def _x_ticket(request: HttpRequest, pk: int) -> Ticket:

@@ -1,6 +1,6 @@
 """Celery tasks of the answering side: sending to X and converting many items at once.
 
-Imported by `tasks.py` so Celery's autodiscovery (which imports only `tasks` modules)
+Imported by `twitter_channel/tasks.py` so Celery's autodiscovery (which imports only `tasks` modules)
 registers them.
 """
 
@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from . import bulk_convert, sending
+from twitter_channel.answering import sending
+from twitter_channel.intake import bulk_convert
 
 
-@shared_task
+# Named as before these tasks moved here from send_tasks.py: messages queued by an older
+# release must still find them (CELERY_TASK_ROUTES uses the same names).
+@shared_task(name="twitter_channel.send_tasks.send_outgoing")
 def send_outgoing(outgoing_id: int) -> str:
     result = sending.deliver(outgoing_id)
     if result.retry_in is not None:
@@ -19,6 +22,6 @@ def send_outgoing(outgoing_id: int) -> str:
     return result.state
 
 
-@shared_task
+@shared_task(name="twitter_channel.send_tasks.bulk_convert_items")
 def bulk_convert_items(bulk_id: int) -> int:
     return bulk_convert.run_bulk_conversion(bulk_id).done

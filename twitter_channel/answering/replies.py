@@ -25,11 +25,10 @@ from tickets.links import request_email_link, ticket_link
 from tickets.mail.capture import new_email_request
 from tickets.models import Channel, Comment, Identity, Ticket, User
 from tickets.outbound import TextFit
-
-from . import sending
-from .models import IncomingItem, XAccount
-from .reply_models import OutgoingMessage
-from .text_length import DM_LIMIT, TWEET_LIMIT, appended, dm_length, link_weight, weighted_length
+from twitter_channel.answering import sending
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.models import IncomingItem, XAccount
+from twitter_channel.x.text_length import DM_LIMIT, TWEET_LIMIT, appended, dm_length, link_weight, weighted_length
 
 TWEET = OutgoingMessage.Kind.TWEET
 DM = OutgoingMessage.Kind.DM
@@ -310,7 +309,7 @@ def compose(choices: ReplyChoices, body: str, *, mode: str | None = None, accoun
 
 def _refuse_when_budget_stopped(account: XAccount) -> None:
     """Replies keep working when the X budget is spent, unless its admin chose a hard stop."""
-    from .cost_meter import replies_stopped
+    from twitter_channel.costs.meter import replies_stopped
 
     if replies_stopped(account.pk):
         raise XReplyRefused(f"The monthly X budget of {account} is spent and replies on X are stopped until "
