@@ -7,7 +7,9 @@ registering a provider from its AppConfig.ready:
     register_origins(x_origins)
 
 A provider takes the comments of a page and returns {comment id: Origin} for those it knows,
-in a few queries for the whole page (never one per comment). The ticket page and the live
+in a few queries for the whole page (never one per comment). The comments carry only the
+columns the thread shows (`tickets.thread.COLUMNS`): a provider that needs more reads it
+itself, for the whole page at once. The ticket page and the live
 workspace's pushed comments both draw `tickets/_comment.html` from `tickets.thread`'s
 messages, which ask `origins_of` once for all their comments.
 """
