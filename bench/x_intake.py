@@ -130,7 +130,7 @@ def run(args, db_url: str) -> int:
     from django.db.models import Max, Min
 
     from tickets.models import Ticket
-    from twitter_channel.intake.polling import ensure_cursors
+    from twitter_channel.accounts.connection import ensure_cursors
     from twitter_channel.models import IncomingItem, StreamCursor, XAccount
     from twitter_channel.tests.e2e_harness import CeleryProcesses, wait_for
     from xsandbox.testing import running_sandbox

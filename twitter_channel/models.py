@@ -208,7 +208,7 @@ class IncomingItem(models.Model):
     fetched_at = models.DateTimeField(default=timezone.now)
     converted_at = models.DateTimeField(null=True, blank=True)
     # Real time: when a reconciliation poll stored this item before push brought it; cleared
-    # if push brings it after all (`realtime.reconcile`).
+    # if push brings it after all (`intake.reconcile`).
     polled_before_push_at = models.DateTimeField(null=True, blank=True)
     # Set when the post or DM was deleted on X: text, raw JSON and media are gone, ids kept.
     redacted_at = models.DateTimeField(null=True, blank=True)

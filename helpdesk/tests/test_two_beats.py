@@ -29,7 +29,7 @@ from tickets.tasks import sweep_outboxes
 from tickets.tests.factories import EmailIdentityFactory, RequesterFactory, TicketFactory, UserFactory
 from tickets.tests.outbox_helpers import broker_down, time_passes
 from twitter_channel import tasks as x_tasks
-from twitter_channel.intake.polling import ensure_cursors
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, WebhookHealth, XAccount
 from twitter_channel.realtime import intake, watch
 from twitter_channel.realtime.tasks import sweep_activity_events
@@ -132,12 +132,10 @@ def test_two_dispatchers_claim_each_due_stream_once(monkeypatch):
     assert sorted(dispatched) == sorted(set(dispatched)) and len(dispatched) == 15
 
 
-def test_two_sweeps_of_unconverted_items_make_each_one_ticket(settings, monkeypatch):
+def test_two_sweeps_of_unconverted_items_make_each_one_ticket(settings):
     from twitter_channel.tests.test_convert_concurrently import stored_mentions
 
-    with monkeypatch.context() as m:
-        m.setattr(x_tasks, "enqueue_conversion", lambda account_id, new_items: None)  # the worker died after the poll
-        stored_mentions(40)
+    stored_mentions(40)  # polled without the poll task, which would queue their conversion: as if its worker died
     IncomingItem.objects.update(fetched_at=timezone.now() - timedelta(seconds=settings.X_SWEEP_GRACE_SECONDS + 1))
     new = IncomingItem.objects.filter(state="new").count()
 
@@ -236,10 +234,8 @@ PROVEN |= {
 
 @pytest.fixture
 def compliance_x(monkeypatch):
-    from twitter_channel.realtime import subscriptions
-
     fake = FakeComplianceX(deleted_id="1900000000000000001")
-    monkeypatch.setattr(subscriptions, "app_client", lambda: fake)
+    monkeypatch.setattr(x_tasks, "app_client", lambda: fake)
     return fake
 
 

@@ -4,8 +4,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from twitter_channel.models import StreamCursor, XAccount
+from django.utils import timezone
+
+from twitter_channel.accounts.connection import webhook_url
+from twitter_channel.models import IncomingItem, StreamCursor, WebhookHealth, XAccount
+
+# Push has this long to bring an item a poll stored first (`intake.reconcile` stamps it)
+# before the item counts as missed.
+PUSH_GRACE = timedelta(minutes=1)
 
 MODE_LABELS = {
     XAccount.IntakeMode.POLLING: "Polling",
@@ -33,3 +41,14 @@ def intake_state(account: XAccount, cursors: list[StreamCursor | None]) -> Intak
     if account.intake_mode == XAccount.IntakeMode.POLLING:
         return IntakeState(MODE_LABELS[account.intake_mode], "ok")
     return IntakeState(MODE_LABELS[account.intake_mode], "ok", "polling reconciles")
+
+
+def missed_by_push(account: XAccount, *, now: datetime | None = None) -> int:
+    """Items push has not brought within `PUSH_GRACE` of a poll storing them."""
+    cutoff = (now or timezone.now()) - PUSH_GRACE
+    return IncomingItem.objects.filter(account=account, polled_before_push_at__lte=cutoff).count()
+
+
+def webhook_health() -> WebhookHealth | None:
+    """What the last watch of the app's webhook found (`realtime.watch`)."""
+    return WebhookHealth.objects.filter(url=webhook_url()).first()

@@ -18,12 +18,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets.access import admin_only
+from twitter_channel.accounts import connection, health
 from twitter_channel.accounts.forms import XAccountSettingsForm
 from twitter_channel.accounts.health import intake_state
 from twitter_channel.costs import meter as cost_meter
-from twitter_channel.intake import polling
 from twitter_channel.models import SCOPE_PURPOSES, IncomingItem, Stream, StreamCursor, XAccount
-from twitter_channel.realtime import reconcile, watch
 from twitter_channel.x import oauth as x_oauth
 from twitter_channel.x.types import XError
 
@@ -90,11 +89,8 @@ def oauth_callback(request: HttpRequest) -> HttpResponse:
         tokens = x_oauth.exchange_code(
             code=request.GET["code"], code_verifier=pending["verifier"], redirect_uri=callback_url()
         )
-        from twitter_channel.costs.meter import PendingMeter
-        from twitter_channel.x.api import XClient
-
-        meter = PendingMeter()  # reading who connected is billed too, once the account exists
-        me = XClient(tokens.access_token, base_url=settings.X_API_BASE_URL, meter=meter).get_me()
+        meter = cost_meter.PendingMeter()  # reading who connected is billed too, once the account exists
+        me = connection.client_for_token(tokens.access_token, meter=meter).get_me()
     except XError as exc:
         log.warning("Connecting an X account failed: %s", exc.detail or type(exc).__name__)
         messages.error(request, f"X refused the connection: {exc.detail or 'unknown error'}")
@@ -120,7 +116,7 @@ def save_connected_account(me, tokens) -> XAccount:
         account.is_active = True
         account.last_error = ""
         account.save()
-        polling.resume_polling(account)
+        connection.resume_polling(account)
     return account
 
 
@@ -133,8 +129,8 @@ def account_settings(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Settings of {account} saved.")
         return redirect("twitter_channel:accounts")
     cursors = StreamCursor.objects.filter(account=account).order_by("stream")
-    webhook = watch.current_health() if account.intake_mode == XAccount.IntakeMode.WEBHOOK else None
-    push_missed = reconcile.missed_by_push(account) if reconcile.is_realtime(account) else 0
+    webhook = health.webhook_health() if account.intake_mode == XAccount.IntakeMode.WEBHOOK else None
+    push_missed = health.missed_by_push(account) if account.intake_mode != XAccount.IntakeMode.POLLING else 0
     response = render(request, "twitter_channel/account_settings.html", {
         "account": account, "form": form, "cursors": cursors, "webhook": webhook, "push_missed": push_missed,
         "intake": intake_state(account, list(cursors)), "missing_scopes": account.missing_scopes(),

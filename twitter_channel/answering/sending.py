@@ -33,7 +33,8 @@ from django.utils import timezone
 
 from tickets.events import announce_delivery
 from tickets.models import Comment, Ticket
-from tickets.outbox import delivery_shown, enqueue_after_commit
+from tickets.outbox import delivery_shown, queue_delivery
+from twitter_channel.accounts import connection
 from twitter_channel.answering.models import OutgoingMessage
 from twitter_channel.models import IncomingItem, XAccount
 from twitter_channel.x.types import (
@@ -64,11 +65,8 @@ class Delivery:
 
 
 def client_for(account: XAccount):
-    from twitter_channel.costs.meter import CostMeter
-    from twitter_channel.x.api import XClient
-
-    return XClient(account.access_token, base_url=settings.X_API_BASE_URL,
-                   timeout=_setting("X_SEND_TIMEOUT_SECONDS", 10.0), meter=CostMeter(account))
+    """The account's client, with the send timeout: an agent's reply should not wait long on X."""
+    return connection.client_for(account, timeout=_setting("X_SEND_TIMEOUT_SECONDS", 10.0))
 
 
 def deliver(outgoing_id: int, *, client_factory=None) -> Delivery:
@@ -82,7 +80,7 @@ def deliver(outgoing_id: int, *, client_factory=None) -> Delivery:
     # looked on X and did not find it): a refusal then leaves nothing unknown behind.
     settled = not look_first
     try:
-        account = _fresh_token(outgoing.account)
+        account = connection.refresh_token_if_expiring(outgoing.account)
         client = (client_factory or client_for)(account)
         if look_first:
             found = find_posted(outgoing, client)
@@ -97,9 +95,7 @@ def deliver(outgoing_id: int, *, client_factory=None) -> Delivery:
         return _sent(outgoing, found, note="" if found else "X reported the post as a duplicate of one it "
                      "already has; marked sent without finding the post again.")
     except XAuthError as exc:
-        from twitter_channel.intake.polling import mark_needs_reconnect
-
-        mark_needs_reconnect(outgoing.account, f"Sending failed: {exc.detail or exc}")
+        connection.mark_needs_reconnect(outgoing.account, f"Sending failed: {exc.detail or exc}")
         return _failed(outgoing, f"X refused the account's token: reconnect @{outgoing.account.username}, "
                        "then retry.", unknown=not settled)
     except XRateLimited as exc:
@@ -139,9 +135,9 @@ def retry(outgoing: OutgoingMessage) -> bool:
 
 
 def enqueue(outgoing_id: int, countdown: float | None = None) -> None:
-    from twitter_channel.answering.tasks import send_outgoing
-
-    enqueue_after_commit(send_outgoing, outgoing_id, countdown=countdown or None)
+    """Queue the message's delivery after commit, with the task registered for the outbox
+    (TwitterChannelConfig.ready)."""
+    queue_delivery(OutgoingMessage, outgoing_id, countdown=countdown or None)
 
 
 def _show(row: OutgoingMessage) -> None:
@@ -176,12 +172,6 @@ def _claim(outgoing_id: int) -> tuple[OutgoingMessage, bool] | None:
         row.save(update_fields=["state", "outcome_unknown", "attempts", "last_attempt_at"])
         _show(row)
     return row, look_first
-
-
-def _fresh_token(account: XAccount) -> XAccount:
-    from twitter_channel.intake.polling import refresh_token_if_expiring
-
-    return refresh_token_if_expiring(account)
 
 
 def _post(outgoing: OutgoingMessage, client) -> str:

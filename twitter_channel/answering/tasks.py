@@ -1,4 +1,4 @@
-"""Celery tasks of the answering side: sending to X and converting many items at once.
+"""Celery task of the answering side: sending to X.
 
 Imported by `twitter_channel/tasks.py` so Celery's autodiscovery (which imports only `tasks` modules)
 registers them.
@@ -9,11 +9,10 @@ from __future__ import annotations
 from celery import shared_task
 
 from twitter_channel.answering import sending
-from twitter_channel.intake import bulk_convert
 
 
-# Named as before these tasks moved here from send_tasks.py: messages queued by an older
-# release must still find them (CELERY_TASK_ROUTES uses the same names).
+# Named as before this task moved here from send_tasks.py: messages queued by an older
+# release must still find it (CELERY_TASK_ROUTES uses the same name).
 @shared_task(name="twitter_channel.send_tasks.send_outgoing")
 def send_outgoing(outgoing_id: int) -> str:
     result = sending.deliver(outgoing_id)
@@ -21,7 +20,3 @@ def send_outgoing(outgoing_id: int) -> str:
         send_outgoing.apply_async((outgoing_id,), countdown=result.retry_in)
     return result.state
 
-
-@shared_task(name="twitter_channel.send_tasks.bulk_convert_items")
-def bulk_convert_items(bulk_id: int) -> int:
-    return bulk_convert.run_bulk_conversion(bulk_id).done

@@ -20,9 +20,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tickets.models import Identity
-from twitter_channel.compliance.deletions import record_deletion
-from twitter_channel.compliance.items import POST_KINDS
 from twitter_channel.compliance.models import ComplianceJobRun, XDeletion
+from twitter_channel.intake.deletions import record_deletion
+from twitter_channel.intake.redaction import POST_KINDS
 from twitter_channel.models import IncomingItem
 from twitter_channel.x.compliance_types import ComplianceChange
 from twitter_channel.x.parsing import ParseError

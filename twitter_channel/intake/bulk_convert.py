@@ -23,7 +23,6 @@ from django.utils import timezone
 
 from tickets.comments import add_comment, open_ticket_with_comment
 from tickets.models import Channel, Comment, Ticket, User
-from tickets.outbox import enqueue_after_commit
 from twitter_channel.intake import conversion
 from twitter_channel.intake.incoming import CONVERTIBLE_KINDS
 from twitter_channel.intake.models import BulkConversion
@@ -180,11 +179,7 @@ def start_bulk_conversion(item_ids: list[int], user: User | None) -> BulkConvers
     if len(ids) <= INLINE_LIMIT:
         run_bulk_conversion(bulk.pk)
         bulk.refresh_from_db()
-    else:
-        from twitter_channel.answering.tasks import bulk_convert_items
-
-        # A broker that is down must not fail the agent's request (the row is committed by then).
-        enqueue_after_commit(bulk_convert_items, bulk.pk)
+    # else: still running; the caller queues `intake.tasks.bulk_convert_items` for it.
     return bulk
 
 

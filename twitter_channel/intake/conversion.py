@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from tickets.comments import Opening, TicketFull, add_comment, open_ticket_with_comment, open_tickets_with_comments
 from tickets.models import Channel, Comment, Identity, Requester, Ticket
-from twitter_channel.compliance.edits import apply_post_edit, has_earlier_versions
-from twitter_channel.compliance.items import deletions_among, redact_if_deleted
+from twitter_channel.intake.edits import apply_post_edit, has_earlier_versions
+from twitter_channel.intake.redaction import deletions_among, redact_if_deleted
 from twitter_channel.models import IncomingItem, XAccount
 
 log = logging.getLogger(__name__)

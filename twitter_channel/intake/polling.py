@@ -3,7 +3,8 @@
 A poll walks the stream's pages back to where the last poll stopped, stores every item
 (`store.store_items`) and moves the cursor forward in the same transaction, then schedules
 the next poll from the rate-limit budget X reported (`schedule`). Conversion into tickets
-runs afterwards, elsewhere (`conversion`), so a poll only ever stores.
+runs afterwards, elsewhere (`conversion`, queued by the poll task for what the poll says it
+stored), so a poll only ever stores.
 
 The cursor row is locked for the whole poll (`select_for_update(skip_locked=True)`): a
 second poll of the same account+stream finds it locked and steps aside. If a poll dies
@@ -11,9 +12,10 @@ half way, its transaction rolls back and the next one fetches the same pages aga
 unique constraint on the items makes that harmless.
 
 What X errors mean here: 401 → refresh the token once, else the account needs reconnecting
-(only that account stops); 429 → wait for x-rate-limit-reset; 5xx / timeouts → back off
-with jitter. Items fetched before a mid-walk error are stored (they are deduplicated) but
-the cursor stays where it was, so nothing between is skipped.
+(only that account stops; tokens and reconnecting are `accounts.connection`'s); 429 → wait
+for x-rate-limit-reset; 5xx / timeouts → back off with jitter. Items fetched before a
+mid-walk error are stored (they are deduplicated) but the cursor stays where it was, so
+nothing between is skipped.
 """
 
 from __future__ import annotations
@@ -28,10 +30,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring import counters
-from twitter_channel.intake import schedule
+from twitter_channel.accounts.connection import (
+    client_for,
+    ensure_cursors,
+    mark_needs_reconnect,
+    refresh_account_token,
+    refresh_token_if_expiring,
+)
+from twitter_channel.intake import reconcile, schedule
 from twitter_channel.intake.store import items_from_page, store_items
 from twitter_channel.models import IncomingItem, Stream, StreamCursor, XAccount
-from twitter_channel.realtime import reconcile
 from twitter_channel.x.types import Page, RateLimit, XAuthError, XError, XRateLimited, XTransientError
 
 log = logging.getLogger(__name__)
@@ -52,6 +60,9 @@ class PollResult:
     stored: int = 0
     next_poll_at: datetime | None = None
     error: str = ""
+    # Items this poll stored, those of an attempt that then failed included: what conversion has
+    # to take next (the poll task queues it; polling itself only stores).
+    to_convert: int = 0
     new_item_ids: list[int] = field(default_factory=list, repr=False)
 
     def __str__(self) -> str:
@@ -65,32 +76,19 @@ class PollResult:
         return text
 
 
-def client_for(account: XAccount):
-    from twitter_channel.costs.meter import CostMeter
-    from twitter_channel.x.api import XClient
-
-    return XClient(account.access_token, base_url=settings.X_API_BASE_URL, meter=CostMeter(account))
-
-
-def ensure_cursors(account: XAccount) -> None:
-    StreamCursor.objects.bulk_create(
-        [StreamCursor(account=account, stream=s) for s in Stream.values], ignore_conflicts=True
-    )
-
-
-def resume_polling(account: XAccount) -> None:
-    """After a reconnect: poll every stream now, not when the paused schedule said."""
-    ensure_cursors(account)
-    StreamCursor.objects.filter(account=account).update(
-        next_poll_at=timezone.now(), claimed_at=None, consecutive_failures=0, last_error=""
-    )
-
-
 # --- one poll ----------------------------------------------------------------------------------
 
 
 def poll_stream(account_id: int, stream: str, *, client_factory: ClientFactory | None = None) -> PollResult:
-    client_factory = client_factory or client_for
+    """Poll one stream of the account; `result.to_convert` says how many new items wait for
+    conversion (the caller queues it: `tasks.poll_stream`)."""
+    stored: list[int] = []  # what each committed walk stored, a failed one's included
+    result = _poll(account_id, stream, client_factory or client_for, stored)
+    result.to_convert = sum(stored)
+    return result
+
+
+def _poll(account_id: int, stream: str, client_factory: ClientFactory, stored: list[int]) -> PollResult:
     account = XAccount.objects.get(pk=account_id)
     ensure_cursors(account)
     if not account.is_polling:
@@ -104,7 +102,7 @@ def poll_stream(account_id: int, stream: str, *, client_factory: ClientFactory |
 
     for attempt in (1, 2):
         try:
-            return _walk_and_store(account, stream, client_factory(account))
+            return _walk_and_store(account, stream, client_factory(account), stored)
         except XAuthError as exc:
             if attempt == 1 and account.refresh_token:
                 try:
@@ -122,7 +120,7 @@ def poll_stream(account_id: int, stream: str, *, client_factory: ClientFactory |
     raise AssertionError("unreachable")
 
 
-def _walk_and_store(account: XAccount, stream: str, client) -> PollResult:
+def _walk_and_store(account: XAccount, stream: str, client, stored: list[int]) -> PollResult:
     result = PollResult(str(account), stream, "ok")
     error: XError | None = None
     with transaction.atomic():
@@ -159,8 +157,7 @@ def _walk_and_store(account: XAccount, stream: str, client) -> PollResult:
             cursor.claimed_at = None
             result.next_poll_at = cursor.next_poll_at
         cursor.save()
-        if result.stored:
-            transaction.on_commit(lambda: _converted_soon(account.pk, result.stored))
+    stored.append(result.stored)
     if error is not None:
         raise error
     return result
@@ -278,47 +275,6 @@ def _record_failure(account, stream, message, next_at, *, count=True, remaining=
     XAccount.objects.filter(pk=account.pk).update(last_error=message[:2000], last_error_at=timezone.now())
 
 
-def mark_needs_reconnect(account: XAccount, message: str) -> None:
-    log.warning("X account %s needs reconnecting: %s", account, message)
-    XAccount.objects.filter(pk=account.pk).update(
-        needs_reconnect=True, last_error=message[:2000], last_error_at=timezone.now()
-    )
-
-
-# --- tokens ----------------------------------------------------------------------------------------
-
-
-def refresh_token_if_expiring(account: XAccount) -> XAccount:
-    margin = timedelta(seconds=settings.X_TOKEN_REFRESH_MARGIN_SECONDS)
-    if account.refresh_token and account.token_expires_at and account.token_expires_at - timezone.now() < margin:
-        return refresh_account_token(account)
-    return account
-
-
-def refresh_account_token(account: XAccount) -> XAccount:
-    """Swap the refresh token for new tokens and keep the newest refresh token X returns.
-
-    The account row is locked: X invalidates a refresh token once used, so two workers
-    refreshing at once would leave one holding a dead token. Committed on its own, never
-    inside a poll's transaction, so a failing poll cannot roll the new tokens back."""
-    from twitter_channel.x import oauth as x_oauth
-
-    with transaction.atomic():
-        locked = XAccount.objects.select_for_update().get(pk=account.pk)
-        if locked.refresh_token != account.refresh_token:
-            return locked  # another worker refreshed while we waited for the lock
-        tokens = x_oauth.refresh(locked.refresh_token)
-        locked.access_token = tokens.access_token
-        if tokens.refresh_token:
-            locked.refresh_token = tokens.refresh_token
-        locked.token_expires_at = tokens.expires_at
-        if tokens.scope:
-            locked.scopes = " ".join(tokens.scope)
-        locked.save(update_fields=["access_token", "refresh_token", "token_expires_at", "scopes"])
-    log.info("Refreshed the X token of %s", locked)
-    return locked
-
-
 # --- rate-limit bookkeeping ---------------------------------------------------------------------------
 
 
@@ -338,9 +294,3 @@ def _rate_limit_of(cursor: StreamCursor) -> RateLimit | None:
 
 def _last_rate_limit(pages: list[Page]) -> RateLimit | None:
     return next((p.rate_limit for p in reversed(pages) if p.rate_limit), None)
-
-
-def _converted_soon(account_id: int, new_items: int) -> None:
-    from twitter_channel.tasks import enqueue_conversion
-
-    enqueue_conversion(account_id, new_items)

@@ -34,7 +34,7 @@ def next_poll_after_success(
     one whose monthly X spending budget is spent, at its budget's floor (`cost_meter`)."""
     floor = timedelta(seconds=seconds("X_POLL_MIN_INTERVAL_SECONDS"))
     if account is not None:
-        from twitter_channel.realtime.reconcile import poll_floor_seconds
+        from twitter_channel.intake.reconcile import poll_floor_seconds
 
         floor = timedelta(seconds=poll_floor_seconds(account, floor.total_seconds(),
                                                      seconds("X_REALTIME_RECONCILE_SECONDS")))

@@ -16,9 +16,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets.access import admin_only
+from tickets.outbox import enqueue_after_commit
 from twitter_channel.intake import bulk_convert, conversion
 from twitter_channel.intake.incoming import StreamFilterForm, incoming_items, is_convertible
 from twitter_channel.intake.models import BulkConversion
+from twitter_channel.intake.tasks import bulk_convert_items
 from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
 
 ITEMS_PER_PAGE = 50
@@ -70,6 +72,10 @@ def bulk(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Select at least one item.")
         return _back(request)
     run = bulk_convert.start_bulk_conversion(ids, request.user)
+    if run.status != BulkConversion.Status.FINISHED:
+        # Too many to convert inside the request. A broker that is down must not fail the
+        # admin's request (the row is committed by then).
+        enqueue_after_commit(bulk_convert_items, run.pk)
     return redirect("twitter_channel:bulk_result", run.pk)
 
 

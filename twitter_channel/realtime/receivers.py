@@ -11,6 +11,7 @@ from django.db.models.signals import post_save
 from tickets.outbox import enqueue_after_commit
 from twitter_channel.models import XAccount
 from twitter_channel.realtime.models import ActivitySubscription
+from twitter_channel.realtime.tasks import unsubscribe_account
 
 
 def connect() -> None:
@@ -21,7 +22,5 @@ def connect() -> None:
 def unsubscribe_disconnected(sender, instance: XAccount, **kwargs) -> None:
     if instance.is_active or not ActivitySubscription.objects.filter(account_id=instance.pk).exists():
         return
-    from twitter_channel.realtime.tasks import unsubscribe_account
-
     account_id = instance.pk
     enqueue_after_commit(unsubscribe_account, account_id)  # a broker that is down must not fail the disconnect

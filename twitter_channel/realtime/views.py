@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from tickets.access import admin_only
 from tickets.outbox import enqueue_after_commit
+from twitter_channel.accounts.connection import RealtimeUnavailable
 from twitter_channel.models import ActivityEvent, XAccount
 from twitter_channel.realtime import subscriptions
 from twitter_channel.realtime.tasks import process_activity_event
@@ -39,7 +40,7 @@ def switch_mode(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("twitter_channel:account_settings", pk=pk)
     try:
         subscriptions.switch_intake_mode(account, mode)
-    except (XError, subscriptions.RealtimeUnavailable) as exc:
+    except (XError, RealtimeUnavailable) as exc:
         detail = getattr(exc, "detail", "") or str(exc)
         log.warning("Switching %s to %s failed: %s", account, mode, detail)
         messages.error(request, f"X refused real time for {account}: {detail}. It keeps polling as before.")
@@ -62,7 +63,7 @@ def replay(request: HttpRequest, pk: int) -> HttpResponse:
     now = timezone.now()
     try:
         job = subscriptions.replay_window(now - timedelta(hours=hours), now)
-    except (XError, subscriptions.RealtimeUnavailable) as exc:
+    except (XError, RealtimeUnavailable) as exc:
         messages.error(request, f"X refused the replay: {getattr(exc, 'detail', '') or exc}")
         return redirect("twitter_channel:account_settings", pk=pk)
     messages.success(request, f"X is delivering the last {hours} hour(s) of events again (job {job}).")

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from tickets.models import Ticket, User
 from tickets.tests.factories import AdminFactory, GroupFactory, UserFactory
-from twitter_channel.intake import polling
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, XAccount
 from twitter_channel.x import oauth as x_oauth
 
@@ -24,7 +24,7 @@ from .intake_helpers import BRAND_ID
 def account(db):
     account = XAccount.objects.create(user_id=BRAND_ID, username="AcmeHelp", access_token="secret-access-123",
                                       refresh_token="secret-refresh-456")
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     return account
 
 

@@ -14,7 +14,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from tickets.models import Channel, Comment, Ticket
-from twitter_channel.intake.polling import ensure_cursors
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import IncomingItem, StreamCursor, XAccount
 from xsandbox.testing import running_sandbox
 

@@ -19,7 +19,7 @@ from django.urls import reverse
 from helpdesk.models import Heartbeat
 from tickets.models import Channel, Comment, Ticket, User
 from tickets.tests.factories import EmailIdentityFactory, RequesterFactory, TicketFactory
-from twitter_channel.intake.polling import ensure_cursors
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import StreamCursor, XAccount
 from xsandbox.testing import running_sandbox
 

@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from twitter_channel import tasks
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.intake import polling, schedule
 from twitter_channel.models import StreamCursor, XAccount
 from twitter_channel.x.types import OAuthTokens, RateLimit, XAuthError, XRateLimited, XTransientError
@@ -149,7 +150,7 @@ def test_401_without_refresh_token_marks_reconnect_and_others_keep_polling(x, ac
     account.refresh_token = ""
     account.save()
     other = XAccount.objects.create(user_id="900000000000000002", username="AcmeShop", access_token="t2")
-    polling.ensure_cursors(other)
+    ensure_cursors(other)
     x.errors["mentions"].append(XAuthError("Unauthorized", status=401))
     result = polling.poll_stream(account.pk, "mentions", client_factory=x.client_for)
     assert result.outcome == "reconnect"
@@ -210,14 +211,14 @@ def test_dispatch_claims_each_due_stream_once(account, monkeypatch):
 
 def test_dispatch_skips_streams_not_due(account, monkeypatch):
     monkeypatch.setattr(tasks.poll_stream, "delay", lambda *a: None)
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     StreamCursor.objects.filter(stream="dms").update(next_poll_at=timezone.now() + timedelta(minutes=1))
     assert tasks.dispatch_polls() == 2
 
 
 def test_claim_expires_so_a_poll_lost_with_its_worker_is_dispatched_again(account, settings):
     settings.X_POLL_CLAIM_SECONDS = 30
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     assert len(tasks.claim_due_cursors()) == 3
     assert tasks.claim_due_cursors(now=timezone.now() + timedelta(seconds=10)) == []
     assert len(tasks.claim_due_cursors(now=timezone.now() + timedelta(seconds=31))) == 3

@@ -53,7 +53,7 @@ class LookupFails:
 
 
 def storing_queries(monkeypatch, events: int) -> int:
-    monkeypatch.setattr(intake, "_convert", lambda account_id: None)  # storing only
+    monkeypatch.setattr(intake, "convert_pending", lambda account_id, time_budget=None: None)  # storing only
     mentions(events)
     with CaptureQueriesContext(connection) as queries:
         intake.process_pending()

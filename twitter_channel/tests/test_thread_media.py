@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from live.audience import render_comments
 from tickets.models import User
 from tickets.tests.factories import UserFactory
-from twitter_channel.compliance.deletions import redact_deleted
 from twitter_channel.intake import bulk_convert, store
+from twitter_channel.intake.deletions import redact_deleted
 from twitter_channel.models import IncomingItem
 from twitter_channel.x.parsing import parse_page, parse_tweet
 

@@ -8,7 +8,7 @@ import re
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from twitter_channel.intake.polling import resume_polling
+from twitter_channel.accounts.connection import resume_polling
 from twitter_channel.models import XAccount
 
 # X ids are unsigned 64-bit integers written in ASCII digits (str.isdigit() also takes "١٢٣").

@@ -3,22 +3,17 @@
 While an account takes events in real time, an item a poll stores *first* may be one the push
 path did not deliver (a dropped webhook, a stream gap longer than its backfill), or one whose
 event was in flight at that very moment. The poll stamps it (`polled_before_push_at`); push
-clears the stamp if it brings the item after all. What is still stamped after `PUSH_GRACE` was
-missed by push, and the account page counts it. Items older than the switch to real time are
+clears the stamp if it brings the item after all. What is still stamped after a grace period
+was missed by push, and the account page counts it (`accounts.health.missed_by_push`). Items older than the switch to real time are
 not stamped (push never promised them), except likes: a like's time is not the liked post's,
 so any like first seen by a poll is.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from django.utils import timezone
 
 from twitter_channel.models import IncomingItem, XAccount
-
-# Push has this long to bring an item a poll stored first before the item counts as missed.
-PUSH_GRACE = timedelta(minutes=1)
 
 
 def is_realtime(account: XAccount) -> bool:
@@ -48,12 +43,6 @@ def push_brought(account_id: int, rows: list[IncomingItem]) -> int:
     return IncomingItem.objects.filter(
         account_id=account_id, x_id__in={r.x_id for r in rows}, polled_before_push_at__isnull=False
     ).update(polled_before_push_at=None)
-
-
-def missed_by_push(account: XAccount, *, now: datetime | None = None) -> int:
-    """Items push has not brought within `PUSH_GRACE` of a poll storing them."""
-    cutoff = (now or timezone.now()) - PUSH_GRACE
-    return IncomingItem.objects.filter(account=account, polled_before_push_at__lte=cutoff).count()
 
 
 def poll_floor_seconds(account: XAccount, default: float, reconcile: float) -> float:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from twitter_channel.compliance.models import XDeletion
-from twitter_channel.models import IncomingItem
+from twitter_channel.models import IncomingItem, XDeletion
 
 Kind = IncomingItem.Kind
 POST_KINDS = (Kind.MENTION, Kind.LIKE, Kind.OWN_TWEET)

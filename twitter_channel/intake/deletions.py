@@ -21,11 +21,9 @@ from django.utils import timezone
 
 from tickets.models import Comment
 from tickets.redaction import redact_comment, tombstone
-from twitter_channel.compliance.items import DM_KINDS, POST_KINDS, redact_item
-from twitter_channel.compliance.models import XDeletion
 from twitter_channel.intake.conversion import body_for, subject_for
-from twitter_channel.models import IncomingItem
-from twitter_channel.realtime.models import ActivityEvent
+from twitter_channel.intake.redaction import DM_KINDS, POST_KINDS, redact_item
+from twitter_channel.models import ActivityEvent, IncomingItem, XDeletion
 
 
 def record_deletion(x_id: str, *, source: str, dm: bool = False, deleted_at: datetime | None = None) -> XDeletion:
