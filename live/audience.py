@@ -21,10 +21,10 @@ from django.template.loader import render_to_string
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
+from tickets import thread
 from tickets.access import visible_tickets
 from tickets.filters import QueueFilterForm, apply_filters, apply_sort
 from tickets.models import Comment, Ticket, User
-from tickets.origins import attach_origins
 from tickets.queue_page import Plain, page_ids
 from tickets.queues import DEFAULT_QUEUE, QUEUES, channel_queue
 
@@ -205,12 +205,7 @@ def ticket_properties(ticket: Ticket) -> dict[str, Any]:
 
 
 def render_comments(ticket_id: int, after: int) -> list[dict]:
-    comments = (
-        Comment.objects.filter(ticket_id=ticket_id, pk__gt=after)
-        .select_related("author_user", "author_requester", "inbound_email")
-        .prefetch_related("email_attachments")
-        .order_by("created_at", "id")
-    )
+    # Drawn as the ticket page draws them: the @handle, "view on X" and media included.
     return [
         {
             "id": c.pk,
@@ -218,8 +213,7 @@ def render_comments(ticket_id: int, after: int) -> list[dict]:
             "author": c.author_name,
             "html": render_to_string("tickets/_comment.html", {"comment": c}),
         }
-        # The @handle, "view on X" and media the ticket page shows with each comment.
-        for c in attach_origins(comments)
+        for c in thread.messages(Comment.objects.filter(ticket_id=ticket_id, pk__gt=after))
     ]
 
 

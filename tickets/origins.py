@@ -7,14 +7,16 @@ registering a provider from its AppConfig.ready:
     register_origins(x_origins)
 
 A provider takes the comments of a page and returns {comment id: Origin} for those it knows,
-in a few queries for the whole page (never one per comment). The ticket page and the live
-workspace's pushed comments both call `attach_origins` before drawing `tickets/_comment.html`,
-which reads `comment.origin`.
+in a few queries for the whole page (never one per comment). The comments carry only the
+columns the thread shows (`tickets.thread.COLUMNS`): a provider that needs more reads it
+itself, for the whole page at once. The ticket page and the live
+workspace's pushed comments both draw `tickets/_comment.html` from `tickets.thread`'s
+messages, which ask `origins_of` once for all their comments.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .models import Comment
@@ -57,12 +59,10 @@ def register_origins(provider: Provider) -> None:
         _providers.append(provider)
 
 
-def attach_origins(comments: Iterable[Comment]) -> list[Comment]:
-    """Set `comment.origin` (None when no channel knows more) on each comment."""
-    comments = list(comments)
+def origins_of(comments: list[Comment]) -> dict[int, Origin]:
+    """{comment id: Origin} for the comments some channel knows more of."""
     found: dict[int, Origin] = {}
     for provider in _providers:
         found.update(provider(comments))
-    for comment in comments:
-        comment.origin = found.get(comment.pk)
-    return comments
+    return found
+

@@ -1,4 +1,4 @@
-"""The ticket page's timeline: the page of comments shown, with the property changes made
+"""The ticket page's timeline: the page of messages shown (`tickets.thread`), with the property changes made
 in the same stretch of time interleaved between them.
 
 One query for the changes whatever their number (capped), so the page's query count stays
@@ -12,7 +12,8 @@ from datetime import datetime
 
 from django.core.paginator import Page
 
-from .models import Comment, Ticket, TicketEvent
+from .models import Ticket, TicketEvent
+from .thread import Message
 
 # More changes than this between two pages of comments are cut to the latest ones.
 EVENTS_PER_PAGE = 200
@@ -53,7 +54,7 @@ class ChangeSet:
 @dataclass(frozen=True)
 class Entry:
     kind: str  # "comment" or "changes"
-    item: Comment | ChangeSet
+    item: Message | ChangeSet
 
 
 @dataclass

@@ -11,7 +11,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,7 +18,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import bulk, panels
+from . import bulk, panels, thread
 from .access import can_change_requester, can_delete_tickets, visible_tickets
 from .comments import TicketFull
 from .filters import QueueFilterForm, apply_filters, apply_sort
@@ -27,7 +26,6 @@ from .forms import BulkActionForm, ReplyForm, RequesterEmailForm, TicketProperti
 from .lifecycle import EditConflict, update_ticket
 from .mail.addresses import email_address_for, make_primary, set_requester_email
 from .models import Channel, Identity, Ticket
-from .origins import attach_origins
 from .queue_page import RELEVANCE, queue_page
 from .queues import DEFAULT_QUEUE, QUEUES, channel_queue
 from .replies import after_reply, post_reply, replies_since
@@ -123,20 +121,9 @@ def _reply_form(ticket: Ticket, **kwargs) -> ReplyForm:
 def _render_detail(
     request, ticket, *, reply_form=None, properties_form=None, requester_email_form=None, status=200
 ) -> HttpResponse:
-    # The inbound email (a reverse one-to-one, so a join) and the attachments (one query for
-    # the page) let each comment link its original message and files without a query apiece.
-    comments = (
-        ticket.comments.select_related("author_user", "author_requester", "inbound_email")
-        .prefetch_related("email_attachments", "revisions")
-        .order_by("created_at", "id")
-    )
-    paginator = Paginator(comments, settings.COMMENTS_PER_PAGE)
-    # The newest page by default: agents answer the latest message, and the reply box sits
-    # right under it. Older pages are one "Earlier messages" click away, so a ticket with
-    # 5,000 comments renders COMMENTS_PER_PAGE of them, never all.
-    page = paginator.get_page(request.GET.get("page") or paginator.num_pages)
-    # Evaluated once here (the page caches it), so the timeline draws these very objects.
-    attach_origins(page.object_list)
+    # The newest page by default; older pages are one "Earlier messages" click away, so a
+    # ticket with 5,000 comments renders COMMENTS_PER_PAGE of them, never all.
+    page = thread.page_of(ticket, request.GET.get("page"))
     related = visible_tickets(request.user).filter(Q(follow_up_of=ticket) | Q(pk=ticket.follow_up_of_id))
     related = list(related.only("pk", "subject", "status", "follow_up_of_id").order_by("pk"))
     return render(

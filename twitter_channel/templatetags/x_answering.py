@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import template
 
 from twitter_channel.answering.models import OutgoingMessage
-from twitter_channel.answering.replies import reply_choices_for_page, thread_participants
+from twitter_channel.answering.replies import reply_choices_for_page
 
 register = template.Library()
 
@@ -25,12 +25,9 @@ def applies_to(answer: str, ways: str) -> bool:
 
 @register.simple_tag
 def x_participants(ticket):
-    """Others than the requester who posted in the ticket's thread."""
-    from tickets.models import Identity
-
-    own = set(Identity.objects.filter(requester_id=ticket.requester_id, kind=Identity.Kind.X)
-              .values_list("value", flat=True))
-    return thread_participants(ticket, exclude_x_ids=own)
+    """Others than the requester who posted in the ticket's thread: the reply box's choices
+    already worked them out for this page (the composer's "To")."""
+    return reply_choices_for_page(ticket).participants
 
 
 @register.simple_tag
