@@ -59,20 +59,17 @@ def record_event(body: str, source: str) -> ActivityEvent | None:
 
 def record_events(body: str, source: str) -> list[ActivityEvent]:
     """Store the events of one delivery once each, in one multi-row INSERT; returns the new
-    ones (a redelivered event is not among them), and queues one processing task for them.
+    ones (a redelivered event is not among them), and makes sure a processing task is queued.
 
     A delivery is one envelope, `{"data": {...}}`, or several at once, `{"data": [{...}, ...]}`
     (X batches events when they come fast); each event of a batch is kept as the envelope of
     its own. An event that cannot be parsed is still kept (failed, with the reason), keyed on
-    a hash of its body so a redelivery of the same broken body is not kept twice."""
+    a hash of its body so a redelivery of the same broken body is not kept twice. Nothing else
+    happens while X waits: the account, the billing and the items come with processing."""
     rows = [_event_row(text, source) for text in _split_delivery(body)]
     new = _insert_new(rows)
-    accounts = _accounts_of(new)
-    _bill_events(new, accounts)
-    pending = [event.pk for event in new if event.state == State.NEW]
-    if pending:
-        # One task takes every event still new (process_pending), however many came at once.
-        transaction.on_commit(lambda: _process_soon(pending[0]))
+    if any(event.state == State.NEW for event in new):
+        transaction.on_commit(_process_soon)
     return new
 
 
@@ -144,42 +141,83 @@ EVENT_COLUMNS = ("event_id", "source", "event_type", "for_user_id", "body", "rec
                  "items_stored")
 
 
-def _accounts_of(events: list[ActivityEvent]) -> dict[str, int]:
-    user_ids = {event.for_user_id for event in events if event.for_user_id}
-    if not user_ids:
-        return {}
-    return dict(XAccount.objects.filter(user_id__in=user_ids).values_list("user_id", "pk"))
-
-
-def _bill_events(events: list[ActivityEvent], accounts: dict[str, int]) -> None:
-    """X bills each pushed event once (a redelivery is the same row, never billed again): one
-    record per account for the whole delivery."""
+def _bill_events(events: list[ActivityEvent], accounts: dict[str, XAccount]) -> None:
+    """X bills each pushed event once. Billed as it leaves `new`, which happens once (a
+    redelivery is the same row): one record per account for the whole batch."""
     from ..cost_meter import record
     from ..x_costs import event_charge
 
     charges: dict[int, list] = {}
     for event in events:
-        charge = event_charge(event.event_type, event.event_id)
-        account_id = accounts.get(event.for_user_id) if charge and event.for_user_id else None
-        if account_id is not None:
-            charges.setdefault(account_id, []).append(charge)
+        charge = event_charge(event.event_type, event.event_id) if event.state != State.NEW else None
+        account = accounts.get(event.for_user_id) if charge and event.for_user_id else None
+        if account is not None:
+            charges.setdefault(account.pk, []).append(charge)
     for account_id, account_charges in sorted(charges.items()):
         record(account_id, account_charges)
 
 
-def _process_soon(event_pk: int) -> None:
+def processing_queued_key() -> str:
+    # Per database: the cache (Redis) may be shared by several installations, tests and benches.
+    return f"x-activity-processing-queued:{connection.settings_dict['NAME']}"
+
+
+# How long "a processing task is queued" stands without the task starting: past it the next
+# delivery queues another (the first may have been lost with its broker), and the sweeper is
+# the backstop. Short: under a backlog it costs one more publish per interval, no more.
+PROCESSING_QUEUED_SECONDS = 2
+
+
+def _cache_is_shared() -> bool:
+    """Whether every web and worker process sees the same cache (Redis in production); a
+    process-local cache (development without Redis) could never see the task start."""
+    from django.conf import settings
+
+    backend = settings.CACHES["default"]["BACKEND"]
+    return not backend.endswith(("LocMemCache", "DummyCache"))
+
+
+def _process_soon() -> None:
+    """Queue a processing task unless one is queued and not started yet: that one will take
+    this delivery's events too (it takes every event still new). Under a burst this is one
+    publish per task run instead of one per delivery; a task clears the mark as it starts,
+    so a delivery that lands while a task runs queues the next, and workers keep sharing."""
+    from django.core.cache import cache
+
     from .tasks import process_activity_event
 
     try:
+        if _cache_is_shared() and not cache.add(processing_queued_key(), 1, PROCESSING_QUEUED_SECONDS):
+            return
+    except Exception as exc:  # noqa: BLE001 - a cache that is away must not stop the queueing
+        log.warning("Could not check for a queued processing task (%s): queueing one", exc)
+    try:
         # One connection attempt, no retries: X (or the stream) waits for this answer, and
         # nothing is lost without the task. (kombu's defaults retry for about 6 s.)
-        with process_activity_event.app.pool.acquire(block=True) as connection:
-            connection.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0)
-            process_activity_event.apply_async((event_pk,), connection=connection, retry=False)
+        with process_activity_event.app.pool.acquire(block=True) as broker:
+            broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0)
+            process_activity_event.apply_async(connection=broker, retry=False)
     except Exception as exc:  # noqa: BLE001 - kombu raises several kinds for a broker that is away
-        # The event is stored and new: sweep_activity_events processes it once beat can
+        # The events are stored and new: sweep_activity_events processes them once beat can
         # reach the broker again.
-        log.warning("Event %s stored but not queued (%s); the sweeper will process it", event_pk, exc)
+        log.warning("Events stored but not queued (%s); the sweeper will process them", exc)
+        _forget_processing_queued()
+
+
+def processing_starts() -> None:
+    """A processing task starts: deliveries from now on queue the next one."""
+    _forget_processing_queued()
+
+
+def _forget_processing_queued() -> None:
+    from django.core.cache import cache
+
+    if not _cache_is_shared():
+        return
+    try:
+        cache.delete(processing_queued_key())
+    except Exception as exc:  # noqa: BLE001 - the mark then lapses by itself
+        log.warning("Could not clear the queued-processing mark (%s)", exc)
 
 
 @dataclass
@@ -226,7 +264,9 @@ def process_pending(*, time_budget: float | None = None, client_factory=None) ->
 def _store_batch(batch: list[ActivityEvent], stats: EventStats, client_factory) -> set[int]:
     """Store the items of a locked batch of events; returns the accounts that got new items."""
     now = timezone.now()
-    rows_of = _rows_of_events(batch, stats, client_factory, now)
+    # Every account the batch's events name, connected or not (X bills events either way).
+    accounts = {a.user_id: a for a in XAccount.objects.filter(user_id__in={e.for_user_id for e in batch})}
+    rows_of = _rows_of_events(batch, stats, client_factory, now, accounts)
     by_account: dict[int, list[IncomingItem]] = {}
     for rows in rows_of.values():
         for row in rows:
@@ -243,14 +283,16 @@ def _store_batch(batch: list[ActivityEvent], stats: EventStats, client_factory) 
         stats.ignored += event.state == State.IGNORED
         stats.failed += event.state == State.FAILED
     stats.items_stored += len(fresh)
-    ActivityEvent.objects.bulk_update(batch, ["state", "detail", "processed_at", "account", "items_stored"])
+    _save_outcomes(batch)
+    _bill_events(batch, accounts)
     XAccount.objects.filter(pk__in={event.account_id for event in batch if event.pk in rows_of}).update(
         last_event_at=now
     )
     return {account_id for account_id, rows in by_account.items() if any(id(row) in fresh for row in rows)}
 
 
-def _rows_of_events(batch: list[ActivityEvent], stats: EventStats, client_factory, now) -> dict[int, list]:
+def _rows_of_events(batch: list[ActivityEvent], stats: EventStats, client_factory, now,
+                    known_accounts: dict[str, XAccount]) -> dict[int, list]:
     """The item rows of each event that makes any (by event pk); every other event is marked
     with why it makes none, or left new with the reason it has to wait."""
     envelopes: dict[int, Envelope] = {}
@@ -259,8 +301,10 @@ def _rows_of_events(batch: list[ActivityEvent], stats: EventStats, client_factor
             envelopes[event.pk] = parse_envelope(event.body)
         except ParseError as exc:
             _mark(event, State.FAILED, f"Could not parse: {exc}", now)
-    user_ids = {envelope.for_user_id for envelope in envelopes.values() if envelope.for_user_id}
-    accounts = {a.user_id: a for a in XAccount.objects.filter(user_id__in=user_ids, is_active=True)}
+    accounts = {user_id: account for user_id, account in known_accounts.items() if account.is_active}
+    missing = {e.for_user_id for e in envelopes.values() if e.for_user_id and e.for_user_id not in known_accounts}
+    if missing:  # an envelope naming another user than the row did (rows of older versions)
+        accounts.update({a.user_id: a for a in XAccount.objects.filter(user_id__in=missing, is_active=True)})
     rows_of: dict[int, list[IncomingItem]] = {}
     for event in batch:
         envelope = envelopes.get(event.pk)
@@ -291,6 +335,25 @@ def _rows_of_events(batch: list[ActivityEvent], stats: EventStats, client_factor
             log.exception("Event %s of %s could not be processed", event.event_id, account)
             _mark(event, State.FAILED, f"Could not process: {type(exc).__name__}: {exc}", now)
     return rows_of
+
+
+def _save_outcomes(batch: list[ActivityEvent]) -> None:
+    """What became of each event of the batch, in one `UPDATE ... FROM (VALUES ...)`. (Django's
+    bulk_update writes a CASE per row and field, and building it cost more CPU than storing the
+    batch's items did.)"""
+    fields = ["state", "detail", "processed_at", "account", "items_stored"]
+    if connection.vendor != "postgresql":
+        ActivityEvent.objects.bulk_update(batch, fields)
+        return
+    table = ActivityEvent._meta.db_table
+    values = ", ".join(["(%s::bigint, %s, %s, %s::timestamptz, %s::bigint, %s::smallint)"] * len(batch))
+    params = [v for e in batch for v in (e.pk, e.state, e.detail, e.processed_at, e.account_id, e.items_stored)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS event SET state = v.state, detail = v.detail, processed_at = v.processed_at, "
+            "account_id = v.account_id, items_stored = v.items_stored "
+            f"FROM (VALUES {values}) AS v (id, state, detail, processed_at, account_id, items_stored) "
+            "WHERE event.id = v.id", params)
 
 
 def _take_requester_profile(event: ActivityEvent, envelope: Envelope, now) -> None:

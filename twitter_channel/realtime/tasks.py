@@ -19,12 +19,14 @@ PROCESS_TIME_BUDGET = 5.0
 
 @shared_task
 def process_activity_event(event_pk: int | None = None) -> dict | None:
-    """Process the recorded events still new, `event_pk`'s among them, in batches.
+    """Process the recorded events still new, in batches.
 
-    One task is queued per recorded event; during a burst the first of them takes the events
-    queued behind it in its batches, and the later tasks find theirs done in one query."""
+    A delivery queues this task unless one is queued already (`intake._process_soon`); the
+    task takes every event still new, whichever delivery brought it. (`event_pk`: tasks
+    queued by earlier versions named the event they were queued for.)"""
     if event_pk is not None and not ActivityEvent.objects.filter(pk=event_pk, state=ActivityEvent.State.NEW).exists():
         return None
+    intake.processing_starts()
     stats = intake.process_pending(time_budget=PROCESS_TIME_BUDGET)
     if stats.unfinished:
         # Hand over to a fresh task, so polls and beat's tasks queued meanwhile get their turn.
