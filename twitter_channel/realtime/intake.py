@@ -44,8 +44,8 @@ from .models import ActivityEvent
 log = logging.getLogger(__name__)
 
 State = ActivityEvent.State
-# Events claimed and stored per transaction.
-EVENT_BATCH_SIZE = 100
+# Events claimed and stored per transaction (what X_CONVERT_BATCH_SIZE converts at once, by default).
+EVENT_BATCH_SIZE = 200
 # An event whose X lookup keeps failing this long is kept as failed instead of retried forever.
 GIVE_UP_AFTER = timedelta(days=1)
 
