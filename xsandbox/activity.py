@@ -464,9 +464,17 @@ class Activity:
         if delay:
             time.sleep(delay)
         started = time.monotonic()
+        headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
         try:
-            r = self.http.request("POST", webhook.url, body=body, timeout=self.delivery_timeout, retries=False,
-                                  headers={"content-type": "application/json", SIGNATURE_HEADER: sign(body, secret)})
+            try:
+                r = self.http.request("POST", webhook.url, body=body, timeout=self.delivery_timeout, retries=False,
+                                      headers=headers)
+            except urllib3.exceptions.ProtocolError:
+                # The connection broke before any answer, most often a kept-alive one the webhook
+                # closed as it was reused: X tries such a delivery again, and so does the sandbox,
+                # once, at once, on a new connection (the webhook ignores a repeat it already holds).
+                r = self.http.request("POST", webhook.url, body=body, timeout=self.delivery_timeout, retries=False,
+                                      headers=headers)
             self._record(events, webhook, r.status, outcome, ms=(time.monotonic() - started) * 1000)
         except urllib3.exceptions.HTTPError as exc:
             self._record(events, webhook, None, outcome, error=type(exc).__name__,
