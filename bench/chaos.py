@@ -204,8 +204,8 @@ def run(args, db_url: str, broker, cluster) -> int:
     from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
     from tickets.models import Comment, User
+    from twitter_channel.accounts.connection import ensure_cursors
     from twitter_channel.models import IncomingItem, StreamCursor, XAccount
-    from twitter_channel.polling import ensure_cursors
     from twitter_channel.tests.e2e_harness import CeleryProcesses, WebProcess, wait_for
     from xsandbox.testing import running_sandbox
 

@@ -102,9 +102,9 @@ def main(argv=None) -> int:
 
 
 def run(args, port: int) -> int:
+    from twitter_channel.accounts.connection import app_client
     from twitter_channel.compliance import jobs
     from twitter_channel.models import ComplianceJobRun, IncomingItem, XAccount
-    from twitter_channel.realtime.subscriptions import app_client
     from xsandbox.testing import SandboxClient
 
     sb = SandboxClient(f"http://127.0.0.1:{port}")

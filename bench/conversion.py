@@ -109,7 +109,7 @@ def convert_child() -> int:
     django.setup()
     from django.db import connection
 
-    from twitter_channel import conversion
+    from twitter_channel.intake import conversion
 
     profile = os.environ.get("BENCH_PROFILE") == "1"
     profiler = None

@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args, sandbox_url: str, meter) -> int:
-    from twitter_channel import polling
+    from twitter_channel.accounts.connection import ensure_cursors
     from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
     from twitter_channel.realtime import subscriptions
     from xsandbox.testing import SandboxClient
@@ -188,7 +188,7 @@ def run(args, sandbox_url: str, meter) -> int:
     customers = [sb.create_user(f"customer{i}") for i in range(50)]
     token = sb.mint_token(brand["id"])["access_token"]
     account = XAccount.objects.create(user_id=brand["id"], username="AcmeSupport", access_token=token)
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     subscriptions.switch_intake_mode(account, XAccount.IntakeMode.WEBHOOK)
     print(f"bench realtime: account in webhook mode, {len(sb.activity_state()['subscriptions'])} subscriptions")
 

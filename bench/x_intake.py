@@ -130,8 +130,8 @@ def run(args, db_url: str) -> int:
     from django.db.models import Max, Min
 
     from tickets.models import Ticket
+    from twitter_channel.accounts.connection import ensure_cursors
     from twitter_channel.models import IncomingItem, StreamCursor, XAccount
-    from twitter_channel.polling import ensure_cursors
     from twitter_channel.tests.e2e_harness import CeleryProcesses, wait_for
     from xsandbox.testing import running_sandbox
 
@@ -253,7 +253,7 @@ class AgentReplying(threading.Thread):
         from django.db import connection
 
         from tickets.models import User
-        from twitter_channel.replies import reply_on_x
+        from twitter_channel.answering.replies import reply_on_x
 
         agent, _ = User.objects.get_or_create(username="bench-agent", defaults={"role": User.Role.AGENT})
         try:
@@ -266,7 +266,7 @@ class AgentReplying(threading.Thread):
             connection.close()
 
     def queue_to_post_times(self) -> list[float]:
-        from twitter_channel.reply_models import OutgoingMessage
+        from twitter_channel.answering.models import OutgoingMessage
         from twitter_channel.tests.e2e_harness import wait_for
 
         wait_for(lambda: not OutgoingMessage.objects.filter(comment_id__in=self.comment_ids,

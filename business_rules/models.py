@@ -12,7 +12,20 @@ import secrets
 
 from django.db import models
 
+# Automations, macros and service levels keep their models next to their logic; imported
+# here so they belong to this app and its migrations.
+from .automations.models import Automation, AutomationAction, AutomationCondition, AutomationFiring  # noqa: F401
+from .macros.models import Macro, MacroAction  # noqa: F401
 from .rule_rows import ActionRow, ConditionRow
+from .sla.models import (  # noqa: F401
+    Holiday,
+    Schedule,
+    ScheduleInterval,
+    SlaPolicy,
+    SlaPolicyCondition,
+    SlaTarget,
+    TicketClocks,
+)
 
 
 class RulesVersion(models.Model):
@@ -133,18 +146,3 @@ class TriggerFiring(models.Model):
 
     def __str__(self) -> str:
         return f"{self.trigger} on #{self.ticket_id}"
-
-
-# Automations and service levels keep their models next to their logic; imported here so
-# they belong to this app's migrations.
-from .automations.models import Automation, AutomationAction, AutomationCondition, AutomationFiring  # noqa: E402, F401
-from .macros.models import Macro, MacroAction  # noqa: E402, F401
-from .sla.models import (  # noqa: E402, F401
-    Holiday,
-    Schedule,
-    ScheduleInterval,
-    SlaPolicy,
-    SlaPolicyCondition,
-    SlaTarget,
-    TicketClocks,
-)

@@ -424,7 +424,7 @@ if X_WEBHOOK_WATCH_SECONDS > 0:
         "schedule": X_WEBHOOK_WATCH_SECONDS,
     }
 
-# Outgoing tweets and DMs (twitter_channel/sending.py).
+# Outgoing tweets and DMs (twitter_channel/answering/sending.py).
 X_SEND_TIMEOUT_SECONDS = env.float("X_SEND_TIMEOUT_SECONDS", default=10.0)
 X_SEND_MAX_ATTEMPTS = env.int("X_SEND_MAX_ATTEMPTS", default=5)
 X_SEND_BACKOFF_SECONDS = env.float("X_SEND_BACKOFF_SECONDS", default=30.0)
@@ -437,7 +437,7 @@ EMAIL_SEND_BACKOFF_SECONDS = env.float("EMAIL_SEND_BACKOFF_SECONDS", default=60.
 EMAIL_SEND_STALE_SECONDS = env.int("EMAIL_SEND_STALE_SECONDS", default=300)
 X_BULK_PROGRESS_EVERY = env.int("X_BULK_PROGRESS_EVERY", default=5)  # bulk convert saves progress every N items
 
-# What X bills (twitter_channel/x_costs.py), in dollars; the defaults are X's 2026 prices.
+# What X bills (twitter_channel/x/pricing.py), in dollars; the defaults are X's 2026 prices.
 X_PRICE_POST_READ = env.str("X_PRICE_POST_READ", default="0.005")
 X_PRICE_OWNED_READ = env.str("X_PRICE_OWNED_READ", default="0.001")  # the account's own mentions and likes
 X_PRICE_USER_READ = env.str("X_PRICE_USER_READ", default="0.010")

@@ -78,7 +78,7 @@ class HelpdeskCollector:
             yield family
 
     def _costs(self) -> Iterator[Metric]:
-        from twitter_channel.cost_models import XCostDay
+        from twitter_channel.costs.models import XCostDay
 
         dollars = CounterMetricFamily("helpdesk_x_cost_dollars", "What X billed, by the cost meter's count.",
                                       labels=["account", "kind"])

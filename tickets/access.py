@@ -3,7 +3,11 @@ ticket outside an agent's reach is a 404, never a leak."""
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
 from django.db.models import Q, QuerySet
+from django.http import Http404
 
 from .models import Group, Ticket, User
 
@@ -28,6 +32,20 @@ def visible_tickets(user: User) -> QuerySet[Ticket]:
 # agents may reply, add notes and change every ticket field of the tickets they see; a
 # restricted agent may only move a ticket into one of their own groups, so they cannot
 # hand a ticket to a group they could then no longer follow.
+
+
+def admin_only(view):
+    """A page only admins have: anonymous visitors go to the login page, agents and
+    restricted agents get a 404 (for them the page does not exist)."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not request.user.is_admin:
+            raise Http404("No such page")
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def can_delete_tickets(user: User) -> bool:

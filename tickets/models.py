@@ -15,6 +15,16 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+# The email channel's own records; imported here so they belong to this app and its migrations.
+from .mail.models import (  # noqa: F401
+    EmailAttachment,
+    EmailConfirmation,
+    EmailRequest,
+    InboundEmail,
+    OutgoingEmail,
+    OutgoingNotification,
+)
+
 
 class Channel(models.TextChoices):
     WEB = "web", "Web"
@@ -423,14 +433,3 @@ class TicketEvent(models.Model):
     @property
     def tags_removed(self) -> list[str]:
         return sorted(set(self.old_value or ()) - set(self.new_value or ()))
-
-
-# The email channel's own records; imported here so they belong to this app's migrations.
-from .mail.models import (  # noqa: E402, F401
-    EmailAttachment,
-    EmailConfirmation,
-    EmailRequest,
-    InboundEmail,
-    OutgoingEmail,
-    OutgoingNotification,
-)

@@ -11,8 +11,9 @@ Each channel's delivery claims its row under a row lock and marks it SENDING bef
 message leaves, so a second task for the same row (a sweep racing a slow queue, two beats)
 steps aside: sweeping more often than needed doubles nothing.
 
-Channels register their outbox (`register_outbox`) from their AppConfig.ready, as they
-register their sender: the core never imports its extensions.
+Channels register their outbox (`register_outbox`) with its delivery task from their
+AppConfig.ready, as they register their sender: the core never imports its extensions, and a
+channel's own code queues a row through `queue_delivery` without importing its tasks module.
 """
 
 from __future__ import annotations
@@ -136,6 +137,12 @@ _outboxes: dict[str, RegisteredOutbox] = {}
 
 def register_outbox(model: type[Outbox], task, *, stale_seconds: Callable[[], float]) -> None:
     _outboxes[model._meta.label] = RegisteredOutbox(model, task, stale_seconds)
+
+
+def queue_delivery(model: type[Outbox], pk, *, countdown: float | None = None) -> None:
+    """Queue the delivery of one row, after commit, with the task its channel registered
+    (`enqueue_after_commit`: a broker that is down never fails the caller)."""
+    enqueue_after_commit(_outboxes[model._meta.label].task, pk, countdown=countdown)
 
 
 def registered_outboxes() -> list[type[Outbox]]:

@@ -8,11 +8,10 @@ from django.contrib.admin import helpers
 from django.template.response import TemplateResponse
 
 from tickets.admin import ReadOnlyAdmin
-
-from .compliance.deletions import record_deletion
-from .compliance.items import DM_KINDS
-from .compliance.summary import compliance_summary
-from .models import (
+from twitter_channel.compliance.summary import compliance_summary
+from twitter_channel.intake.deletions import record_deletion
+from twitter_channel.intake.redaction import DM_KINDS
+from twitter_channel.models import (
     ActivityEvent,
     ComplianceJobRun,
     IncomingItem,

@@ -14,12 +14,12 @@ class TwitterChannelConfig(AppConfig):
         from tickets.outbox import register_outbox
         from tickets.panels import REPLY, SIDEBAR, register_reply_modes, register_ticket_panel
         from tickets.privacy import register_personal_data
-
-        from .compliance.privacy import erase_x, export_x
-        from .replies import measure_on_x, reply_modes, reply_on_x
-        from .reply_models import OutgoingMessage
-        from .send_tasks import send_outgoing
-        from .thread_origins import x_origins
+        from twitter_channel.answering.models import OutgoingMessage
+        from twitter_channel.answering.origins import x_origins
+        from twitter_channel.answering.replies import measure_on_x, reply_modes, reply_on_x
+        from twitter_channel.answering.tasks import send_outgoing
+        from twitter_channel.compliance.privacy import erase_x, export_x
+        from twitter_channel.realtime import receivers as realtime_receivers
 
         # Agents' reply box and business rules' "reply to requester" both answer on X
         # through these: a public reply (X, X_LIKE) or a DM (X_DM).
@@ -37,3 +37,5 @@ class TwitterChannelConfig(AppConfig):
         register_personal_data("x", exporter=export_x, eraser=erase_x)
         # The thread shows each X comment's @handle, "view on X" and photos, videos and GIFs.
         register_origins(x_origins)
+        # Disconnecting an account ends its real-time subscriptions with X.
+        realtime_receivers.connect()

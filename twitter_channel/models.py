@@ -6,7 +6,19 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from .crypto import EncryptedTextField
+# Each flow keeps its records in its own folder (answering/, intake/, costs/, realtime/,
+# compliance/); imported here so they belong to this app and its migrations.
+from twitter_channel.answering.models import OutgoingMessage  # noqa: F401
+from twitter_channel.compliance.models import ComplianceJobRun, XDeletion  # noqa: F401
+from twitter_channel.costs.models import XBudget, XCostDay, XCostSeenItem  # noqa: F401
+from twitter_channel.crypto import EncryptedTextField
+from twitter_channel.intake.models import BulkConversion  # noqa: F401
+from twitter_channel.realtime.models import (  # noqa: F401
+    ActivityEvent,
+    ActivitySubscription,
+    RequesterProfileSubscription,
+    WebhookHealth,
+)
 
 # The OAuth scopes the helpdesk asks X for, and what each one lets it do: an account whose
 # grant lacks one is told which and why (X's consent page lets the person untick scopes).
@@ -196,7 +208,7 @@ class IncomingItem(models.Model):
     fetched_at = models.DateTimeField(default=timezone.now)
     converted_at = models.DateTimeField(null=True, blank=True)
     # Real time: when a reconciliation poll stored this item before push brought it; cleared
-    # if push brings it after all (`realtime.reconcile`).
+    # if push brings it after all (`intake.reconcile`).
     polled_before_push_at = models.DateTimeField(null=True, blank=True)
     # Set when the post or DM was deleted on X: text, raw JSON and media are gone, ids kept.
     redacted_at = models.DateTimeField(null=True, blank=True)
@@ -226,17 +238,3 @@ class IncomingItem(models.Model):
         if self.kind in (self.Kind.DM, self.Kind.OWN_DM) or self.x_id.startswith("malformed:"):
             return ""
         return f"https://x.com/{self.author_handle or 'i'}/status/{self.x_id}"
-
-
-# The answering side's records (outgoing tweets and DMs, bulk conversions) live in their own
-# modules; imported here so they belong to this app's migrations.
-from .bulk_models import BulkConversion  # noqa: E402, F401
-from .compliance.models import ComplianceJobRun, XDeletion  # noqa: E402, F401
-from .cost_models import XBudget, XCostDay, XCostSeenItem  # noqa: E402, F401
-from .realtime.models import (  # noqa: E402, F401
-    ActivityEvent,
-    ActivitySubscription,
-    RequesterProfileSubscription,
-    WebhookHealth,
-)
-from .reply_models import OutgoingMessage  # noqa: E402, F401

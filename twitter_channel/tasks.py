@@ -7,8 +7,8 @@ now and then to convert anything a dead worker left in state new.
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
+from functools import partial
 
 from celery import shared_task
 from django.conf import settings
@@ -16,14 +16,23 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from . import conversion, polling
-from .compliance import jobs as compliance_jobs
-from .compliance.retention import delete_raw_x_json_before
-from .models import IncomingItem, StreamCursor, XAccount
+from twitter_channel.accounts.connection import RealtimeUnavailable, app_client, ensure_cursors
 
-# Seconds one conversion task runs before handing over to a fresh one, so polls and
-# beat's other tasks queued behind it are not starved during a burst.
-CONVERT_TIME_BUDGET = 5.0
+# Celery's autodiscovery imports only each app's `tasks` module: the tasks kept in the flows'
+# folders (sending, conversion, real-time intake) are registered through these imports.
+from twitter_channel.answering.tasks import send_outgoing  # noqa: F401
+from twitter_channel.compliance import jobs as compliance_jobs
+from twitter_channel.compliance.retention import delete_raw_x_json_before
+from twitter_channel.intake import polling
+from twitter_channel.intake.tasks import bulk_convert_items, convert_items, enqueue_conversion  # noqa: F401
+from twitter_channel.models import IncomingItem, StreamCursor, XAccount
+from twitter_channel.realtime.tasks import (  # noqa: F401
+    process_activity_event,
+    sweep_activity_events,
+    sync_requester_profile_subscriptions,
+    unsubscribe_account,
+    watch_webhook,
+)
 
 
 @shared_task
@@ -32,7 +41,7 @@ def dispatch_polls() -> int:
     # Accounts connected since the last tick (or by hand) get their three cursors.
     lacking = XAccount.objects.filter(is_active=True, needs_reconnect=False).annotate(n=Count("cursors")).filter(n__lt=3)
     for account in lacking:
-        polling.ensure_cursors(account)
+        ensure_cursors(account)
     claimed = claim_due_cursors()
     for account_id, stream in claimed:
         poll_stream.delay(account_id, stream)
@@ -60,29 +69,14 @@ def claim_due_cursors(now=None) -> list[tuple[int, str]]:
 @shared_task
 def poll_stream(account_id: int, stream: str) -> str:
     try:
-        return str(polling.poll_stream(account_id, stream))
+        result = polling.poll_stream(account_id, stream)
     except XAccount.DoesNotExist:
         return f"account {account_id} was removed"
-
-
-def enqueue_conversion(account_id: int, new_items: int) -> None:
-    """One conversion task, or up to X_CONVERT_PARALLELISM for a burst, so every worker
-    process helps; they take disjoint batches (skip_locked)."""
-    tasks = max(1, min(settings.X_CONVERT_PARALLELISM, math.ceil(new_items / settings.X_CONVERT_BATCH_SIZE)))
-    for _ in range(tasks):
-        convert_items.delay(account_id)
-
-
-@shared_task
-def convert_items(account_id: int | None = None) -> dict:
-    stats = conversion.convert_pending(account_id, time_budget=CONVERT_TIME_BUDGET)
-    if stats.unfinished:
-        # Hand over to a fresh task: polls queued meanwhile get their turn first.
-        convert_items.delay(account_id)
-    elif stats.deferred:
-        # Replies waiting for a parent another converter holds: look again in a moment.
-        convert_items.apply_async((account_id,), countdown=1)
-    return stats.__dict__
+    if result.to_convert:
+        # The poll has committed what it stored; on_commit still waits for an enclosing
+        # transaction, if any, before the conversion tasks can see the items.
+        transaction.on_commit(partial(enqueue_conversion, account_id, result.to_convert))
+    return str(result)
 
 
 @shared_task
@@ -96,17 +90,6 @@ def sweep_unconverted() -> int:
     return len(accounts)
 
 
-# The answering side's tasks (sending to X, bulk conversion), registered through this module.
-from .realtime.tasks import (  # noqa: E402, F401
-    process_activity_event,
-    sweep_activity_events,
-    sync_requester_profile_subscriptions,
-    unsubscribe_account,
-    watch_webhook,
-)
-from .send_tasks import bulk_convert_items, send_outgoing  # noqa: E402, F401
-
-
 @shared_task
 def delete_expired_raw_x_json() -> tuple[int, int]:
     if not settings.RAW_RETENTION_DAYS:
@@ -117,8 +100,6 @@ def delete_expired_raw_x_json() -> tuple[int, int]:
 @shared_task
 def start_compliance_jobs() -> int:
     """Daily: ask X which of the posts and accounts we hold changed (compliance.jobs)."""
-    from .realtime.subscriptions import RealtimeUnavailable, app_client
-
     try:
         client = app_client()
     except RealtimeUnavailable:
@@ -129,8 +110,6 @@ def start_compliance_jobs() -> int:
 
 @shared_task
 def check_compliance_jobs() -> int:
-    from .realtime.subscriptions import RealtimeUnavailable, app_client
-
     try:
         client = app_client()
     except RealtimeUnavailable:
@@ -142,6 +121,6 @@ def check_compliance_jobs() -> int:
 @shared_task
 def prune_cost_seen_items() -> int:
     """X bills an item once per UTC day: the items seen on earlier days are of no more use."""
-    from .cost_meter import prune_seen_items
+    from twitter_channel.costs.meter import prune_seen_items
 
     return prune_seen_items()

@@ -16,8 +16,10 @@ from django.core.management import call_command
 from business_rules.models import SlaPolicy
 from tickets.models import Ticket
 from tickets.tests.factories import AdminFactory
-from twitter_channel import conversion, polling, x_api
+from twitter_channel.accounts.connection import ensure_cursors
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount
+from twitter_channel.x import api as x_api
 from xsandbox.testing import running_sandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -50,7 +52,7 @@ def test_every_chart_draws_the_demos_data(live_server, browser, screenshot, demo
     call_command("rebuild_dashboard")
     account = XAccount.objects.create(user_id="1580000000000000001", username="AcmeSupport",
                                       access_token="acme-demo-access-token")
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     deadline = time.monotonic() + 20
     while not IncomingItem.objects.filter(account=account, kind="mention").exists():
         assert time.monotonic() < deadline, "the demo scenario's mentions never arrived"

@@ -107,7 +107,7 @@ def test_a_range_sums_its_days_and_reads_percentiles_from_the_histograms(run_sig
 
 
 def test_mention_to_ticket_lag_per_account_and_intake_mode(db, django_capture_on_commit_callbacks):
-    from twitter_channel import conversion
+    from twitter_channel.intake import conversion
     from twitter_channel.tests.answering_helpers import make_account, make_item
 
     account = make_account()

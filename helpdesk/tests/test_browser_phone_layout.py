@@ -19,8 +19,8 @@ from tickets.mail.inbound import ingest_email
 from tickets.mail.testing import build_email
 from tickets.models import Channel, Identity, Ticket, User
 from tickets.tests.factories import AdminFactory, GroupFactory, RequesterFactory, TicketFactory, UserFactory
-from twitter_channel import bulk_convert
-from twitter_channel.bulk_models import BulkConversion
+from twitter_channel.intake import bulk_convert
+from twitter_channel.intake.models import BulkConversion
 from twitter_channel.models import IncomingItem, Stream, StreamCursor
 from twitter_channel.tests.answering_helpers import make_account, make_item
 

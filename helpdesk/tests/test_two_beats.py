@@ -29,8 +29,8 @@ from tickets.tasks import sweep_outboxes
 from tickets.tests.factories import EmailIdentityFactory, RequesterFactory, TicketFactory, UserFactory
 from tickets.tests.outbox_helpers import broker_down, time_passes
 from twitter_channel import tasks as x_tasks
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, WebhookHealth, XAccount
-from twitter_channel.polling import ensure_cursors
 from twitter_channel.realtime import intake, watch
 from twitter_channel.realtime.tasks import sweep_activity_events
 from twitter_channel.tests.intake_helpers import BRAND_ID, tweet, user
@@ -132,12 +132,10 @@ def test_two_dispatchers_claim_each_due_stream_once(monkeypatch):
     assert sorted(dispatched) == sorted(set(dispatched)) and len(dispatched) == 15
 
 
-def test_two_sweeps_of_unconverted_items_make_each_one_ticket(settings, monkeypatch):
+def test_two_sweeps_of_unconverted_items_make_each_one_ticket(settings):
     from twitter_channel.tests.test_convert_concurrently import stored_mentions
 
-    with monkeypatch.context() as m:
-        m.setattr(x_tasks, "enqueue_conversion", lambda account_id, new_items: None)  # the worker died after the poll
-        stored_mentions(40)
+    stored_mentions(40)  # polled without the poll task, which would queue their conversion: as if its worker died
     IncomingItem.objects.update(fetched_at=timezone.now() - timedelta(seconds=settings.X_SWEEP_GRACE_SECONDS + 1))
     new = IncomingItem.objects.filter(state="new").count()
 
@@ -204,7 +202,7 @@ class FakeComplianceX:
         return None
 
     def create_compliance_job(self, job_type, *, name=""):
-        from twitter_channel.compliance.x_types import ComplianceJob
+        from twitter_channel.x.compliance_types import ComplianceJob
 
         with self.lock:
             self.created.append(job_type)
@@ -214,13 +212,13 @@ class FakeComplianceX:
         return sum(1 for _ in ids)
 
     def get_compliance_job(self, job_id):
-        from twitter_channel.compliance.x_types import ComplianceJob
+        from twitter_channel.x.compliance_types import ComplianceJob
 
         return ComplianceJob(id=job_id, type=job_id.removeprefix("job-"), status="complete", upload_url="u",
                              download_url="d")
 
     def compliance_results(self, job):
-        from twitter_channel.compliance.x_types import ComplianceChange
+        from twitter_channel.x.compliance_types import ComplianceChange
 
         if job.type == "tweets":
             yield ComplianceChange(id=self.deleted_id, action="delete")
@@ -236,10 +234,8 @@ PROVEN |= {
 
 @pytest.fixture
 def compliance_x(monkeypatch):
-    from twitter_channel.realtime import subscriptions
-
     fake = FakeComplianceX(deleted_id="1900000000000000001")
-    monkeypatch.setattr(subscriptions, "app_client", lambda: fake)
+    monkeypatch.setattr(x_tasks, "app_client", lambda: fake)
     return fake
 
 
@@ -285,7 +281,7 @@ def test_two_retention_runs_delete_each_raw_once(settings, tmp_path):
 
 
 def test_two_prunes_of_the_cost_meters_seen_items_forget_each_earlier_day_once():
-    from twitter_channel.cost_models import XCostSeenItem
+    from twitter_channel.costs.models import XCostSeenItem
 
     today = timezone.now().date()
     XCostSeenItem.objects.bulk_create([XCostSeenItem(day=today - timedelta(days=1), item=f"post:{n}")
@@ -309,7 +305,7 @@ class FakeActivityX:
         self.lock = threading.Lock()
 
     def create_activity_subscription(self, event_type, user_id, *, direction="", webhook_id="", tag=""):
-        from twitter_channel.realtime.activity_types import Subscription
+        from twitter_channel.x.activity_types import Subscription
 
         time.sleep(0.05)
         with self.lock:

@@ -5,7 +5,7 @@ import pytest
 from live.models import LiveEvent
 from tickets.models import Comment
 from tickets.tests.factories import UserFactory
-from twitter_channel import replies
+from twitter_channel.answering import replies
 from twitter_channel.tests.answering_sandbox import *  # noqa: F403
 from twitter_channel.tests.answering_sandbox import poll
 

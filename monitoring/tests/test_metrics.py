@@ -17,11 +17,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from monitoring import metrics
 from tickets.models import User
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import cost_meter, polling
+from twitter_channel.accounts.connection import ensure_cursors
+from twitter_channel.costs import meter as cost_meter
+from twitter_channel.intake import polling
+from twitter_channel.intake.store import insert_new_items
 from twitter_channel.models import IncomingItem, XAccount
-from twitter_channel.store import insert_new_items
-from twitter_channel.types import XRateLimited, XTransientError
-from twitter_channel.x_costs import Charge, CostStream, Kind
+from twitter_channel.x.pricing import Charge, CostStream, Kind
+from twitter_channel.x.types import XRateLimited, XTransientError
 
 TOKEN = "scrape-me-please"
 
@@ -35,7 +37,7 @@ def token(settings):
 @pytest.fixture
 def account(db):
     account = XAccount.objects.create(user_id="900", username="AcmeHelp", access_token="t")
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     return account
 
 

@@ -21,13 +21,11 @@ State = OutgoingNotification.State
 
 
 def queue_notification(recipients: list[str], subject: str, body: str) -> OutgoingNotification:
-    from .tasks import send_notification  # the task module imports this one
-
     row = OutgoingNotification.objects.create(
         recipients=list(recipients), subject=subject[:255], body=body,
         message_id=make_msgid(domain=settings.REPLY_EMAIL_DOMAIN),
     )
-    outbox.enqueue_after_commit(send_notification, row.pk)
+    outbox.queue_delivery(OutgoingNotification, row.pk)
     return row
 
 

@@ -30,9 +30,9 @@ from ..comments import add_comment
 from ..events import announce_delivery
 from ..models import Channel, Comment, Ticket, User
 from ..outbound import register_sender
-from ..outbox import delivery_shown, enqueue_after_commit, register_outbox
+from ..outbox import delivery_shown, queue_delivery
 from .addresses import email_address_for
-from .models import OutgoingEmail, OutgoingNotification
+from .models import OutgoingEmail
 from .tokens import reply_address
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,9 @@ def send_email_reply(ticket: Ticket, body: str, *, author: User | None) -> Comme
 
 
 def enqueue(comment_id: int, countdown: float | None = None) -> None:
-    from .tasks import send_email_comment  # the task module imports this one
-
-    enqueue_after_commit(send_email_comment, comment_id, countdown=countdown)
+    """Queue the email's delivery after commit, with the task registered for the outbox
+    (TicketsConfig.ready)."""
+    queue_delivery(OutgoingEmail, comment_id, countdown=countdown)
 
 
 def retry(comment_id: int) -> bool:
@@ -112,19 +112,9 @@ def _send_via_email(ticket: Ticket, body: str, author: User | None, **options) -
 
 
 def register_email_sender() -> None:
-    """Make `tickets.outbound.reply_to_requester` answer email tickets by email.
-
-    Called from TicketsConfig.ready, in web and worker processes alike; importing the task
-    module here is what registers `send_email_comment` with the Celery worker, whose
-    autodiscovery only looks at `tickets.tasks`.
-    """
-    from . import tasks
-
+    """Make `tickets.outbound.reply_to_requester` answer email tickets by email (called from
+    TicketsConfig.ready, which registers the email outboxes with their tasks too)."""
     register_sender(Channel.EMAIL, _send_via_email)
-    register_outbox(OutgoingEmail, tasks.send_email_comment,
-                    stale_seconds=lambda: settings.EMAIL_SEND_STALE_SECONDS)
-    register_outbox(OutgoingNotification, tasks.send_notification,
-                    stale_seconds=lambda: settings.EMAIL_SEND_STALE_SECONDS)
 
 
 def thread_message_ids(comment: Comment) -> list[str]:

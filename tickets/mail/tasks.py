@@ -1,5 +1,5 @@
-"""Celery tasks of the email channel, registered with the worker by
-`outbound.register_email_sender` (called from TicketsConfig.ready)."""
+"""Celery tasks of the email channel, registered with the worker and with the outbox by
+TicketsConfig.ready (Celery's autodiscovery only looks at `tickets.tasks`)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,6 @@ messages that could not be ingested."""
 from __future__ import annotations
 
 import logging
-from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,7 +16,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from ..access import visible_tickets
+from ..access import admin_only, visible_tickets
 from . import outbound
 from .inbound import DATABASE_AWAY, DUPLICATE, ingest_email, retry_quarantined
 from .models import EmailAttachment, InboundEmail, OutgoingEmail
@@ -100,16 +99,6 @@ def retry_email(request: HttpRequest, comment_pk: int) -> HttpResponse:
         messages.info(request, "That email is not waiting for a retry.")
     return redirect(row.comment.ticket.get_absolute_url() + f"#comment-{row.pk}")
 
-
-def admin_only(view):
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_admin:
-            raise Http404
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 @admin_only

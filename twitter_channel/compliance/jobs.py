@@ -20,14 +20,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tickets.models import Identity
-
-from ..models import IncomingItem
-from ..types import XError
-from ..x_parsing import ParseError
-from .deletions import record_deletion
-from .items import POST_KINDS
-from .models import ComplianceJobRun, XDeletion
-from .x_types import ComplianceChange
+from twitter_channel.compliance.models import ComplianceJobRun, XDeletion
+from twitter_channel.intake.deletions import record_deletion
+from twitter_channel.intake.redaction import POST_KINDS
+from twitter_channel.models import IncomingItem
+from twitter_channel.x.compliance_types import ComplianceChange
+from twitter_channel.x.parsing import ParseError
+from twitter_channel.x.types import XError
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,8 @@ from django.db.models.functions import Cast
 from tickets.mail.scrub import replace_texts
 from tickets.models import Identity
 from tickets.privacy import PersonalData
-
-from ..models import ActivityEvent, IncomingItem, OutgoingMessage
-from ..realtime.requester_profiles import forget_erased
+from twitter_channel.models import ActivityEvent, IncomingItem, OutgoingMessage
+from twitter_channel.realtime.requester_profiles import forget_erased
 
 
 def _their_items(data: PersonalData):

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db.models import Value
 from django.db.models.functions import JSONObject
 
-from ..models import ActivityEvent, IncomingItem
+from twitter_channel.models import ActivityEvent, IncomingItem
 
 EXPIRED = "raw JSON deleted after the retention period"
 

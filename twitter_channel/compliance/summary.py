@@ -8,7 +8,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import ComplianceJobRun, XDeletion
+from twitter_channel.compliance.models import ComplianceJobRun, XDeletion
 
 DAYS = 14
 

@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import Stream
-from ..types import ReferencedTweet, XDMEvent, XMedia, XTweet, XUser
-from ..x_parsing import ParseError, decode_json, parse_dm_event, parse_media, parse_tweet, parse_user
+from twitter_channel.models import Stream
+from twitter_channel.x.parsing import ParseError, decode_json, parse_dm_event, parse_media, parse_tweet, parse_user
+from twitter_channel.x.types import ReferencedTweet, XDMEvent, XMedia, XTweet, XUser
 
 MENTION_EVENT = "post.mention.create"
 REPLY_EVENT = "post.reply.create"
@@ -35,7 +35,7 @@ DM_EVENT = "dm.received"
 # `author_id`). Which posts a subscription filtered on the brand hears of, the spec does not
 # say; we take (and the sandbox emits) the deletions of posts that were in the brand's
 # mentions, as for post.mention.create, besides the brand's own. Compliance redacts them
-# (`compliance.deletions`); the batch compliance job catches whatever this misses.
+# (`intake.deletions`); the batch compliance job catches whatever this misses.
 POST_DELETE_EVENT = "post.delete"
 # The brand's own profile changed on X (spec 2.167: payload `before`/`after`): the account's
 # name, handle and picture here follow it. Requesters' profiles take the same events, on

@@ -1,11 +1,12 @@
 """Events pushed by X, from raw body to stored items: the push path's half of the intake.
 
 `record_event` is all the webhook (and the stream consumer) do while X waits: keep the raw
-event once, keyed on its event id, and hand it to Celery. `process_pending` then turns events,
-in batches, into `IncomingItem` rows through the very functions polling uses
-(`store.item_from_tweet`, `item_from_dm`, `insert_new_items`) and runs the same conversion, so
-an item seen by push and by poll is stored once and makes the same ticket whichever path saw
-it first.
+event once, keyed on its event id; they then hand it to Celery (`tasks.record_and_queue`).
+`process_pending` then turns events, in batches, into `IncomingItem` rows through the very
+functions polling uses (`store.item_from_tweet`, `item_from_dm`, `insert_new_items`) and runs
+the same conversion, so an item seen by push and by poll is stored once and makes the same
+ticket whichever path saw it first. What a conversion leaves for later (a spent time budget, a
+reply waiting for its parent) is returned for the task to queue (`EventStats.conversions`).
 """
 
 from __future__ import annotations
@@ -14,19 +15,21 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from ..compliance.deletions import record_deletion
-from ..models import IncomingItem, Stream, XAccount, XDeletion
-from ..store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
-from ..types import Malformed, XDMEvent, XError, XNotFound
-from ..x_parsing import ParseError, decode_json
-from . import reconcile, requester_profiles
-from .events import (
+from twitter_channel.accounts.connection import client_for
+from twitter_channel.intake import reconcile
+from twitter_channel.intake.conversion import convert_pending
+from twitter_channel.intake.deletions import record_deletion
+from twitter_channel.intake.store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
+from twitter_channel.models import IncomingItem, Stream, XAccount, XDeletion
+from twitter_channel.realtime import requester_profiles
+from twitter_channel.realtime.events import (
     DM_EVENT,
     LIKE_EVENT,
     POST_DELETE_EVENT,
@@ -39,7 +42,12 @@ from .events import (
     parse_envelope,
     profile_change,
 )
-from .models import ActivityEvent
+from twitter_channel.realtime.models import ActivityEvent
+from twitter_channel.x.parsing import ParseError, decode_json
+from twitter_channel.x.types import Malformed, XDMEvent, XError, XNotFound
+
+if TYPE_CHECKING:
+    from twitter_channel.intake.conversion import ConversionStats
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +67,8 @@ def record_event(body: str, source: str) -> ActivityEvent | None:
 
 def record_events(body: str, source: str) -> list[ActivityEvent]:
     """Store the events of one delivery once each, in one multi-row INSERT; returns the new
-    ones (a redelivered event is not among them), and makes sure a processing task is queued.
+    ones (a redelivered event is not among them). Those still new wait for processing
+    (`pending_of`); the caller queues it.
 
     A delivery is one envelope, `{"data": {...}}`, or several at once, `{"data": [{...}, ...]}`
     (X batches events when they come fast); each event of a batch is kept as the envelope of
@@ -68,9 +77,12 @@ def record_events(body: str, source: str) -> list[ActivityEvent]:
     happens while X waits: the account, the billing and the items come with processing."""
     rows = [_event_row(text, source) for text in _split_delivery(body)]
     new = _insert_new(rows)
-    if any(event.state == State.NEW for event in new):
-        transaction.on_commit(_process_soon)
     return new
+
+
+def pending_of(events: list[ActivityEvent]) -> list[int]:
+    """The ids of the events that wait for processing (a broken one is kept failed at once)."""
+    return [event.pk for event in events if event.state == State.NEW]
 
 
 def _split_delivery(body: str) -> list[str]:
@@ -144,8 +156,8 @@ EVENT_COLUMNS = ("event_id", "source", "event_type", "for_user_id", "body", "rec
 def _bill_events(events: list[ActivityEvent], accounts: dict[str, XAccount]) -> None:
     """X bills each pushed event once. Billed as it leaves `new`, which happens once (a
     redelivery is the same row): one record per account for the whole batch."""
-    from ..cost_meter import record
-    from ..x_costs import event_charge
+    from twitter_channel.costs.meter import record
+    from twitter_channel.x.pricing import event_charge
 
     charges: dict[int, list] = {}
     for event in events:
@@ -157,69 +169,6 @@ def _bill_events(events: list[ActivityEvent], accounts: dict[str, XAccount]) -> 
         record(account_id, account_charges)
 
 
-def processing_queued_key() -> str:
-    # Per database: the cache (Redis) may be shared by several installations, tests and benches.
-    return f"x-activity-processing-queued:{connection.settings_dict['NAME']}"
-
-
-# How long "a processing task is queued" stands without the task starting: past it the next
-# delivery queues another (the first may have been lost with its broker), and the sweeper is
-# the backstop. Short: under a backlog it costs one more publish per interval, no more.
-PROCESSING_QUEUED_SECONDS = 2
-
-
-def _cache_is_shared() -> bool:
-    """Whether every web and worker process sees the same cache (Redis in production); a
-    process-local cache (development without Redis) could never see the task start."""
-    from django.conf import settings
-
-    backend = settings.CACHES["default"]["BACKEND"]
-    return not backend.endswith(("LocMemCache", "DummyCache"))
-
-
-def _process_soon() -> None:
-    """Queue a processing task unless one is queued and not started yet: that one will take
-    this delivery's events too (it takes every event still new). Under a burst this is one
-    publish per task run instead of one per delivery; a task clears the mark as it starts,
-    so a delivery that lands while a task runs queues the next, and workers keep sharing."""
-    from django.core.cache import cache
-
-    from .tasks import process_activity_event
-
-    try:
-        if _cache_is_shared() and not cache.add(processing_queued_key(), 1, PROCESSING_QUEUED_SECONDS):
-            return
-    except Exception as exc:  # noqa: BLE001 - a cache that is away must not stop the queueing
-        log.warning("Could not check for a queued processing task (%s): queueing one", exc)
-    try:
-        # One connection attempt, no retries: X (or the stream) waits for this answer, and
-        # nothing is lost without the task. (kombu's defaults retry for about 6 s.)
-        with process_activity_event.app.pool.acquire(block=True) as broker:
-            broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, interval_max=0)
-            process_activity_event.apply_async(connection=broker, retry=False)
-    except Exception as exc:  # noqa: BLE001 - kombu raises several kinds for a broker that is away
-        # The events are stored and new: sweep_activity_events processes them once beat can
-        # reach the broker again.
-        log.warning("Events stored but not queued (%s); the sweeper will process them", exc)
-        _forget_processing_queued()
-
-
-def processing_starts() -> None:
-    """A processing task starts: deliveries from now on queue the next one."""
-    _forget_processing_queued()
-
-
-def _forget_processing_queued() -> None:
-    from django.core.cache import cache
-
-    if not _cache_is_shared():
-        return
-    try:
-        cache.delete(processing_queued_key())
-    except Exception as exc:  # noqa: BLE001 - the mark then lapses by itself
-        log.warning("Could not clear the queued-processing mark (%s)", exc)
-
-
 @dataclass
 class EventStats:
     processed: int = 0
@@ -228,10 +177,18 @@ class EventStats:
     waiting: int = 0  # a lookup at X failed: left new for the sweeper
     items_stored: int = 0
     unfinished: bool = False  # the time budget ran out with events left
+    # (account id, its conversion's stats) for each conversion run: the task queues what they
+    # left for later.
+    conversions: list[tuple[int, ConversionStats]] = field(default_factory=list, repr=False)
+
+    def summary(self) -> dict:
+        return {name: value for name, value in vars(self).items() if name != "conversions"}
 
 
-def process_pending(*, time_budget: float | None = None, client_factory=None) -> EventStats:
-    """Turn recorded events still new into stored items, oldest first, then convert them.
+def process_pending(*, time_budget: float | None = None, convert_budget: float | None = None,
+                    client_factory=None) -> EventStats:
+    """Turn recorded events still new into stored items, oldest first, then convert them
+    (each account's conversion within `convert_budget` seconds, as a conversion task's).
 
     Events are claimed in batches with one `SELECT ... FOR UPDATE SKIP LOCKED`, so workers
     running in parallel take disjoint batches, and a batch's items, event states and the
@@ -257,7 +214,8 @@ def process_pending(*, time_budget: float | None = None, client_factory=None) ->
             stored_for = _store_batch(batch, stats, client_factory)
         waiting.update(event.pk for event in batch if event.state == State.NEW)
         for account_id in stored_for:
-            _convert(account_id)
+            # Converted in this same run: one queue hop less between X's push and the ticket.
+            stats.conversions.append((account_id, convert_pending(account_id, time_budget=convert_budget)))
     return stats
 
 
@@ -375,15 +333,6 @@ def _mark(event: ActivityEvent, state: str, detail: str, now) -> None:
     event.state, event.detail, event.processed_at = state, detail[:2000], now
 
 
-def _convert(account_id: int) -> None:
-    """Convert the account's new items in this same task, with the conversion task itself:
-    one queue hop less between X's push and the ticket. It hands what it could not finish
-    (a time budget spent, a reply waiting for its parent) to conversion tasks, as after a poll."""
-    from ..tasks import convert_items
-
-    convert_items(account_id)
-
-
 def rows_for(account: XAccount, envelope: Envelope, *, client_factory=None) -> list[IncomingItem]:
     """The IncomingItem rows an event makes, built exactly as a poll builds them."""
     if envelope.event_type == POST_DELETE_EVENT:
@@ -429,8 +378,6 @@ def _missing_parent(account: XAccount, intake: Intake, client_factory) -> list[I
         return []
     parent, users, media = intake.included_tweets.get(parent_id), intake.users, intake.media
     if parent is None or not parent.author_id:
-        from ..polling import client_for
-
         try:
             page = (client_factory or client_for)(account).get_tweets([parent_id])
         except XError as exc:
@@ -447,8 +394,6 @@ def _missing_parent(account: XAccount, intake: Intake, client_factory) -> list[I
 
 def _with_liked_post(account: XAccount, intake: Intake, client_factory) -> Intake:
     """A like event names the post but may not include it: look it up as polling would see it."""
-    from ..polling import client_for
-
     client = (client_factory or client_for)(account)
     try:
         page = client.get_tweets([intake.liked_tweet_id])

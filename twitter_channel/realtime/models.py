@@ -90,10 +90,6 @@ class WebhookHealth(models.Model):
         return self.url
 
 
-# The disconnect receiver is connected when the models load (the app's ready() is not ours).
-from . import receivers  # noqa: E402, F401
-
-
 class RequesterProfileSubscription(models.Model):
     """One `profile.update.*` subscription X holds for a requester's X account, so their
     name, handle and picture here follow X (`realtime/requester_profiles.py`). Made with the

@@ -33,12 +33,12 @@ from django.utils import timezone
 from helpdesk.advisory_lock import advisory_lock
 from tickets.models import Identity
 from tickets.queues import UNSOLVED
-
-from ..models import XAccount
-from ..types import XBadRequest, XError, XNotFound
-from .events import SUBSCRIPTIONS, Envelope, profile_value
-from .models import ActivitySubscription, RequesterProfileSubscription
-from .subscriptions import app_client, ensure_webhook
+from twitter_channel.accounts.connection import app_client
+from twitter_channel.models import XAccount
+from twitter_channel.realtime.events import SUBSCRIPTIONS, Envelope, profile_value
+from twitter_channel.realtime.models import ActivitySubscription, RequesterProfileSubscription
+from twitter_channel.realtime.subscriptions import ensure_webhook
+from twitter_channel.x.types import XBadRequest, XError, XNotFound
 
 log = logging.getLogger(__name__)
 

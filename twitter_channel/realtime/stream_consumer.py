@@ -1,8 +1,8 @@
 """The long-lived consumer of `GET /2/activity/stream` (run by `manage.py x_stream`).
 
 One connection per app carries the events of every account in stream mode (X allows two).
-Each line is recorded raw, once (`intake.record_event`), and processed by Celery, exactly as a
-webhook delivery. When the stream drops (X closes it, the network breaks, a silence longer
+Each line is recorded raw, once, and processed by Celery (`tasks.record_and_queue`), exactly
+as a webhook delivery. When the stream drops (X closes it, the network breaks, a silence longer
 than the keep-alive interval) the consumer reconnects with exponential backoff and full
 jitter, and asks X to resend what it missed with `backfill_minutes` (X keeps at most 5). A gap
 longer than that is left to the reconciliation polls, which are asked to run at once.
@@ -25,10 +25,11 @@ from django.db import close_old_connections, connections
 from django.db.models import Max
 from django.utils import timezone
 
-from ..models import StreamCursor, XAccount
-from ..types import XAuthError, XError, XRateLimited
-from .intake import record_event
-from .models import ActivityEvent
+from twitter_channel.accounts.connection import app_client
+from twitter_channel.models import StreamCursor, XAccount
+from twitter_channel.realtime.models import ActivityEvent
+from twitter_channel.realtime.tasks import record_and_queue
+from twitter_channel.x.types import XAuthError, XError, XRateLimited
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,6 @@ class ConsumerStats:
 class StreamConsumer:
     def __init__(self, client_factory: Callable[[], object] | None = None, *, backoff_base: float = 1.0,
                  backoff_cap: float = 60.0, read_timeout: float = 60.0, idle_check_seconds: float = 10.0) -> None:
-        from .subscriptions import app_client
-
         self.client_factory = client_factory or app_client
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -111,7 +110,7 @@ class StreamConsumer:
                 self._alive_at = time.time()
                 if line:  # "" is a keep-alive
                     self.stats.lines += 1
-                    if record_event(line, ActivityEvent.Source.STREAM) is not None:
+                    if record_and_queue(line, ActivityEvent.Source.STREAM):
                         self.stats.recorded += 1
                 if self.stop.is_set() or (deadline is not None and time.monotonic() >= deadline):
                     return

@@ -13,37 +13,20 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.conf import settings
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
-from ..models import XAccount
-from ..types import XBadRequest, XError, XNotFound
-from .activity_types import Webhook
-from .events import OPTIONAL_SUBSCRIPTIONS, REPLY_EVENT, SUBSCRIPTIONS
-from .models import ActivitySubscription
+from twitter_channel.accounts.connection import app_client, fresh_client_for, webhook_url
+from twitter_channel.models import XAccount
+from twitter_channel.realtime.events import OPTIONAL_SUBSCRIPTIONS, REPLY_EVENT, SUBSCRIPTIONS
+from twitter_channel.realtime.models import ActivitySubscription
+from twitter_channel.x.activity_types import Webhook
+from twitter_channel.x.types import XBadRequest, XError, XNotFound
 
 log = logging.getLogger(__name__)
 
 Mode = XAccount.IntakeMode
 TAG_PREFIX = "helpdesk:"  # the tag of every subscription the helpdesk makes: "helpdesk:<account pk>"
-
-
-class RealtimeUnavailable(Exception):
-    """Real time cannot be switched on here (no app bearer token configured)."""
-
-
-def app_client():
-    from ..x_api import XClient
-
-    if not settings.X_APP_BEARER_TOKEN:
-        raise RealtimeUnavailable("Real time needs the X app's bearer token (X_APP_BEARER_TOKEN).")
-    return XClient(settings.X_APP_BEARER_TOKEN, base_url=settings.X_API_BASE_URL)
-
-
-def webhook_url() -> str:
-    return settings.X_WEBHOOK_URL or settings.SITE_URL + reverse("twitter_channel:x_webhook")
 
 
 def ensure_webhook(app) -> Webhook:
@@ -73,7 +56,7 @@ def switch_intake_mode(account: XAccount, mode: str, *, app=None, user_client=No
     webhook_id = ensure_webhook(app).id if mode == Mode.WEBHOOK else ""
     remove_subscriptions(account.pk, app=app)  # switching webhook <-> stream: start clean
     remove_orphans(account, app=app)
-    user_client = user_client or _user_client(account)
+    user_client = user_client or fresh_client_for(account)
     made: list[ActivitySubscription] = []
     try:
         for entries in SUBSCRIPTIONS.values():
@@ -150,8 +133,3 @@ def _delete_at_x(app, subscription_id: str) -> None:
     except XNotFound:
         pass
 
-
-def _user_client(account: XAccount):
-    from ..polling import client_for, refresh_token_if_expiring
-
-    return client_for(refresh_token_if_expiring(account))

@@ -22,11 +22,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ..models import XAccount
-from ..types import XError
-from . import subscriptions
-from .models import WebhookHealth
-from .signatures import crc_response_token
+from twitter_channel.accounts.connection import RealtimeUnavailable, webhook_url
+from twitter_channel.models import XAccount
+from twitter_channel.realtime import subscriptions
+from twitter_channel.realtime.models import WebhookHealth
+from twitter_channel.realtime.signatures import crc_response_token
+from twitter_channel.x.types import XError
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def watch_webhook(*, now: datetime | None = None, check=crc_check, app=None) -> 
     if not XAccount.objects.filter(intake_mode=XAccount.IntakeMode.WEBHOOK, is_active=True).exists():
         return "idle"
     now = now or timezone.now()
-    health, _ = WebhookHealth.objects.get_or_create(url=subscriptions.webhook_url())
+    health, _ = WebhookHealth.objects.get_or_create(url=webhook_url())
     with transaction.atomic():
         # Two watches at once (two beats, or a slow watch overlapping the next tick) would
         # both ask X to replay the same window: the second steps aside, and a later one
@@ -90,7 +91,7 @@ def _watch(health: WebhookHealth, now: datetime, check, app) -> str:
     start = max(missed_from - MARGIN, now - MAX_REPLAY)
     try:
         job = subscriptions.replay_window(start, now, app=app)
-    except (XError, subscriptions.RealtimeUnavailable) as exc:
+    except (XError, RealtimeUnavailable) as exc:
         # The outage stays open: the next watch asks again.
         detail = getattr(exc, "detail", "") or str(exc)
         log.warning("X refused to replay %s..%s: %s", start, now, detail)
@@ -108,7 +109,3 @@ def _silent_since(health: WebhookHealth, now: datetime) -> datetime | None:
         return None  # the first watch: realtime began now, nothing before it was promised
     silence = timedelta(seconds=SILENT_INTERVALS * settings.X_WEBHOOK_WATCH_SECONDS)
     return health.last_ok_at if now - health.last_ok_at > silence else None
-
-
-def current_health() -> WebhookHealth | None:
-    return WebhookHealth.objects.filter(url=subscriptions.webhook_url()).first()

@@ -15,10 +15,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from .events import MAX_EVENT_NESTING, nested_deeper_than
-from .intake import record_events
-from .models import ActivityEvent
-from .signatures import SIGNATURE_HEADER, NotACrcToken, crc_response_token, is_signed_by_x
+from twitter_channel.realtime.events import MAX_EVENT_NESTING, nested_deeper_than
+from twitter_channel.realtime.models import ActivityEvent
+from twitter_channel.realtime.signatures import SIGNATURE_HEADER, NotACrcToken, crc_response_token, is_signed_by_x
+from twitter_channel.realtime.tasks import record_and_queue
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,6 @@ def x_webhook(request: HttpRequest) -> HttpResponse:
         return HttpResponseBadRequest("body nested too deeply")
     # Stored before anything else happens; processing is queued after the commit, and if the
     # broker is away the sweeper processes the event instead: 200 either way.
-    record_events(text, ActivityEvent.Source.WEBHOOK)
+    record_and_queue(text, ActivityEvent.Source.WEBHOOK)
     # 200 for a duplicate as well: X must not redeliver what we already hold.
     return HttpResponse(status=200)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django import template
 
-from ..replies import reply_choices_for_page, thread_participants
-from ..reply_models import OutgoingMessage
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.answering.replies import reply_choices_for_page, thread_participants
 
 register = template.Library()
 
@@ -51,7 +51,7 @@ def warning_for(choices, account):
 @register.simple_tag
 def x_post_prices() -> dict[str, str]:
     """What X bills for the post being written, from the cost meter's own price table
-    (`x_costs`): the composer's price note shows the one that applies."""
-    from ..x_costs import Kind, usd
+    (`x/pricing.py`): the composer's price note shows the one that applies."""
+    from twitter_channel.x.pricing import Kind, usd
 
     return {"plain": usd(Kind.POST_WRITE), "with_link": usd(Kind.POST_WITH_URL_WRITE)}

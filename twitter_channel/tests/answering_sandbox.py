@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from twitter_channel import conversion, polling, x_api
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount
+from twitter_channel.x import api as x_api
 from xsandbox.testing import running_sandbox
 
 

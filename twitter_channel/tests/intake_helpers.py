@@ -12,9 +12,9 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from twitter_channel import x_parsing
 from twitter_channel.models import XAccount
-from twitter_channel.types import RateLimit
+from twitter_channel.x import parsing as x_parsing
+from twitter_channel.x.types import RateLimit
 
 BRAND_ID = "900000000000000001"
 _ids = itertools.count(1_800_000_000_000_000_000)

@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from tickets.models import User
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import polling, x_oauth
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import SCOPE_PURPOSES, StreamCursor, XAccount
+from twitter_channel.x import oauth as x_oauth
 
 from .intake_helpers import BRAND_ID
 
@@ -25,7 +26,7 @@ ALL_SCOPES = " ".join(SCOPE_PURPOSES)
 def connected(username="AcmeHelp", user_id=BRAND_ID, scopes=ALL_SCOPES, **fields) -> XAccount:
     account = XAccount.objects.create(user_id=user_id, username=username, access_token="secret-access",
                                       refresh_token="secret-refresh", scopes=scopes, **fields)
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     return account
 
 

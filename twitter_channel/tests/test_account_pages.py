@@ -13,8 +13,9 @@ from django.utils import timezone
 
 from tickets.models import Ticket, User
 from tickets.tests.factories import AdminFactory, GroupFactory, UserFactory
-from twitter_channel import polling, x_oauth
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, XAccount
+from twitter_channel.x import oauth as x_oauth
 
 from .intake_helpers import BRAND_ID
 
@@ -23,7 +24,7 @@ from .intake_helpers import BRAND_ID
 def account(db):
     account = XAccount.objects.create(user_id=BRAND_ID, username="AcmeHelp", access_token="secret-access-123",
                                       refresh_token="secret-refresh-456")
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     return account
 
 
@@ -188,14 +189,14 @@ def test_connect_through_the_sandbox_over_http(client, db, settings):
 
 
 def x_oauth_scopes():
-    from twitter_channel.views import SCOPES
+    from twitter_channel.accounts.views import SCOPES
 
     return SCOPES
 
 
 def test_reconnecting_clears_the_flag_and_polls_at_once(account):
-    from twitter_channel.types import OAuthTokens, XUser
-    from twitter_channel.views import save_connected_account
+    from twitter_channel.accounts.views import save_connected_account
+    from twitter_channel.x.types import OAuthTokens, XUser
 
     XAccount.objects.filter(pk=account.pk).update(needs_reconnect=True, last_error="reconnect it")
     StreamCursor.objects.filter(account=account).update(next_poll_at=timezone.now() + timedelta(hours=1),

@@ -10,7 +10,7 @@ from business_rules.tests.helpers import make_trigger
 from tickets.lifecycle import update_ticket
 from tickets.models import Ticket, TicketEvent
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import replies
+from twitter_channel.answering import replies
 from twitter_channel.models import IncomingItem
 
 from .answering_sandbox import poll

@@ -7,7 +7,7 @@ import pytest
 
 from tickets.models import User
 from tickets.tests.factories import UserFactory
-from twitter_channel import bulk_convert, conversion
+from twitter_channel.intake import bulk_convert, conversion
 from twitter_channel.models import IncomingItem
 
 from .answering_helpers import make_account, make_item

@@ -1,6 +1,6 @@
 """The composer's live counter and the server count posts with X's own rules: the browser
 with twitter-text (vendored, static/vendor/twitter-text), the server with twitter-text-parser
-(twitter_channel/text_length.py). On strings where a hand-written approximation goes wrong
+(twitter_channel/x/text_length.py). On strings where a hand-written approximation goes wrong
 (links on uncommon top-level domains, emoji sequences, CJK), both must say the same."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 
 from tickets.models import User
 from tickets.tests.factories import UserFactory
-from twitter_channel import bulk_convert
-from twitter_channel.text_length import weighted_length
+from twitter_channel.intake import bulk_convert
+from twitter_channel.x.text_length import weighted_length
 
 from .answering_helpers import make_account, make_item
 

@@ -16,9 +16,10 @@ import pytest
 
 from tickets.models import Comment, Ticket, User
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import polling
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.intake import polling
+from twitter_channel.intake.tasks import enqueue_conversion
 from twitter_channel.models import IncomingItem, XAccount
-from twitter_channel.reply_models import OutgoingMessage
 
 pytestmark = [
     pytest.mark.browser,
@@ -73,6 +74,7 @@ def test_admin_connects_converts_and_agent_replies_on_x(live_server, browser, sh
     # 2. Customers mention the brand; a poll brings the mentions into the stream.
     tweets = [sb.post_tweet(c["id"], f"@AcmeHelp order {n} never arrived") for n, c in enumerate(customers)]
     result = polling.poll_stream(account.pk, "mentions")
+    enqueue_conversion(account.pk, result.to_convert)  # as the poll task does (Celery runs it eagerly here)
     assert result.outcome == "ok" and result.stored == 3
     admin.goto(f"{live_server.url}/x/incoming/")
     rows = admin.locator("table.stream tbody tr")
@@ -102,7 +104,7 @@ def test_admin_connects_converts_and_agent_replies_on_x(live_server, browser, sh
     assert counter.inner_text() == f"{55 + link_weight} / 280"
     shot(agent, "5_composing")
     # The live counter weighs text as X's twitter-text does (the server's check).
-    from twitter_channel.text_length import weighted_length
+    from twitter_channel.x.text_length import weighted_length
 
     for sample in ("plain text", "日本語のテキスト", "thanks 👍🏽 👨\u200d👩\u200d👧", "see https://example.com/a/very/long/path",
                    "www.acme.com and acme.org", "café — naïve"):

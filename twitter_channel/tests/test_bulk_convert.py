@@ -7,8 +7,8 @@ import pytest
 from django.urls import reverse
 
 from tickets.models import Channel, Comment, Ticket
-from twitter_channel import bulk_convert
-from twitter_channel.bulk_models import BulkConversion
+from twitter_channel.intake import bulk_convert
+from twitter_channel.intake.models import BulkConversion
 from twitter_channel.models import IncomingItem
 
 from .answering_helpers import make_account, make_item, roles

@@ -73,7 +73,7 @@ def test_a_failing_download_is_kept_and_retried(sb, brand, monkeypatch):
     real = type(client).compliance_results
 
     def broken(self, job):
-        from twitter_channel.types import XTransientError
+        from twitter_channel.x.types import XTransientError
 
         raise XTransientError("storage hiccup")
 

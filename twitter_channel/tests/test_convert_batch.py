@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tickets.models import Comment, Ticket
-from twitter_channel import conversion, polling
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount
 
 from .intake_helpers import BRAND_ID, FakeX, dm, tweet

@@ -10,7 +10,8 @@ from django.db import connection
 from django.utils import timezone
 
 from tickets.models import Comment, Ticket
-from twitter_channel import conversion, polling, tasks
+from twitter_channel import tasks
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount
 
 from .intake_helpers import BRAND_ID, FakeX, tweet

@@ -9,7 +9,7 @@ from tickets.comments import add_comment
 from tickets.lifecycle import update_ticket
 from tickets.models import Channel, Comment, Identity, Ticket
 from tickets.tests.factories import GroupFactory
-from twitter_channel import conversion, polling
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount
 
 from .intake_helpers import BRAND_ID, FakeX, dm, next_id, tweet

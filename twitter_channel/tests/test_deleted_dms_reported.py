@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from tickets.models import Comment
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import conversion, polling
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount, XDeletion
 
 from .intake_helpers import BRAND_ID, FakeX, dm, tweet

@@ -14,8 +14,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from tickets.models import Channel, Comment, Ticket
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import IncomingItem, StreamCursor, XAccount
-from twitter_channel.polling import ensure_cursors
 from xsandbox.testing import running_sandbox
 
 from .e2e_harness import CeleryProcesses, database_url, wait_for

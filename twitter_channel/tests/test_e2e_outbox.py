@@ -19,8 +19,8 @@ from django.urls import reverse
 from helpdesk.models import Heartbeat
 from tickets.models import Channel, Comment, Ticket, User
 from tickets.tests.factories import EmailIdentityFactory, RequesterFactory, TicketFactory
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import StreamCursor, XAccount
-from twitter_channel.polling import ensure_cursors
 from xsandbox.testing import running_sandbox
 
 from .e2e_harness import CeleryProcesses, RedisServer, WebProcess, database_url, wait_for

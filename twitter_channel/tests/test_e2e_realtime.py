@@ -15,10 +15,11 @@ from django.db.models import Count
 from django.utils import timezone
 
 from tickets.models import Channel, Comment, Ticket
-from twitter_channel import x_api
+from twitter_channel.accounts import health
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
-from twitter_channel.polling import ensure_cursors
-from twitter_channel.realtime import reconcile, subscriptions
+from twitter_channel.realtime import subscriptions
+from twitter_channel.x import api as x_api
 from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN, DEFAULT_CONSUMER_SECRET
 from xsandbox.testing import running_sandbox
 
@@ -93,7 +94,7 @@ def test_mention_like_and_dm_are_pushed_into_tickets_within_seconds(sandbox, bra
         ("post.mention.create", "processed"), ("like.create", "processed"), ("dm.received", "processed")},
         15, what="all three events processed")
     # Push brought every item, whichever stored it first.
-    assert reconcile.missed_by_push(brand, now=timezone.now() + reconcile.PUSH_GRACE) == 0
+    assert health.missed_by_push(brand, now=timezone.now() + health.PUSH_GRACE) == 0
 
 
 def test_stream_mode_with_the_x_stream_process(sandbox, brand, stack):

@@ -11,7 +11,7 @@ from tickets.comments import add_comment
 from tickets.models import Comment, Identity, Ticket
 from tickets.privacy import erase_requester
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import conversion, polling
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import IncomingItem, XAccount
 
 from .intake_helpers import BRAND_ID, FakeX, dm, next_id, tweet

@@ -6,7 +6,7 @@ import pytest
 from tickets.lifecycle import update_ticket
 from tickets.models import Ticket, TicketEvent
 from tickets.tests.factories import UserFactory
-from twitter_channel import conversion, polling
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import XAccount
 
 from .intake_helpers import BRAND_ID, FakeX, tweet

@@ -13,8 +13,8 @@ from business_rules.models import Macro
 from business_rules.tests.macro_helpers import make_macro
 from tickets.models import Comment, Ticket
 from tickets.tests.factories import UserFactory
+from twitter_channel.answering.models import OutgoingMessage
 from twitter_channel.models import IncomingItem
-from twitter_channel.reply_models import OutgoingMessage
 
 from .answering_sandbox import poll
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from tickets.models import Ticket
 from tickets.tests.factories import UserFactory
+from twitter_channel.answering.models import OutgoingMessage
 from twitter_channel.models import IncomingItem, XAccount
-from twitter_channel.reply_models import OutgoingMessage
 
 from .answering_sandbox import poll
 

@@ -10,11 +10,11 @@ import pytest
 import responses
 
 from tickets.models import Identity, Ticket
-from twitter_channel import conversion, polling
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import ActivityEvent, IncomingItem, StreamCursor, XAccount
 from twitter_channel.realtime import intake
-from twitter_channel.x_api import XClient
-from twitter_channel.x_parsing import decode_json
+from twitter_channel.x.api import XClient
+from twitter_channel.x.parsing import decode_json
 
 from .fakes import unique_base_url
 from .intake_helpers import BRAND_ID, dm, tweet, user

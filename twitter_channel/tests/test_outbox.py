@@ -14,8 +14,9 @@ from tickets import outbox
 from tickets.models import Comment
 from tickets.tests.factories import UserFactory
 from tickets.tests.outbox_helpers import broker_down, time_passes
-from twitter_channel import bulk_convert, sending
-from twitter_channel.reply_models import OutgoingMessage
+from twitter_channel.answering import sending
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.intake import bulk_convert
 
 from .answering_helpers import make_account, make_item
 from .answering_sandbox import poll

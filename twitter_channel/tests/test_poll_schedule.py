@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from twitter_channel import polling, schedule, tasks
+from twitter_channel import tasks
+from twitter_channel.accounts.connection import ensure_cursors
+from twitter_channel.intake import polling, schedule
 from twitter_channel.models import StreamCursor, XAccount
-from twitter_channel.types import OAuthTokens, RateLimit, XAuthError, XRateLimited, XTransientError
+from twitter_channel.x.types import OAuthTokens, RateLimit, XAuthError, XRateLimited, XTransientError
 
 from .intake_helpers import BRAND_ID, FakeX, tweet
 
@@ -124,7 +126,7 @@ def test_5xx_backs_off_more_each_time(x, account):
 
 
 def test_401_refreshes_the_token_once_and_retries(x, account, monkeypatch):
-    from twitter_channel import x_oauth
+    from twitter_channel.x import oauth as x_oauth
 
     refreshed = []
 
@@ -148,7 +150,7 @@ def test_401_without_refresh_token_marks_reconnect_and_others_keep_polling(x, ac
     account.refresh_token = ""
     account.save()
     other = XAccount.objects.create(user_id="900000000000000002", username="AcmeShop", access_token="t2")
-    polling.ensure_cursors(other)
+    ensure_cursors(other)
     x.errors["mentions"].append(XAuthError("Unauthorized", status=401))
     result = polling.poll_stream(account.pk, "mentions", client_factory=x.client_for)
     assert result.outcome == "reconnect"
@@ -161,7 +163,7 @@ def test_401_without_refresh_token_marks_reconnect_and_others_keep_polling(x, ac
 
 
 def test_401_after_refresh_marks_reconnect(x, account, monkeypatch):
-    from twitter_channel import x_oauth
+    from twitter_channel.x import oauth as x_oauth
 
     monkeypatch.setattr(x_oauth, "refresh", lambda t: OAuthTokens("tok-2", "ref-2", timezone.now(), ()))
     x.errors["mentions"] += [XAuthError("Unauthorized", status=401), XAuthError("Unauthorized", status=401)]
@@ -172,7 +174,7 @@ def test_401_after_refresh_marks_reconnect(x, account, monkeypatch):
 
 
 def test_refused_refresh_marks_reconnect(x, account, monkeypatch):
-    from twitter_channel import x_oauth
+    from twitter_channel.x import oauth as x_oauth
 
     def refused(token):
         raise XAuthError("invalid_grant")
@@ -183,7 +185,7 @@ def test_refused_refresh_marks_reconnect(x, account, monkeypatch):
 
 
 def test_token_is_refreshed_before_it_expires(x, account, monkeypatch):
-    from twitter_channel import x_oauth
+    from twitter_channel.x import oauth as x_oauth
 
     account.token_expires_at = timezone.now() + timedelta(seconds=60)
     account.save()
@@ -209,14 +211,14 @@ def test_dispatch_claims_each_due_stream_once(account, monkeypatch):
 
 def test_dispatch_skips_streams_not_due(account, monkeypatch):
     monkeypatch.setattr(tasks.poll_stream, "delay", lambda *a: None)
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     StreamCursor.objects.filter(stream="dms").update(next_poll_at=timezone.now() + timedelta(minutes=1))
     assert tasks.dispatch_polls() == 2
 
 
 def test_claim_expires_so_a_poll_lost_with_its_worker_is_dispatched_again(account, settings):
     settings.X_POLL_CLAIM_SECONDS = 30
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     assert len(tasks.claim_due_cursors()) == 3
     assert tasks.claim_due_cursors(now=timezone.now() + timedelta(seconds=10)) == []
     assert len(tasks.claim_due_cursors(now=timezone.now() + timedelta(seconds=31))) == 3

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from twitter_channel import polling
+from twitter_channel.intake import polling
 from twitter_channel.models import IncomingItem, StreamCursor, XAccount
-from twitter_channel.types import XRateLimited, XTransientError
+from twitter_channel.x.types import XRateLimited, XTransientError
 
 from .intake_helpers import BRAND_ID, FakeX, dm, tweet
 
@@ -146,7 +146,7 @@ def test_rate_limit_mid_walk_keeps_fetched_items_but_not_the_cursor(x, account):
 
 
 def test_unique_constraint_holds_even_without_the_lock(x, account):
-    from twitter_channel.store import items_from_page, store_items
+    from twitter_channel.intake.store import items_from_page, store_items
 
     x.mentions.append(tweet("@AcmeHelp hi", ALICE))
     page = x.get_mentions(BRAND_ID)

@@ -29,7 +29,7 @@ from tickets.mail.testing import build_email
 from tickets.models import Channel, Erasure, Identity, Requester, Ticket
 from tickets.privacy import erase_requester, export_requester
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import conversion, polling
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import ActivityEvent, IncomingItem, OutgoingMessage, XAccount
 
 from .intake_helpers import BRAND_ID, FakeX, dm, tweet, user

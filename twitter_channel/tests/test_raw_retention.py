@@ -15,8 +15,8 @@ from tickets.mail.models import InboundEmail
 from tickets.mail.testing import build_email
 from tickets.models import Comment
 from tickets.tests.factories import AdminFactory
-from twitter_channel import conversion, polling
 from twitter_channel import tasks as x_tasks
+from twitter_channel.intake import conversion, polling
 from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
 
 from .intake_helpers import BRAND_ID, FakeX, tweet

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from tickets.models import User
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import polling
+from twitter_channel.accounts.connection import ensure_cursors
 from twitter_channel.models import ActivitySubscription, IncomingItem, XAccount
 
 from .intake_helpers import BRAND_ID
@@ -20,7 +20,7 @@ from .intake_helpers import BRAND_ID
 @pytest.fixture
 def account(db):
     account = XAccount.objects.create(user_id=BRAND_ID, username="AcmeHelp", access_token="tok")
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     return account
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from tickets.models import Ticket
 from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
 from twitter_channel.realtime import intake, tasks
-from twitter_channel.types import XNotFound, XTransientError
+from twitter_channel.x.types import XNotFound, XTransientError
 
 from .intake_helpers import BRAND_ID, dm, tweet, user
 from .realtime_helpers import dm_event, like_event, mention_event
@@ -53,7 +53,7 @@ class LookupFails:
 
 
 def storing_queries(monkeypatch, events: int) -> int:
-    monkeypatch.setattr(intake, "_convert", lambda account_id: None)  # storing only
+    monkeypatch.setattr(intake, "convert_pending", lambda account_id, time_budget=None: None)  # storing only
     mentions(events)
     with CaptureQueriesContext(connection) as queries:
         intake.process_pending()

@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from twitter_channel import polling, schedule
+from twitter_channel.accounts import health
+from twitter_channel.intake import polling, schedule
 from twitter_channel.models import IncomingItem, XAccount
-from twitter_channel.realtime import intake, reconcile
+from twitter_channel.realtime import intake
 from twitter_channel.realtime.stream_consumer import backfill_minutes, backoff_seconds
-from twitter_channel.types import RateLimit
+from twitter_channel.x.types import RateLimit
 
 from .intake_helpers import BRAND_ID, FakeX, tweet, user
 from .realtime_helpers import mention_event
@@ -43,7 +44,7 @@ def push(post):
 
 def missed_later(account) -> int:
     """What counts as missed by push once it has had its grace to bring the items."""
-    return reconcile.missed_by_push(account, now=timezone.now() + reconcile.PUSH_GRACE + timedelta(seconds=1))
+    return health.missed_by_push(account, now=timezone.now() + health.PUSH_GRACE + timedelta(seconds=1))
 
 
 def poll(x, account):
@@ -65,7 +66,7 @@ def test_items_a_poll_stores_first_count_as_missed_once_push_had_its_minute(x, a
 
     assert poll(x, account).stored == 2
 
-    assert reconcile.missed_by_push(account) == 0  # their events may be in flight
+    assert health.missed_by_push(account) == 0  # their events may be in flight
     assert missed_later(account) == 2
 
 

@@ -19,11 +19,16 @@ from django.utils import timezone
 
 from tickets.models import Channel, Ticket
 from tickets.tests.factories import AdminFactory
-from twitter_channel import polling, x_api
+from twitter_channel.accounts import connection as account_connection
+from twitter_channel.accounts import health
+from twitter_channel.accounts.connection import ensure_cursors
+from twitter_channel.intake import polling
+from twitter_channel.intake.tasks import enqueue_conversion
 from twitter_channel.models import ActivityEvent, ActivitySubscription, IncomingItem, XAccount
-from twitter_channel.realtime import reconcile, subscriptions, watch
+from twitter_channel.realtime import subscriptions, watch
 from twitter_channel.realtime.stream_consumer import StreamConsumer
-from twitter_channel.types import XBadRequest
+from twitter_channel.x import api as x_api
+from twitter_channel.x.types import XBadRequest
 from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN, DEFAULT_CONSUMER_SECRET
 from xsandbox.testing import running_sandbox
 
@@ -60,7 +65,7 @@ def account(sb, transactional_db):
     sb.create_user("alice", name="Alice")
     token = sb.mint_token(brand["id"])["access_token"]
     account = XAccount.objects.create(user_id=brand["id"], username="AcmeSupport", access_token=token)
-    polling.ensure_cursors(account)
+    ensure_cursors(account)
     return account
 
 
@@ -79,7 +84,11 @@ def eventually(check, timeout: float = 15.0):  # generous: CI machines are share
 
 
 def poll(account, stream="mentions"):
-    return polling.poll_stream(account.pk, stream)
+    """Poll as the poll task does: what it stored is converted (Celery runs eagerly here)."""
+    result = polling.poll_stream(account.pk, stream)
+    if result.to_convert:
+        enqueue_conversion(account.pk, result.to_convert)
+    return result
 
 
 def subscribed(sb) -> set[tuple[str, str]]:
@@ -120,7 +129,7 @@ def test_x_refusing_reply_events_leaves_real_time_on_without_them(sb, account, c
 
 
 def test_switching_removes_subscriptions_x_holds_that_the_helpdesk_lost_track_of(sb, account):
-    user_client = polling.client_for(account)
+    user_client = account_connection.client_for(account)
     lost = user_client.create_activity_subscription("dm.received", account.user_id, tag=f"helpdesk:{account.pk}")
     theirs = user_client.create_activity_subscription("follow.follow", account.user_id, tag="another-tool")
 
@@ -208,7 +217,7 @@ def test_item_seen_by_push_and_by_poll_is_stored_once(sb, webhook_account):
 
     assert (result.outcome, result.fetched, result.stored) == ("ok", 1, 0)
     assert IncomingItem.objects.count() == 1 and Ticket.objects.count() == 1
-    assert reconcile.missed_by_push(webhook_account, now=timezone.now() + reconcile.PUSH_GRACE) == 0
+    assert health.missed_by_push(webhook_account, now=timezone.now() + health.PUSH_GRACE) == 0
 
 
 def test_item_polled_first_is_not_stored_again_by_push(sb, webhook_account):
@@ -245,7 +254,7 @@ def test_dropped_webhook_is_caught_by_reconciliation_and_counted(sb, webhook_acc
     result = poll(webhook_account)
 
     assert result.stored == 1
-    assert reconcile.missed_by_push(webhook_account, now=timezone.now() + reconcile.PUSH_GRACE) == 1
+    assert health.missed_by_push(webhook_account, now=timezone.now() + health.PUSH_GRACE) == 1
     assert eventually(lambda: Ticket.objects.count() == 1)
 
 

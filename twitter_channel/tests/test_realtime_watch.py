@@ -11,8 +11,8 @@ from django.urls import reverse
 from tickets.tests.factories import AdminFactory
 from twitter_channel.models import WebhookHealth, XAccount
 from twitter_channel.realtime import watch
-from twitter_channel.realtime.activity_types import Webhook
-from twitter_channel.types import XTransientError
+from twitter_channel.x.activity_types import Webhook
+from twitter_channel.x.types import XTransientError
 
 from .intake_helpers import BRAND_ID
 

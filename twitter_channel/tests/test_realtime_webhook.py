@@ -367,7 +367,7 @@ def test_deliveries_while_a_processing_task_waits_queue_no_other(client, account
                                                                  django_capture_on_commit_callbacks):
     from django.core.cache import cache
 
-    from twitter_channel.realtime import intake, tasks
+    from twitter_channel.realtime import tasks
 
     # The web and worker processes share the cache in production (Redis): a task starting in
     # a worker is seen by every web process.
@@ -375,7 +375,7 @@ def test_deliveries_while_a_processing_task_waits_queue_no_other(client, account
         pytest.skip("needs Redis (REDIS_URL), the cache web and worker processes share")
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": os.environ["REDIS_URL"]}}
-    cache.delete(intake.processing_queued_key())
+    cache.delete(tasks.processing_queued_key())
     queued = []
     monkeypatch.setattr(tasks.process_activity_event, "apply_async", lambda *args, **kw: queued.append(args))
 
@@ -391,7 +391,7 @@ def test_deliveries_while_a_processing_task_waits_queue_no_other(client, account
     assert Ticket.objects.count() == 3
     deliver_one(3)  # the task started: the next delivery queues the next task
     assert len(queued) == 2
-    assert cache.delete(intake.processing_queued_key())
+    assert cache.delete(tasks.processing_queued_key())
 
 
 def test_without_a_shared_cache_every_delivery_queues_processing(client, account, settings, monkeypatch,

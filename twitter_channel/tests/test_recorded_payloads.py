@@ -10,9 +10,10 @@ import copy
 import pytest
 
 from tickets.models import Channel, Ticket
-from twitter_channel import conversion, x_parsing
+from twitter_channel.intake import conversion
+from twitter_channel.intake.store import items_from_page, store_items
 from twitter_channel.models import IncomingItem, XAccount
-from twitter_channel.store import items_from_page, store_items
+from twitter_channel.x import parsing as x_parsing
 
 from .fakes import recorded
 

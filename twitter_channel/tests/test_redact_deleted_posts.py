@@ -22,8 +22,8 @@ from tickets.mail.testing import build_email
 from tickets.models import Comment, Identity, Ticket, TicketEvent
 from tickets.search import find
 from tickets.tests.factories import UserFactory
-from twitter_channel import conversion, polling
-from twitter_channel.compliance.deletions import redact_deleted
+from twitter_channel.intake import conversion, polling
+from twitter_channel.intake.deletions import redact_deleted
 from twitter_channel.models import IncomingItem, XAccount
 from twitter_channel.realtime.models import ActivityEvent
 

@@ -8,9 +8,9 @@ from django.urls import reverse
 
 from tickets.models import Channel, Comment, User
 from tickets.tests.factories import TicketFactory, UserFactory
-from twitter_channel import bulk_convert
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.intake import bulk_convert
 from twitter_channel.models import IncomingItem
-from twitter_channel.reply_models import OutgoingMessage
 
 from .answering_helpers import make_account, make_item, roles
 

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 
 from tickets.tests.factories import UserFactory
+from twitter_channel.answering.models import OutgoingMessage
+from twitter_channel.answering.sending import one_to_one_id
 from twitter_channel.models import IncomingItem
-from twitter_channel.reply_models import OutgoingMessage
-from twitter_channel.sending import one_to_one_id
 
 from .answering_sandbox import poll
 

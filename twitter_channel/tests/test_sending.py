@@ -11,9 +11,9 @@ import pytest
 
 from tickets.models import Comment, Ticket
 from tickets.tests.factories import UserFactory
-from twitter_channel import replies, sending
+from twitter_channel.answering import replies, sending
+from twitter_channel.answering.models import OutgoingMessage
 from twitter_channel.models import IncomingItem
-from twitter_channel.reply_models import OutgoingMessage
 
 from .answering_sandbox import poll
 
@@ -257,7 +257,7 @@ def test_dm_reply_reaches_the_conversation_and_its_echo_is_matched(sb, brand, al
 
 def test_tweet_echo_is_matched_to_the_comment_not_a_new_ticket(sb, brand, mention_ticket, agent,
                                                                django_capture_on_commit_callbacks):
-    from twitter_channel import conversion
+    from twitter_channel.intake import conversion
 
     ticket, tweet = mention_ticket
     outgoing = queue(ticket, "Thanks for waiting", agent, django_capture_on_commit_callbacks, run=True)
@@ -275,7 +275,7 @@ def test_tweet_echo_is_matched_to_the_comment_not_a_new_ticket(sb, brand, mentio
 
 def test_echo_stored_before_the_id_was_known_is_merged_into_our_comment(sb, brand, mention_ticket, agent,
                                                                         django_capture_on_commit_callbacks):
-    from twitter_channel import conversion
+    from twitter_channel.intake import conversion
 
     ticket, tweet = mention_ticket
     sb.add_fault("POST /2/tweets", "status_503")

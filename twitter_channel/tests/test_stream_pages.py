@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from twitter_channel.bulk_models import BulkConversion
+from twitter_channel.intake.models import BulkConversion
 from twitter_channel.models import IncomingItem
 
 from .answering_helpers import make_account, make_item, roles

@@ -7,7 +7,7 @@ import sys
 
 from django.conf import settings
 
-from twitter_channel.text_length import TWEET_LIMIT, appended, link_weight, weighted_length
+from twitter_channel.x.text_length import TWEET_LIMIT, appended, link_weight, weighted_length
 
 
 def test_plain_latin_text_counts_one_per_character():
@@ -51,7 +51,7 @@ def test_text_length_imports_without_pkg_resources():
     setuptools 81+ no longer have; the helpdesk must start there all the same."""
     code = (
         "import sys; sys.modules['pkg_resources'] = None  # as if setuptools were absent\n"
-        "from twitter_channel.text_length import weighted_length\n"
+        "from twitter_channel.x.text_length import weighted_length\n"
         "print(weighted_length('caf\\u00e9 \\U0001F600 https://example.com/a/long/path'), 'pkg_resources' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,

@@ -12,10 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from live.audience import render_comments
 from tickets.models import User
 from tickets.tests.factories import UserFactory
-from twitter_channel import bulk_convert, store
-from twitter_channel.compliance.deletions import redact_deleted
+from twitter_channel.intake import bulk_convert, store
+from twitter_channel.intake.deletions import redact_deleted
 from twitter_channel.models import IncomingItem
-from twitter_channel.x_parsing import parse_page, parse_tweet
+from twitter_channel.x.parsing import parse_page, parse_tweet
 
 from .answering_helpers import make_account, make_item
 from .answering_sandbox import poll
@@ -195,7 +195,7 @@ def test_the_thread_costs_the_same_queries_however_many_x_comments_and_pictures(
             make_item(account, text="@AcmeHelp more", reply_to=first.x_id, conversation=first.x_id,
                       media=[{"key": "3_1", "type": "photo", "image_url": "https://pbs.twimg.com/media/p.jpg",
                               "width": 10, "height": 10, "alt": ""}])
-        from twitter_channel import conversion
+        from twitter_channel.intake import conversion
         conversion.convert_pending()
 
     add_replies(1)

@@ -9,7 +9,8 @@ import pytest
 import requests
 import responses
 
-from twitter_channel.types import (
+from twitter_channel.x.api import XClient
+from twitter_channel.x.types import (
     XAuthError,
     XBadRequest,
     XDuplicateContent,
@@ -19,7 +20,6 @@ from twitter_channel.types import (
     XRateLimited,
     XTransientError,
 )
-from twitter_channel.x_api import XClient
 
 from .fakes import blank_problem, example, invalid_request, rate_headers, unique_base_url
 

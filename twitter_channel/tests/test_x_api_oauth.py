@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from twitter_channel.types import XAuthError, XTransientError
-from twitter_channel.x_api import XClient
-from twitter_channel.x_oauth import authorization_url, code_challenge, exchange_code, refresh, revoke
+from twitter_channel.x.api import XClient
+from twitter_channel.x.oauth import authorization_url, code_challenge, exchange_code, refresh, revoke
+from twitter_channel.x.types import XAuthError, XTransientError
 from xsandbox.testing import running_sandbox
 
 REDIRECT = "http://helpdesk.test/x/callback"

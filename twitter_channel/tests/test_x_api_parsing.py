@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from twitter_channel.types import XDMEvent, XTweet, XUser
-from twitter_channel.x_parsing import (
+from twitter_channel.x.parsing import (
     ParseError,
     parse_dm_event,
     parse_page,
@@ -20,6 +19,7 @@ from twitter_channel.x_parsing import (
     parse_user,
     problem_kind,
 )
+from twitter_channel.x.types import XDMEvent, XTweet, XUser
 
 from .fakes import dm_event, example, recorded, shared_x_api, tweet
 

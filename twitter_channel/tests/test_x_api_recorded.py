@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import responses
 
-from twitter_channel.x_api import XClient
+from twitter_channel.x.api import XClient
 
 from .fakes import recorded, unique_base_url
 

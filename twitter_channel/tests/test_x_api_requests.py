@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
-from twitter_channel import x_api
-from twitter_channel.types import XBadRequest
-from twitter_channel.x_api import POST, TWEET, XClient, vocabulary_for
+from twitter_channel.x import api as x_api
+from twitter_channel.x.api import POST, TWEET, XClient, vocabulary_for
+from twitter_channel.x.types import XBadRequest
 
 from .fakes import dm_event, invalid_request, rate_headers, recorded, tweet, unique_base_url
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from twitter_channel import x_api
-from twitter_channel.types import XAuthError, XDuplicateContent, XNotFound, XRateLimited, XTransientError
-from twitter_channel.x_api import POST, TWEET, XClient, vocabulary_for
-from twitter_channel.x_parsing import problem_kind
+from twitter_channel.x import api as x_api
+from twitter_channel.x.api import POST, TWEET, XClient, vocabulary_for
+from twitter_channel.x.parsing import problem_kind
+from twitter_channel.x.types import XAuthError, XDuplicateContent, XNotFound, XRateLimited, XTransientError
 from xsandbox.activity import DEFAULT_APP_BEARER_TOKEN
 from xsandbox.testing import running_sandbox
 

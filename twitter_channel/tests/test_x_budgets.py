@@ -16,11 +16,12 @@ from django.utils import timezone
 
 from tickets.models import User
 from tickets.tests.factories import AdminFactory, UserFactory
-from twitter_channel import bulk_convert, cost_meter, schedule
-from twitter_channel.cost_models import XBudget
-from twitter_channel.replies import XReplyRefused, reply_on_x
-from twitter_channel.types import RateLimit
-from twitter_channel.x_costs import Charge, CostStream, Kind
+from twitter_channel.answering.replies import XReplyRefused, reply_on_x
+from twitter_channel.costs import meter as cost_meter
+from twitter_channel.costs.models import XBudget
+from twitter_channel.intake import bulk_convert, schedule
+from twitter_channel.x.pricing import Charge, CostStream, Kind
+from twitter_channel.x.types import RateLimit
 
 from .answering_helpers import make_account, make_item
 

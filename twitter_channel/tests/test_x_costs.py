@@ -11,11 +11,11 @@ from decimal import Decimal
 import pytest
 from django.db.models import Sum
 
-from twitter_channel import cost_meter
-from twitter_channel.cost_models import XCostDay, XCostSeenItem
+from twitter_channel.costs import meter as cost_meter
+from twitter_channel.costs.models import XCostDay, XCostSeenItem
 from twitter_channel.models import XAccount
 from twitter_channel.realtime.intake import process_pending, record_event
-from twitter_channel.x_costs import Kind, charges_for, price
+from twitter_channel.x.pricing import Kind, charges_for, price
 
 BRAND_ID = "1000"
 TODAY = date(2026, 11, 30)

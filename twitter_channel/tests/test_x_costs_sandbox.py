@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from django.db.models import Sum
 
-from twitter_channel import polling, sending
-from twitter_channel.cost_models import XCostDay
+from twitter_channel.accounts import connection
+from twitter_channel.answering import sending
+from twitter_channel.costs.models import XCostDay
 
 from .answering_sandbox import poll
 
@@ -42,7 +43,7 @@ def test_polling_and_replying_are_metered_as_the_sandbox_bills_them(sb, brand, a
     client = sending.client_for(brand)
     client.create_tweet("@alice sorted, see https://help.example.com/t/1", in_reply_to_tweet_id=first["id"])
     client.create_tweet("@alice sorted now", in_reply_to_tweet_id=first["id"])
-    polling.client_for(brand).get_tweets([first["id"]])  # read again today: billed once
+    connection.client_for(brand).get_tweets([first["id"]])  # read again today: billed once
 
     expected = billed_by_sandbox(sb, brand)
     assert {"owned_read", "user_read", "dm_event_read", "post_write", "post_url_write"} <= set(expected)

@@ -8,8 +8,8 @@ import re
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from twitter_channel.accounts.connection import resume_polling
 from twitter_channel.models import XAccount
-from twitter_channel.polling import resume_polling
 
 # X ids are unsigned 64-bit integers written in ASCII digits (str.isdigit() also takes "١٢٣").
 X_ID = re.compile(r"[0-9]{1,20}", re.ASCII)
