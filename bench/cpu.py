@@ -41,14 +41,18 @@ def tree_cpu_seconds(pid: int) -> float:
     return total
 
 
-def named_cpu_seconds(name: str) -> float:
-    """CPU seconds of every process whose command is `name` (e.g. all of PostgreSQL's backends)."""
+def named_cpu_seconds(name: str, containing: str = "") -> float:
+    """CPU seconds of every process whose command is `name` (e.g. all of PostgreSQL's backends)
+    and whose command line holds `containing` (e.g. the database name a backend serves: on a
+    machine shared with other work, only the bench's own)."""
     total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             comm = (entry / "comm").read_text().strip()
+            if comm == name and containing and containing not in (entry / "cmdline").read_text(errors="replace"):
+                continue
         except OSError:
             continue
         if comm == name and (fields := _stat(int(entry.name))):
@@ -59,13 +63,14 @@ def named_cpu_seconds(name: str) -> float:
 class CpuMeter:
     """Snapshots of named parts' CPU seconds; `since(start)` gives what each spent in between."""
 
-    def __init__(self, pids: dict[str, int], *, by_name: dict[str, str] | None = None) -> None:
+    def __init__(self, pids: dict[str, int], *, by_name: dict[str, str | tuple[str, str]] | None = None) -> None:
+        """`by_name`: label -> command name, or (command name, text its command line holds)."""
         self.pids = pids
-        self.by_name = by_name or {}
+        self.by_name = {label: (name, "") if isinstance(name, str) else name for label, name in (by_name or {}).items()}
 
     def snapshot(self) -> dict[str, float]:
         shot = {label: tree_cpu_seconds(pid) for label, pid in self.pids.items()}
-        shot.update({label: named_cpu_seconds(name) for label, name in self.by_name.items()})
+        shot.update({label: named_cpu_seconds(*name) for label, name in self.by_name.items()})
         shot["bench"] = sum(os.times()[:2])
         return shot
 

@@ -44,8 +44,16 @@ def add_many(amounts: dict[tuple[str, str], float]) -> None:
     rows = sorted(amounts.items())  # a fixed order: concurrent upserts never deadlock
     placeholders = ", ".join(["(%s, %s, %s)"] * len(rows))
     params = [v for (name, labels), amount in rows for v in (name, labels, amount)]
+    # Inside a caller's transaction this is a savepoint, and that transaction's commit stays durable.
+    own_transaction = not connection.in_atomic_block
     try:
         with transaction.atomic(), connection.cursor() as cursor:
+            if own_transaction and connection.vendor == "postgresql":
+                # A counter is not worth waiting for the disk: a crash may lose its last few
+                # hundred milliseconds of counts, never other data. Without this, every web
+                # process and worker bumping the same row (webhook deliveries, items stored)
+                # waits in turn for the others' flushes while it holds that row's lock.
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
             cursor.execute(f"INSERT INTO {table} (name, labels, value) VALUES {placeholders} "
                            f"ON CONFLICT (name, labels) DO UPDATE SET value = {table}.value + excluded.value",
                            params)

@@ -305,6 +305,13 @@ async def control_config(request: Request) -> Response:
                 setattr(act, name, float(data[name]))
         if isinstance(data.get("refused_event_types"), list):
             act.refused_event_types = {str(t) for t in data["refused_event_types"]}
+        batching = ("deliveries_per_webhook", "batch_max_events", "batch_window_ms")
+        if any(name in data for name in batching):
+            try:
+                act.configure_batching(**{name: getattr(act, name) for name in batching}
+                                       | {name: float(data[name]) for name in batching if name in data})
+            except (TypeError, ValueError):
+                return JSONResponse({"error": f"{', '.join(batching)} are numbers"}, 400)
     return JSONResponse(act.describe()["config"])
 
 

@@ -61,7 +61,8 @@ and raises ``SandboxError`` (with ``.status`` and ``.body``) on a non-2xx answer
     ``tweepy_client(token, **kwargs) -> tweepy.Client``  a real tweepy client whose requests go to the sandbox
 
 Activity API (real time): ``activity_state()``, ``activity_events()``, ``configure_activity(consumer_secret=,
-app_bearer_token=, keepalive_seconds=, delivery_timeout=, refused_event_types=)``, ``add_activity_fault(kind, count=1, delay_seconds=None)``
+app_bearer_token=, keepalive_seconds=, delivery_timeout=, refused_event_types=, deliveries_per_webhook=,
+batch_max_events=, batch_window_ms=)``, ``add_activity_fault(kind, count=1, delay_seconds=None)``
 (drop | duplicate | out_of_order | bad_signature | stream_disconnect), ``clear_activity_faults()``,
 ``disconnect_streams()``; see ``xsandbox/activity.py``.
 
@@ -252,13 +253,17 @@ class SandboxClient:
 
     def configure_activity(self, consumer_secret: str | None = None, app_bearer_token: str | None = None,
                            keepalive_seconds: float | None = None, delivery_timeout: float | None = None,
-                           refused_event_types: list[str] | None = None) -> dict:
+                           refused_event_types: list[str] | None = None, deliveries_per_webhook: int | None = None,
+                           batch_max_events: int | None = None, batch_window_ms: float | None = None) -> dict:
         """refused_event_types: subscription event types answered with X's 400 (e.g.
-        ``["post.reply.create"]``, absent from X's spec enum though documented); [] accepts all again."""
+        ``["post.reply.create"]``, absent from X's spec enum though documented); [] accepts all again.
+        deliveries_per_webhook, batch_max_events, batch_window_ms: how events that come fast are
+        batched into one POST (see ``xsandbox/activity.py``)."""
         return self._call_activity("POST", "/config", self._clean(
             consumer_secret=consumer_secret, app_bearer_token=app_bearer_token,
             keepalive_seconds=keepalive_seconds, delivery_timeout=delivery_timeout,
-            refused_event_types=refused_event_types))
+            refused_event_types=refused_event_types, deliveries_per_webhook=deliveries_per_webhook,
+            batch_max_events=batch_max_events, batch_window_ms=batch_window_ms))
 
     def add_activity_fault(self, kind: str, count: int = 1, delay_seconds: float | None = None) -> dict:
         """kind: drop | duplicate | out_of_order | bad_signature | stream_disconnect."""

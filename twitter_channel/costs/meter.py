@@ -1,8 +1,9 @@
 """The X cost meter: records what each call is billed for, sums the spend, applies budgets.
 
 `x.api.XClient` hands every answered call's charges (`x.pricing.charges_for`) to a meter bound
-to the account whose token made the call; pushed events are charged where they are stored
-(`realtime.intake.record_event`). Recording is two statements: an insert of today's item keys
+to the account whose token made the call; pushed events are charged as they are processed
+(`realtime.intake.process_pending`; each leaves the `new` state once). Recording is two
+statements: an insert of today's item keys
 that skips those already seen today (X bills an item once per UTC day), and one upsert per
 (stream, kind) that adds to the day's counters. It never breaks the X call it meters.
 """

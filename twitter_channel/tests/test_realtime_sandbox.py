@@ -287,6 +287,29 @@ def test_duplicate_and_out_of_order_deliveries_make_one_threaded_ticket(sb, webh
     assert IncomingItem.objects.count() == 2
 
 
+def test_events_x_batches_into_one_delivery_become_one_ticket_each_exactly_once(sb, webhook_account):
+    # X sends the events that come while a delivery is out together, in one POST: here each
+    # POST waits a second for company, so the burst's mentions travel as one batch.
+    sb.configure_activity(batch_window_ms=1000)
+    posts = [sb.post_tweet("alice", f"@AcmeSupport order {n} is late") for n in range(3)]
+
+    assert eventually(lambda: Ticket.objects.count() == 3), list(ActivityEvent.objects.values("state", "detail"))
+    assert eventually(lambda: sb.activity_state()["deliveries_in_flight"] == 0)
+    deliveries = sb.activity_state()["deliveries"]
+    assert [(d["events_in_delivery"], d["status"]) for d in deliveries] == [(3, 200)] * 3
+    assert len({d["delivery_id"] for d in deliveries}) == 1
+    assert set(IncomingItem.objects.values_list("x_id", flat=True)) == {p["id"] for p in posts}
+
+    # X delivers at least once: the same events again (a replay of the window) change nothing.
+    sb.configure_activity(batch_window_ms=0)
+    now = timezone.now()
+    subscriptions.replay_window(now - timedelta(minutes=10), now)
+
+    assert eventually(lambda: sum(d["outcome"] == "replayed" and d["status"] == 200
+                                  for d in sb.activity_state()["deliveries"]) == 3)
+    assert ActivityEvent.objects.count() == 3 and IncomingItem.objects.count() == 3 and Ticket.objects.count() == 3
+
+
 def test_replay_recovers_events_dropped_during_an_outage(sb, webhook_account):
     sb.add_activity_fault("drop")
     lost = sb.post_tweet("alice", "@AcmeSupport sent while you were down")

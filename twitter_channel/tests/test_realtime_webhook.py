@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 
 import pytest
 from django.urls import reverse
@@ -357,3 +358,53 @@ def test_an_unreadable_event_in_a_batch_is_kept_failed_and_the_others_stored(pus
 
     assert sorted(ActivityEvent.objects.values_list("state", flat=True)) == ["failed", "processed"]
     assert Ticket.objects.count() == 1
+
+
+# --- queueing the processing --------------------------------------------------------------------
+
+
+def test_deliveries_while_a_processing_task_waits_queue_no_other(client, account, settings, monkeypatch,
+                                                                 django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from twitter_channel.realtime import tasks
+
+    # The web and worker processes share the cache in production (Redis): a task starting in
+    # a worker is seen by every web process.
+    if not os.environ.get("REDIS_URL"):
+        pytest.skip("needs Redis (REDIS_URL), the cache web and worker processes share")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": os.environ["REDIS_URL"]}}
+    cache.delete(tasks.processing_queued_key())
+    queued = []
+    monkeypatch.setattr(tasks.process_activity_event, "apply_async", lambda *args, **kw: queued.append(args))
+
+    def deliver_one(n: int) -> None:
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deliver(client, mention_event(tweet(f"@AcmeHelp {n}", ALICE["id"]), users=[ALICE])).status_code == 200
+
+    for n in range(3):
+        deliver_one(n)
+    assert len(queued) == 1  # the queued task takes all three
+
+    tasks.process_activity_event()
+    assert Ticket.objects.count() == 3
+    deliver_one(3)  # the task started: the next delivery queues the next task
+    assert len(queued) == 2
+    assert cache.delete(tasks.processing_queued_key())
+
+
+def test_without_a_shared_cache_every_delivery_queues_processing(client, account, settings, monkeypatch,
+                                                                 django_capture_on_commit_callbacks):
+    # Development without Redis: each process has a cache of its own and could never see a
+    # worker start the task, so nothing is skipped.
+    from twitter_channel.realtime import tasks
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    queued = []
+    monkeypatch.setattr(tasks.process_activity_event, "apply_async", lambda *args, **kw: queued.append(args))
+    for n in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            deliver(client, mention_event(tweet(f"@AcmeHelp {n}", ALICE["id"]), users=[ALICE]))
+
+    assert len(queued) == 2

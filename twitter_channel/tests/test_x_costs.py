@@ -14,7 +14,7 @@ from django.db.models import Sum
 from twitter_channel.costs import meter as cost_meter
 from twitter_channel.costs.models import XCostDay, XCostSeenItem
 from twitter_channel.models import XAccount
-from twitter_channel.realtime.intake import record_event
+from twitter_channel.realtime.intake import process_pending, record_event
 from twitter_channel.x.pricing import Kind, charges_for, price
 
 BRAND_ID = "1000"
@@ -164,6 +164,14 @@ def test_activity_api_events_are_billed_once_each_by_type(account, django_captur
         record_event(envelope("like.create", "e2"), "webhook")
         record_event(envelope("dm.received", "e3"), "stream")
         record_event(envelope("dm.received", "e4", user_id="999"), "stream")  # no account of ours
+    assert billed(account) == {}  # billed as processed, not while X waits for the webhook's answer
+
+    process_pending()
+    process_pending()
+    with django_capture_on_commit_callbacks():
+        record_event(envelope("like.create", "e2"), "webhook")  # redelivered after processing
+    process_pending()
+
     # $0.005 + $0.001 + $0.010
     assert billed(account) == {Kind.POST_EVENT: (1, Decimal("0.005")), Kind.LIKE_EVENT: (1, Decimal("0.001")),
                                Kind.DM_EVENT: (1, Decimal("0.01"))}

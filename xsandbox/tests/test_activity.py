@@ -240,6 +240,95 @@ def test_dm_received_is_delivered_to_the_recipient_only(x, sandbox, brand, alice
     assert payload["dm_conversation_id"] == "-".join(sorted([alice["id"], brand["id"]], key=lambda v: (len(v), v)))
 
 
+# --- batched deliveries ------------------------------------------------------------------------------
+
+
+def busy_webhook(sandbox, receiver, **batching) -> None:
+    """The webhook takes one POST at a time and holds the first one unanswered, so what comes
+    meanwhile has to wait for it."""
+    sandbox.configure_activity(deliveries_per_webhook=1, **batching)
+    receiver.answering.clear()
+    sandbox.post_tweet("alice", "@AcmeSupport first")
+    receiver.wait_for(1)
+
+
+def test_a_quick_webhook_gets_one_event_per_post(sandbox, mentions, receiver):
+    for n in range(3):
+        sandbox.post_tweet("alice", f"@AcmeSupport {n}")
+        receiver.wait_for(n + 1)
+
+    assert [type(body["data"]) for body in receiver.bodies()] == [dict, dict, dict]
+    assert [d["events_in_delivery"] for d in sandbox.activity_state()["deliveries"]] == [1, 1, 1]
+
+
+def test_events_that_come_while_the_webhook_is_busy_go_together_in_its_next_post(sandbox, mentions, receiver):
+    busy_webhook(sandbox, receiver)
+    posts = [sandbox.post_tweet("alice", f"@AcmeSupport burst {n}") for n in range(3)]
+
+    receiver.answering.set()
+
+    first, batch = receiver.wait_for(2)
+    raw, signature = receiver.deliveries[1]
+    assert signature == sign(raw, DEFAULT_CONSUMER_SECRET)  # the batch's body as a whole is signed
+    assert first["data"]["payload"]["text"] == "@AcmeSupport first"
+    assert [data["payload"]["id"] for data in batch["data"]] == [p["id"] for p in posts]
+    # Each element is a whole event, as a single delivery's data: its own id, filter and includes.
+    assert all(set(data) >= {"event_type", "event_uuid", "filter", "payload", "includes"} for data in batch["data"])
+    assert len({data["event_uuid"] for data in batch["data"]}) == 3
+    eventually_delivered(sandbox, 4)
+    rows = sandbox.activity_state()["deliveries"]
+    assert [r["events_in_delivery"] for r in rows] == [1, 3, 3, 3] and len({r["delivery_id"] for r in rows}) == 2
+    assert {r["status"] for r in rows} == {200}
+
+
+def test_a_batch_holds_at_most_batch_max_events(sandbox, mentions, receiver):
+    busy_webhook(sandbox, receiver, batch_max_events=2)
+    for n in range(5):
+        sandbox.post_tweet("alice", f"@AcmeSupport burst {n}")
+
+    receiver.answering.set()
+
+    bodies = receiver.wait_for(4)
+    assert [len(body["data"]) if isinstance(body["data"], list) else 1 for body in bodies] == [1, 2, 2, 1]
+
+
+def test_a_batch_window_lets_a_post_wait_for_company(sandbox, mentions, receiver):
+    sandbox.configure_activity(batch_window_ms=1000)
+
+    posts = [sandbox.post_tweet("alice", f"@AcmeSupport {n}") for n in range(2)]
+
+    [body] = receiver.wait_for(1)
+    assert [data["payload"]["id"] for data in body["data"]] == [p["id"] for p in posts]
+
+
+def test_faulted_events_are_delivered_alone(sandbox, mentions, receiver):
+    busy_webhook(sandbox, receiver)
+    sandbox.add_activity_fault("duplicate")
+    sandbox.post_tweet("alice", "@AcmeSupport twice")
+
+    receiver.answering.set()
+
+    _, once, twice = receiver.wait_for(3)
+    assert once == twice and isinstance(once["data"], dict)
+
+
+def test_batching_is_configured_and_reset(sandbox):
+    config = sandbox.configure_activity(deliveries_per_webhook=2, batch_max_events=10, batch_window_ms=5)
+    assert (config["deliveries_per_webhook"], config["batch_max_events"], config["batch_window_ms"]) == (2, 10, 5.0)
+
+    sandbox.reset()
+
+    config = sandbox.activity_state()["config"]
+    assert (config["deliveries_per_webhook"], config["batch_max_events"], config["batch_window_ms"]) == (4, 100, 0.0)
+
+
+def eventually_delivered(sandbox, events: int, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while sandbox.activity_state()["deliveries_in_flight"] or len(sandbox.activity_state()["deliveries"]) < events:
+        assert time.monotonic() < deadline, sandbox.activity_state()["deliveries"]
+        time.sleep(0.02)
+
+
 # --- faults and replay -------------------------------------------------------------------------------
 
 

@@ -23,6 +23,10 @@ class Receiver:
         self.secret = secret
         self.deliveries: list[tuple[bytes, str]] = []
         self.crc_answers_wrong = False
+        # Cleared, a POST is recorded and then held unanswered until it is set again: a webhook
+        # that is slow for as long as a test needs.
+        self.answering = threading.Event()
+        self.answering.set()
         self.lock = threading.Lock()
         self.url = ""
 
@@ -61,6 +65,7 @@ def running_receiver(secret: str):
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             with receiver.lock:
                 receiver.deliveries.append((body, self.headers.get("x-twitter-webhooks-signature", "")))
+            receiver.answering.wait(30)
             self.send_response(200)
             self.send_header("content-length", "0")
             self.end_headers()
@@ -72,5 +77,6 @@ def running_receiver(secret: str):
     try:
         yield receiver
     finally:
+        receiver.answering.set()
         server.shutdown()
         server.server_close()
