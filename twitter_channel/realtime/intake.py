@@ -29,7 +29,8 @@ from twitter_channel.intake.deletions import record_deletion
 from twitter_channel.intake.store import insert_new_items, item_from_dm, item_from_malformed, item_from_tweet
 from twitter_channel.models import IncomingItem, Stream, XAccount, XDeletion
 from twitter_channel.realtime import requester_profiles
-from twitter_channel.realtime.events import (
+from twitter_channel.realtime.models import ActivityEvent
+from twitter_channel.x.activity_events import (
     DM_EVENT,
     LIKE_EVENT,
     POST_DELETE_EVENT,
@@ -44,7 +45,6 @@ from twitter_channel.realtime.events import (
     profile_change,
     split_delivery,
 )
-from twitter_channel.realtime.models import ActivityEvent
 from twitter_channel.x.parsing import ParseError
 from twitter_channel.x.types import XDMEvent, XError, XNotFound
 

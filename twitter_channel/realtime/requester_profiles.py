@@ -35,9 +35,9 @@ from tickets.queues import UNSOLVED
 from tickets.requesters import update_identity_profile
 from twitter_channel.accounts.connection import app_client
 from twitter_channel.models import XAccount
-from twitter_channel.realtime.events import SUBSCRIPTIONS, Envelope, profile_value
 from twitter_channel.realtime.models import ActivitySubscription, RequesterProfileSubscription
 from twitter_channel.realtime.subscriptions import ensure_webhook
+from twitter_channel.x.activity_events import SUBSCRIPTIONS, Envelope, profile_value
 from twitter_channel.x.types import XBadRequest, XError, XNotFound
 
 log = logging.getLogger(__name__)

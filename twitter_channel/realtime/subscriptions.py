@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from twitter_channel.accounts.connection import app_client, fresh_client_for, webhook_url
 from twitter_channel.models import XAccount
-from twitter_channel.realtime.events import OPTIONAL_SUBSCRIPTIONS, REPLY_EVENT, SUBSCRIPTIONS
 from twitter_channel.realtime.models import ActivitySubscription
+from twitter_channel.x.activity_events import OPTIONAL_SUBSCRIPTIONS, REPLY_EVENT, SUBSCRIPTIONS
 from twitter_channel.x.activity_types import Webhook
 from twitter_channel.x.types import XBadRequest, XError, XNotFound
 

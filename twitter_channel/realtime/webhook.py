@@ -15,10 +15,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpR
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from twitter_channel.realtime.events import MAX_EVENT_NESTING, nested_deeper_than
 from twitter_channel.realtime.models import ActivityEvent
 from twitter_channel.realtime.signatures import SIGNATURE_HEADER, NotACrcToken, crc_response_token, is_signed_by_x
 from twitter_channel.realtime.tasks import record_and_queue
+from twitter_channel.x.activity_events import MAX_EVENT_NESTING, nested_deeper_than
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ it does not pin down, and what we assume:
 Post like a mention; X also delivers replies to the brand as mentions, which the store dedupes
 (one `IncomingItem` per kind and post id). Its subscription is optional for that reason: if X
 refuses it, replies to the brand's posts still arrive as mentions.
-Payloads are parsed in both vocabularies by the adapter's own parsers (`x_parsing`).
+Payloads are parsed in both vocabularies by the adapter's own parsers (`parsing.py`).
 """
 
 from __future__ import annotations
