@@ -61,6 +61,22 @@ class Outbox(models.Model):
     class Meta:
         abstract = True
 
+    def requeue(self, *, stale_before) -> bool:
+        """A person's "retry" of a locked row: a message not sent yet (failed, waiting for its
+        next attempt, or stuck in SENDING since before `stale_before`) is queued again with its
+        attempts counted afresh; a stuck attempt's outcome becomes unknown, so the next one looks
+        before it sends. False, and nothing written, for a row that is sent or still in flight."""
+        stuck = self.state == self.State.SENDING and (self.last_attempt_at is None or self.last_attempt_at < stale_before)
+        if self.state not in (self.State.FAILED, self.State.QUEUED) and not stuck:
+            return False
+        self.outcome_unknown = self.outcome_unknown or stuck
+        self.state = self.State.QUEUED
+        self.attempts = 0
+        self.error = ""
+        self.next_attempt_at = timezone.now()
+        self.save(update_fields=["state", "attempts", "error", "outcome_unknown", "next_attempt_at"])
+        return True
+
 
 def delivery_shown(state: str, outcome_unknown: bool) -> str:
     """The comment's delivery badge for an outbox row's state (`Comment.Delivery`)."""

@@ -93,15 +93,8 @@ def retry(comment_id: int) -> bool:
         row = OutgoingEmail.objects.select_for_update().filter(pk=comment_id).first()
         if row is None:
             return False
-        stuck = row.state == State.SENDING and (row.last_attempt_at is None or row.last_attempt_at < stale)
-        if row.state not in (State.FAILED, State.QUEUED) and not stuck:
+        if not row.requeue(stale_before=stale):
             return False
-        row.outcome_unknown = row.outcome_unknown or stuck
-        row.state = State.QUEUED
-        row.attempts = 0
-        row.error = ""
-        row.next_attempt_at = timezone.now()
-        row.save(update_fields=["state", "attempts", "error", "outcome_unknown", "next_attempt_at"])
         _show(row)
         enqueue(row.pk)
     return True

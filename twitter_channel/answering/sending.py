@@ -118,16 +118,8 @@ def retry(outgoing: OutgoingMessage) -> bool:
     stale = timezone.now() - timedelta(seconds=_setting("X_SEND_STALE_SECONDS", 120))
     with transaction.atomic():
         row = OutgoingMessage.objects.select_for_update().get(pk=outgoing.pk)
-        stuck = row.state == State.SENDING and (row.last_attempt_at is None or row.last_attempt_at < stale)
-        if row.state not in (State.FAILED, State.QUEUED) and not stuck:
+        if not row.requeue(stale_before=stale):
             return False
-        if stuck:
-            row.outcome_unknown = True
-        row.state = State.QUEUED
-        row.attempts = 0
-        row.error = ""
-        row.next_attempt_at = timezone.now()
-        row.save(update_fields=["state", "attempts", "error", "outcome_unknown", "next_attempt_at"])
         _show(row)
         enqueue(row.pk)
     return True
