@@ -130,7 +130,18 @@ def convert_child() -> int:
         return execute(sql, params, many, context)
 
     with connection.execute_wrapper(count):
-        stats = conversion.convert_pending()
+        # Items another converter held (a thread it was converting) come back deferred; a
+        # Celery task queues itself again for them, so this converter passes again until a
+        # pass finds nothing deferred (what it deferred is done by then, here or there).
+        stats = conversion.ConversionStats()
+        deadline = time.monotonic() + 300
+        while True:
+            one_pass = conversion.convert_pending()
+            stats += one_pass
+            if not one_pass.deferred or time.monotonic() > deadline:
+                break
+            if not (one_pass.converted or one_pass.quarantined):
+                time.sleep(0.05)
     cpu = time.process_time() - started
     if profiler is not None:
         profiler.stop()
