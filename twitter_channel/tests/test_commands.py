@@ -108,7 +108,8 @@ def test_x_poll_once_turns_a_mention_into_a_ticket(db, sandbox):
     brand = sandbox.create_user("AcmeSupport", brand=True)
     alice = sandbox.create_user("alice")
     token = sandbox.mint_token(brand["id"])["access_token"]
-    run("x_account", "add", "--user-id", brand["id"], "--username", "AcmeSupport", "--access-token", token)
+    # The `=` form: a minted token may start with "-", which argparse would read as an option.
+    run("x_account", "add", "--user-id", brand["id"], "--username", "AcmeSupport", f"--access-token={token}")
     sandbox.post_tweet(alice["id"], "@AcmeSupport my parcel is lost")
 
     out = run("x_poll", "--once")
@@ -121,7 +122,7 @@ def test_x_poll_once_turns_a_mention_into_a_ticket(db, sandbox):
 def test_x_poll_once_reports_rate_limit_and_server_errors(db, sandbox):
     brand = sandbox.create_user("AcmeSupport", brand=True)
     token = sandbox.mint_token(brand["id"])["access_token"]
-    run("x_account", "add", "--user-id", brand["id"], "--username", "AcmeSupport", "--access-token", token)
+    run("x_account", "add", "--user-id", brand["id"], "--username", "AcmeSupport", f"--access-token={token}")
     sandbox.set_rate_limit("GET /2/users/:id/mentions", 1)
     sandbox.add_fault("GET /2/dm_events", "status_503")
     run("x_poll", "--once", "--stream", "mentions")
