@@ -182,7 +182,8 @@ class Ticket(models.Model):
     subject = models.CharField(max_length=255)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.NEW)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
-    requester = models.ForeignKey(Requester, on_delete=models.PROTECT, related_name="tickets")
+    # Indexed with the id by ticket_requester_id_idx below (search by a person's name).
+    requester = models.ForeignKey(Requester, on_delete=models.PROTECT, related_name="tickets", db_index=False)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tickets"
     )
@@ -250,6 +251,16 @@ class Ticket(models.Model):
             models.Index(fields=["status", "status_changed_at"], name="ticket_status_changed_idx"),
             models.Index(fields=["status", "requester_replied_at"], name="ticket_requester_replied_idx"),
             models.Index(fields=["status", "assignee_replied_at"], name="ticket_assignee_replied_idx"),
+            # Search (`tickets.search`) collects the ids of the tickets a text finds, then keeps
+            # the queue's among them in its order. A common surname's 650 requesters own 21,000
+            # of 1,000,000 tickets: with the id beside the requester their ids come off this
+            # index alone, and the queue's columns beside the id (INCLUDE) let the matches be
+            # filtered and sorted without reading each ticket's row (226 -> 124 ms).
+            models.Index(fields=["requester", "id"], name="ticket_requester_id_idx"),
+            models.Index(
+                fields=["id"], include=["updated_at", "status", "group", "channel", "assignee"],
+                name="ticket_id_queue_cols_idx",
+            ),
         ]
         # Search's trigram indexes (subject, comment body, requester name, identities) and
         # full-text GIN indexes are PostgreSQL-only and live in migrations 0003_queue_indexes
