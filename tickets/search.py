@@ -262,6 +262,11 @@ def _any_of(column: str, values: QuerySet) -> RawSQL:
     return RawSQL(f"{quote(Ticket._meta.db_table)}.{quote(column)} = ANY(ARRAY({sql}))", params, output_field=BooleanField())
 
 
+def id_among(ids: list[int]) -> RawSQL:
+    """A filter for the tickets whose id is one of `ids`, passed as one array parameter."""
+    return _in_array("id", ids)
+
+
 def _in_array(column: str, values: list[int], *, model=Ticket) -> RawSQL:
     """`column = ANY(%s)`, the values passed as one array parameter."""
     quote = connection.ops.quote_name
