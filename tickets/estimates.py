@@ -48,8 +48,10 @@ def plan_rows(queryset: QuerySet) -> int:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
-# Up to this many rows a list counts them exactly; past it, the estimate.
-EXACT_COUNT_UP_TO = 10_000
+# Up to this many rows a list counts them exactly; past it, the estimate ("about N"). At
+# 1,000,000 tickets, counting up to 10,000 filtered rows (a status and a priority, a tag)
+# took 46-63 ms of a queue page's 150; up to 1,000, a tenth of that.
+EXACT_COUNT_UP_TO = 1_000
 
 
 def count_rows(qs: QuerySet) -> tuple[int, bool]:

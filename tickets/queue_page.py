@@ -95,7 +95,7 @@ def page_ids(
     run = run or Plain()
     if params.get("q"):
         return _search_page(tickets, params, query, per_page, run)
-    # Exact up to 10,000 tickets, PostgreSQL's estimate past that: the exact COUNT of a
+    # Exact up to 1,000 tickets (EXACT_COUNT_UP_TO), PostgreSQL's estimate past that: the exact COUNT of a
     # restricted agent's 400,000 tickets was the slowest query of the page (1M tickets).
     count, exact = run.count_rows(tickets)
     page = _queue_page_ids(tickets, query, per_page, run, count)
