@@ -157,7 +157,9 @@ def test_server_errors_and_broken_bodies_back_off_then_recover(sandbox, brand):
 
 
 def test_killed_worker_loses_nothing_and_doubles_nothing(sandbox, brand, celery):
-    burst = 400
+    # Big enough that the worker is still converting when it is killed, however fast
+    # conversion gets (as its push twin in test_e2e_realtime.py).
+    burst = 1000
     authors = [sandbox.create_user(f"fan{i}")["id"] for i in range(20)]
     sandbox.load_scenario({"tweets": [{"author": authors[i % 20], "text": f"@AcmeSupport problem number {i}"}
                                       for i in range(burst)]})

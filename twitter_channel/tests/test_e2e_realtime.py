@@ -119,7 +119,9 @@ def test_stream_mode_with_the_x_stream_process(sandbox, brand, stack):
 
 def test_killed_worker_loses_nothing_and_doubles_nothing_of_a_pushed_burst(sandbox, brand, stack):
     celery, _ = stack
-    burst = 300
+    # Big enough that the worker is still converting when it is killed: tickets are committed
+    # a claimed batch at a time, and 300 were once all in before the kill landed.
+    burst = 1000
     authors = [sandbox.create_user(f"fan{i}")["id"] for i in range(20)]
     sandbox.load_scenario({"tweets": [{"author": authors[i % 20], "text": f"@AcmeSupport problem number {i}"}
                                       for i in range(burst)]})
