@@ -13,6 +13,8 @@ import select
 import threading
 from urllib.parse import urlsplit
 
+ORIGINS_KEPT = 8  # connections a delivery thread keeps open, to as many webhook origins
+
 
 class WebhookPosts:
     def __init__(self) -> None:
@@ -54,6 +56,8 @@ class WebhookPosts:
             conn.close()
             conn = None
         if conn is None:
+            if len(conns) >= ORIGINS_KEPT:  # webhooks come and go (a test suite starts hundreds)
+                conns.pop(next(iter(conns))).close()
             kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
             conn = conns[key] = kind(parts.hostname, parts.port, timeout=timeout)
         conn.timeout = timeout

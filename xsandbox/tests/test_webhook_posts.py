@@ -72,3 +72,16 @@ def test_no_webhook_listening_is_an_error():
         port = taken.getsockname()[1]
     with pytest.raises(OSError):
         WebhookPosts().post(f"http://127.0.0.1:{port}/x/webhook/", b"{}", {}, timeout=5)
+
+
+def test_a_thread_keeps_connections_to_a_few_webhooks_only():
+    from xsandbox import webhook_posts
+
+    webhooks = [Webhook(close_after=100) for _ in range(webhook_posts.ORIGINS_KEPT + 2)]
+    posts = WebhookPosts()
+    for webhook in webhooks:
+        assert posts.post(webhook.url, b"{}", {}, timeout=5) == 200
+
+    assert len(posts._local.conns) == webhook_posts.ORIGINS_KEPT
+    assert posts.post(webhooks[-1].url, b"{}", {}, timeout=5) == 200
+    assert webhooks[-1].connections == 1  # the newest are kept
