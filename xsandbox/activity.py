@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
+import http.client
 import itertools
 import json
 import logging
@@ -50,11 +52,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import requests
-import urllib3
 
 from .clock import SnowflakeIds, format_time
 from .shapes import USER_FIELDS, Selection, Serializer, Vocabulary
 from .store import DmEvent, Like, Tweet
+from .webhook_posts import WebhookPosts
 
 log = logging.getLogger("xsandbox.activity")
 
@@ -147,10 +149,7 @@ class Activity:
         self.keepalive_seconds = 20.0
         self.delivery_timeout = 10.0
         self.pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="xsandbox-webhook")
-        # Deliveries go straight to the URL, never through a proxy, on kept-alive connections.
-        # urllib3 rather than requests: under a burst the sandbox shares the machine with the
-        # webhook it times, and requests costs about twice the CPU per POST.
-        self.http = urllib3.PoolManager(maxsize=16, block=False)
+        self.posts = WebhookPosts()  # kept-alive connections, straight to the URL
         self._lock = threading.Lock()  # deliveries are recorded from the pool's threads
         self.in_flight = 0  # events handed to delivery and not yet answered
         self.configure_batching()
@@ -326,17 +325,7 @@ class Activity:
         return Serializer(self.sb.store, self._vocabularies())
 
     def _selection(self) -> Selection:
-        vocabs = self._vocabularies()
-        return Selection(
-            tweet_fields=frozenset(f for v in vocabs for f in v.tweet_fields) - {"public_metrics"},
-            user_fields=frozenset(USER_FIELDS) & {"name", "username", "profile_image_url", "verified",
-                                                  "public_metrics"},
-            dm_fields=frozenset(f for v in vocabs for f in v.dm_fields) | {
-                "sender_id", "participant_ids", "dm_conversation_id", "created_at"},
-            expansions=frozenset({"author_id", "entities.mentions.username", "sender_id", "attachments.media_keys"}
-                                 | {e for v in vocabs for e in v.reference_expansions}),
-            media_fields=frozenset({"media_key", "type", "url", "preview_image_url", "width", "height", "alt_text"}),
-        )
+        return _event_selection(self._vocabularies())
 
     def _post_payload(self, tweet: Tweet) -> dict:
         return self._serializer().tweet(tweet, self._selection())
@@ -466,17 +455,10 @@ class Activity:
         started = time.monotonic()
         headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(body, secret)}
         try:
-            try:
-                r = self.http.request("POST", webhook.url, body=body, timeout=self.delivery_timeout, retries=False,
-                                      headers=headers)
-            except urllib3.exceptions.ProtocolError:
-                # The connection broke before any answer, most often a kept-alive one the webhook
-                # closed as it was reused: X tries such a delivery again, and so does the sandbox,
-                # once, at once, on a new connection (the webhook ignores a repeat it already holds).
-                r = self.http.request("POST", webhook.url, body=body, timeout=self.delivery_timeout, retries=False,
-                                      headers=headers)
-            self._record(events, webhook, r.status, outcome, ms=(time.monotonic() - started) * 1000)
-        except urllib3.exceptions.HTTPError as exc:
+            # A connection that broke before any answer is tried again once (WebhookPosts.post).
+            status = self.posts.post(webhook.url, body, headers, self.delivery_timeout)
+            self._record(events, webhook, status, outcome, ms=(time.monotonic() - started) * 1000)
+        except (OSError, http.client.HTTPException) as exc:
             self._record(events, webhook, None, outcome, error=type(exc).__name__,
                          ms=(time.monotonic() - started) * 1000)
 
@@ -524,6 +506,21 @@ class Activity:
 
     def new_id(self) -> str:
         return self.ids.make(self.sb.clock.now())
+
+
+@functools.cache  # nothing changes a Selection once built; building it per event cost as much as serializing the post
+def _event_selection(vocabs: tuple[Vocabulary, ...]) -> Selection:
+    """What an event's payload and includes carry, in the vocabularies its events speak."""
+    return Selection(
+        tweet_fields=frozenset(f for v in vocabs for f in v.tweet_fields) - {"public_metrics"},
+        user_fields=frozenset(USER_FIELDS) & {"name", "username", "profile_image_url", "verified", "public_metrics"},
+        dm_fields=frozenset(f for v in vocabs for f in v.dm_fields) | {
+            "sender_id", "participant_ids", "dm_conversation_id", "created_at"},
+        expansions=frozenset({"author_id", "entities.mentions.username", "sender_id", "attachments.media_keys"}
+                             | {e for v in vocabs for e in v.reference_expansions}),
+        media_fields=frozenset({"media_key", "type", "url", "preview_image_url", "width", "height", "alt_text"}),
+    )
+
 
 
 def delivery_body(events: list[LoggedEvent]) -> bytes:

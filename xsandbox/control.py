@@ -7,6 +7,7 @@ with 400 (bad input), 404 (unknown thing) or 409 (already exists).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from dataclasses import asdict
 
@@ -19,7 +20,7 @@ from .clock import format_time, parse_time
 from .faults import KINDS
 from .sandbox import ALL_SCOPES, Sandbox
 from .scenarios import Scenario, read_scenario
-from .shapes import USER_FIELDS, Selection, Serializer
+from .shapes import USER_FIELDS, Selection, Serializer, Vocabulary
 from .store import DmEvent, StoreError, Tweet
 
 STATUS = {"not_found": 404, "conflict": 409, "invalid": 400, "forbidden": 403, "deleted": 410, "duplicate": 409}
@@ -60,7 +61,11 @@ def handler(fn):
 
 
 def full_selection(sb: Sandbox) -> Selection:
-    vocabs = sb.mode.vocabularies
+    return _full_selection(sb.mode.vocabularies)
+
+
+@functools.cache  # nothing changes a Selection once built; every post and DM the control API makes is shown in it
+def _full_selection(vocabs: tuple[Vocabulary, ...]) -> Selection:
     return Selection(tweet_fields=frozenset(f for v in vocabs for f in v.tweet_fields) - {"public_metrics"},
                      user_fields=frozenset(USER_FIELDS), dm_fields=frozenset(f for v in vocabs for f in v.dm_fields) | {
                          "sender_id", "participant_ids"})

@@ -222,8 +222,8 @@ class Serializer:
         if "verified_type" in f:
             out["verified_type"] = "blue" if u.verified else "none"
         if "public_metrics" in f:
-            tweets = sum(1 for t in self.store.tweets.values() if t.author_id == u.id and not t.deleted)
-            likes = sum(1 for lk in self.store.likes if lk.user_id == u.id)
+            tweets = self.store.live_posts_by.get(u.id, 0)
+            likes = self.store.likes_given.get(u.id, 0)
             posts = {v.posts_count: tweets for v in self.vocabs}
             out["public_metrics"] = {"followers_count": 0, "following_count": 0, **posts,
                                      "listed_count": 0, "like_count": likes, "media_count": 0}

@@ -149,6 +149,11 @@ class Store:
         self.media: dict[str, Media] = {}
         self.mention_index: dict[str, list[int]] = {}  # user id -> sorted tweet ids
         self.texts: dict[tuple[str, str], int] = {}  # (author, text) -> live count, for duplicates
+        # Counts a user's public_metrics show, kept as the posts and likes change: every event
+        # the Activity API sends carries its users' metrics, and counting them by scanning
+        # every post made each event cost more the longer the sandbox ran.
+        self.live_posts_by: dict[str, int] = {}  # author id -> posts not deleted
+        self.likes_given: dict[str, int] = {}  # user id -> likes kept (of any post)
         self.likes: list[Like] = []
         self.like_seq = 0
         self.conversations: dict[str, DmConversation] = {}
@@ -284,6 +289,7 @@ class Store:
             bisect.insort(self.mention_index.setdefault(uid, []), int(id))
         key = (author.id, text)
         self.texts[key] = self.texts.get(key, 0) + 1
+        self.live_posts_by[author.id] = self.live_posts_by.get(author.id, 0) + 1
         return tweet
 
     def _live_tweet(self, tweet_id: str) -> Tweet:
@@ -308,6 +314,7 @@ class Store:
                 ids.pop(i)
         key = (tweet.author_id, tweet.original_text)
         self.texts[key] = max(self.texts.get(key, 1) - 1, 0)
+        self.live_posts_by[tweet.author_id] -= 1
         return tweet
 
     def mention_ids_of(self, user_id: str) -> list[int]:
@@ -328,11 +335,14 @@ class Store:
         self.like_seq += 1
         like = Like(self.like_seq, user.id, tweet.id, self.clock.now() if created_at is None else created_at)
         self.likes.append(like)
+        self.likes_given[user.id] = self.likes_given.get(user.id, 0) + 1
         return like
 
     def unlike(self, user_id: str, tweet_id: str) -> bool:
         before = len(self.likes)
         self.likes = [lk for lk in self.likes if not (lk.user_id == user_id and lk.tweet_id == tweet_id)]
+        if len(self.likes) != before:
+            self.likes_given[user_id] -= before - len(self.likes)
         return len(self.likes) != before
 
     def likes_by(self, user_id: str) -> list[Like]:
@@ -488,7 +498,10 @@ class Store:
                     bisect.insort(self.mention_index.setdefault(uid, []), int(tweet.id))
                 key = (tweet.author_id, tweet.original_text)
                 self.texts[key] = self.texts.get(key, 0) + 1
+                self.live_posts_by[tweet.author_id] = self.live_posts_by.get(tweet.author_id, 0) + 1
         self.likes = [Like(**lk) for lk in data.get("likes", [])]
+        for lk in self.likes:
+            self.likes_given[lk.user_id] = self.likes_given.get(lk.user_id, 0) + 1
         self.like_seq = max((lk.seq for lk in self.likes), default=0)
         for c in data.get("conversations", []):
             conv = DmConversation(**c)

@@ -77,7 +77,7 @@ def record_events(body: str, source: str) -> list[ActivityEvent]:
     its own. An event that cannot be parsed is still kept (failed, with the reason), keyed on
     a hash of its body so a redelivery of the same broken body is not kept twice. Nothing else
     happens while X waits: the account, the billing and the items come with processing."""
-    rows = [_event_row(text, source) for text in split_delivery(body)]
+    rows = [_event_row(text, source, decoded) for text, decoded in split_delivery(body)]
     new = _insert_new(rows)
     return new
 
@@ -87,9 +87,10 @@ def pending_of(events: list[ActivityEvent]) -> list[int]:
     return [event.pk for event in events if event.state == State.NEW]
 
 
-def _event_row(body: str, source: str) -> ActivityEvent:
+def _event_row(body: str, source: str, decoded=None) -> ActivityEvent:
+    """`decoded`: the body already decoded (`split_delivery`), or None to decode it here."""
     try:
-        envelope = parse_envelope(body)
+        envelope = parse_envelope(body if decoded is None else decoded)
         fields = {"event_type": envelope.event_type, "for_user_id": envelope.for_user_id}
         event_id = envelope.event_id
     except ParseError as exc:

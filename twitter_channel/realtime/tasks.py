@@ -4,10 +4,12 @@ that processing for the webhook and the stream consumer (`record_and_queue`)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from datetime import timedelta
 
+import redis
 from celery import shared_task
 from django.conf import settings
 from django.core.cache import cache
@@ -57,13 +59,48 @@ def _cache_is_shared() -> bool:
     return not backend.endswith(("LocMemCache", "DummyCache"))
 
 
+def _mark_add() -> bool:
+    """Set the "a processing task is queued" mark unless it is set; whether this call set it."""
+    client = _redis_of_the_cache()
+    if client is None:
+        return cache.add(processing_queued_key(), 1, PROCESSING_QUEUED_SECONDS)
+    key = cache.make_and_validate_key(processing_queued_key())
+    return bool(client.set(key, 1, nx=True, ex=PROCESSING_QUEUED_SECONDS))  # what RedisCache.add sends
+
+
+def _mark_delete() -> None:
+    client = _redis_of_the_cache()
+    if client is None:
+        cache.delete(processing_queued_key())
+    else:
+        client.delete(cache.make_and_validate_key(processing_queued_key()))
+
+
+def _redis_of_the_cache() -> redis.Redis | None:
+    """The cache's Redis server as one client kept by the process, None for another backend.
+    Django's RedisCache builds a new client object for every call, and that (its table of
+    reply parsers) cost the webhook more CPU than the round trip itself: the mark is set on
+    every delivery. Keys and values stay the cache's, so `cache.get`/`delete` see the mark."""
+    options = settings.CACHES["default"]
+    if options["BACKEND"] != "django.core.cache.backends.redis.RedisCache":
+        return None
+    location = options["LOCATION"]
+    servers = location.split(",") if isinstance(location, str) else list(location)
+    return _redis_client(servers[0].strip())  # Django's RedisCache writes to the first server
+
+
+@functools.cache
+def _redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)  # thread-safe; its pool starts afresh in a forked child
+
+
 def queue_processing() -> None:
     """Queue a processing task unless one is queued and not started yet: that one will take
     this delivery's events too (it takes every event still new). Under a burst this is one
     publish per task run instead of one per delivery; a task clears the mark as it starts,
     so a delivery that lands while a task runs queues the next, and workers keep sharing."""
     try:
-        if _cache_is_shared() and not cache.add(processing_queued_key(), 1, PROCESSING_QUEUED_SECONDS):
+        if _cache_is_shared() and not _mark_add():
             return
     except Exception as exc:  # noqa: BLE001 - a cache that is away must not stop the queueing
         log.warning("Could not check for a queued processing task (%s): queueing one", exc)
@@ -85,7 +122,7 @@ def _forget_processing_queued() -> None:
     if not _cache_is_shared():
         return
     try:
-        cache.delete(processing_queued_key())
+        _mark_delete()
     except Exception as exc:  # noqa: BLE001 - the mark then lapses by itself
         log.warning("Could not clear the queued-processing mark (%s)", exc)
 

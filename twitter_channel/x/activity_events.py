@@ -140,18 +140,19 @@ def parse_envelope(body: str | bytes | dict) -> Envelope:
     )
 
 
-def split_delivery(body: str) -> list[str]:
+def split_delivery(body: str) -> list[tuple[str, Any]]:
     """The events of a webhook delivery (X may batch them under one `data` list), each as an
-    envelope's text; a single event stays as received."""
+    envelope's text with that text decoded (for `parse_envelope`, so no event is decoded
+    twice), or None where the body could not be decoded; a single event stays as received."""
     if '"data"' not in body or not body.lstrip().startswith("{"):
-        return [body]
+        return [(body, None)]
     try:
         decoded = decode_json(body)
     except ValueError:
-        return [body]  # kept failed by the store, with the reason parse_envelope gives
-    if not isinstance(decoded, dict) or not isinstance(decoded.get("data"), list):
-        return [body]
-    return [json.dumps({"data": data}, ensure_ascii=False) for data in decoded["data"]] or [body]
+        return [(body, None)]  # kept failed by the store, with the reason parse_envelope gives
+    if not isinstance(decoded, dict) or not isinstance(decoded.get("data"), list) or not decoded["data"]:
+        return [(body, decoded)]
+    return [(json.dumps({"data": data}, ensure_ascii=False), {"data": data}) for data in decoded["data"]]
 
 
 def malformed_payload(envelope: Envelope, reason: str) -> Malformed:
