@@ -231,34 +231,30 @@ def _like(envelope: Envelope, users: dict[str, XUser], tweets: dict[str, XTweet]
 
 
 def _included_users(includes: dict) -> dict[str, XUser]:
-    found = {}
-    for raw in includes.get("users") or []:
-        try:
-            user = parse_user(raw)
-        except ParseError:
-            continue  # context only: the item still goes through without the profile
-        found[user.id] = user
-    return found
+    return _parsed(includes.get("users"), parse_user, key=lambda user: user.id)
 
 
 def _included_media(includes: dict) -> dict[str, XMedia]:
-    found = {}
-    for raw in includes.get("media") if isinstance(includes.get("media"), list) else []:
-        try:
-            media = parse_media(raw)
-        except ParseError:
-            continue  # context only: the item still goes through without the picture
-        found[media.media_key] = media
-    return found
+    return _parsed(includes.get("media"), parse_media, key=lambda media: media.media_key)
 
 
 def _included_tweets(includes: dict) -> dict[str, XTweet]:
+    def parse(raw):
+        return parse_tweet(raw, complete=False)
+
+    by_id = _parsed(includes.get("tweets"), parse, key=lambda tweet: tweet.id)
+    return by_id | _parsed(includes.get("posts"), parse, key=lambda tweet: tweet.id)
+
+
+def _parsed(raws, parse, *, key) -> dict:
+    """The includes of one kind that parse, by `key`. They are context only: one that does
+    not parse is left out, and the item still goes through without that profile, picture
+    or quoted post."""
     found = {}
-    for key in ("tweets", "posts"):
-        for raw in includes.get(key) or []:
-            try:
-                tweet = parse_tweet(raw, complete=False)
-            except ParseError:
-                continue
-            found[tweet.id] = tweet
+    for raw in raws if isinstance(raws, list) else []:
+        try:
+            parsed = parse(raw)
+        except ParseError:
+            continue
+        found[key(parsed)] = parsed
     return found
