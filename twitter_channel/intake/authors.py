@@ -17,6 +17,11 @@ log = logging.getLogger(__name__)
 Kind = IncomingItem.Kind
 
 
+# What `ensure_requesters` reads of each item (with its kind): the author and their profile.
+AUTHOR_FIELDS = ("kind", "author_x_id", "author_handle", "author_name", "author_avatar_url", "author_followers",
+                 "author_verified")
+
+
 def ensure_requesters(items) -> dict[str, Requester]:
     """The requesters of a batch's authors, created or refreshed before the batch is
     converted, set-based (`tickets.requesters.requesters_for_identities`), in one short

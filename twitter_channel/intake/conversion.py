@@ -28,7 +28,7 @@ from django.utils import timezone
 from business_rules.noise import NoiseCandidate, NoiseVerdict, matching_rule
 from tickets.comments import Opening, TicketFull, add_comment, open_ticket_with_comment, open_tickets_with_comments
 from tickets.models import Comment, Requester
-from twitter_channel.intake.authors import ensure_requesters, requester_for
+from twitter_channel.intake.authors import AUTHOR_FIELDS, ensure_requesters, requester_for
 from twitter_channel.intake.decisions import (
     AUTOMATIC,
     AddOwn,
@@ -107,11 +107,14 @@ def convert_pending(
         pending = IncomingItem.objects.filter(state=State.NEW).exclude(pk__in=deferred)
         if account_id is not None:
             pending = pending.filter(account_id=account_id)
-        requesters = ensure_requesters(pending.order_by("id")[:batch_size])
+        requesters = ensure_requesters(pending.order_by("id").only(*AUTHOR_FIELDS)[:batch_size])
         with transaction.atomic():
             batch = list(
                 pending.select_for_update(skip_locked=True, of=("self",))
                 .select_related("account", "account__default_group")
+                # Converting never reads the raw JSON (only parsing it again does), nor the
+                # account's tokens (a token read is a token decrypted, here once per item).
+                .defer("raw", "account__access_token", "account__refresh_token")
                 .order_by("id")[:batch_size]
             )
             if not batch:

@@ -166,3 +166,23 @@ def test_items_left_aside_are_decided_in_the_batch(x, account):
 
     assert sorted(IncomingItem.objects.values_list("state", flat=True)) == [State.NOT_CAPTURED, State.RETWEET]
     assert not Ticket.objects.exists()
+
+
+def test_converting_reads_no_account_token(x, account, monkeypatch, django_capture_on_commit_callbacks):
+    # A token read is a token decrypted (Fernet): once per item, when each item brought its
+    # account along, and again in the dashboard's count of the new tickets' intake lag.
+    from twitter_channel import crypto
+
+    root = tweet("@AcmeHelp my order is late", ALICE)
+    x.mentions.extend([root, tweet("@AcmeHelp any news?", "500", reply_to=root["id"], conversation_id=root["id"]),
+                       tweet("@AcmeHelp hello", "501")])
+    store(x, account, "mentions")
+    decrypted = []
+    decrypt = crypto.decrypt
+    monkeypatch.setattr(crypto, "decrypt", lambda value: decrypted.append(value) or decrypt(value))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        conversion.convert_pending(account.pk)
+
+    assert Ticket.objects.count() == 2 and not IncomingItem.objects.filter(state=State.NEW).exists()
+    assert decrypted == []
