@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 
-from tickets.events import ticket_changed, tickets_opened
+from tickets.events import messages_added, ticket_changed, tickets_opened
 from tickets.models import Ticket
 
-from .engine import is_running_for, run_triggers, run_triggers_on_opened
+from .engine import is_running_for, run_triggers, run_triggers_on_messages, run_triggers_on_opened
 from .sla.refresh import refresh_clocks
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,30 @@ def on_tickets_opened(sender, *, opened, **kwargs) -> None:
         _refresh_clocks(*fired)
 
 
+def on_messages_added(sender, *, added, **kwargs) -> None:
+    """Requesters' messages added at once (intake at volume): what `on_ticket_changed` does for
+    each. The first message of each ticket together (clocks refreshed together, tickets and
+    triggers read once); a ticket's later messages one by one after it, as each must see what
+    the triggers made of the one before."""
+    first, later, seen = [], [], set()
+    for a in added:
+        (later if a.ticket.pk in seen else first).append(a)
+        seen.add(a.ticket.pk)
+    first = [a for a in first if not is_running_for(a.ticket.pk)]
+    if first:
+        _refresh_clocks(*(a.ticket.pk for a in first))
+        try:
+            plans = run_triggers_on_messages(first)
+        except Exception:
+            logger.exception("Triggers failed on messages to %d tickets", len(first))
+        else:
+            fired = [pk for pk, plan in plans.items() if plan is not None and plan.fired]
+            if fired:
+                _refresh_clocks(*fired)
+    for a in later:
+        on_ticket_changed(sender, ticket=a.ticket, created=False, changes={}, comment=a.comment, actor=None, by=a.by)
+
+
 def _refresh_clocks(*ticket_ids: int) -> None:
     try:
         refresh_clocks(ticket_ids)
@@ -57,3 +81,4 @@ def _refresh_clocks(*ticket_ids: int) -> None:
 def connect() -> None:
     ticket_changed.connect(on_ticket_changed, sender=Ticket, dispatch_uid="business_rules_triggers")
     tickets_opened.connect(on_tickets_opened, sender=Ticket, dispatch_uid="business_rules_triggers_opened")
+    messages_added.connect(on_messages_added, sender=Ticket, dispatch_uid="business_rules_triggers_messages")

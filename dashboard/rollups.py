@@ -159,6 +159,16 @@ def on_tickets_opened(sender, *, opened, **kwargs) -> None:
         log.exception("could not count %d new tickets in the dashboard's rollups", len(opened))
 
 
+def on_messages_added(sender, *, added, **kwargs) -> None:
+    """Requesters' messages added at once (intake at volume): counted as `on_ticket_changed`
+    counts each, in one upsert (a requester's message that moved no status counts in no cell, so
+    usually no query at all)."""
+    try:
+        add([c for a in added for c in cells_for_change(a.ticket, created=False, changes={}, comment=a.comment)])
+    except Exception:  # noqa: BLE001 - the dashboard must never break the work it counts
+        log.exception("could not count %d new messages in the dashboard's rollups", len(added))
+
+
 def cells_for_change(ticket: Ticket, *, created: bool, changes: dict, comment: Comment | None,
                      events: Iterable[TicketEvent] = ()) -> list[Cell]:
     cells: list[Cell] = []
