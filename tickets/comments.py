@@ -227,9 +227,10 @@ def open_tickets_with_comments(openings: Sequence[Opening], *, notify: bool = Tr
 
 @dataclass(frozen=True)
 class Message:
-    """A requester's public message for `add_messages`: the arguments of `add_comment` for one."""
+    """A requester's public message for `add_messages`: the arguments of `add_comment` for one
+    (the ticket by its id: `add_messages` reads the tickets itself, locked)."""
 
-    ticket: Ticket
+    ticket_id: int
     requester: Requester
     body: str
     channel: str | None = None
@@ -256,11 +257,11 @@ def add_messages(messages: Sequence[Message], *, notify: bool = True) -> list[Co
     the caller's atomic block undoes the lot (`add_comment` would return the stored comment)."""
     comments: list[Comment | None] = [None] * len(messages)
     as_they_are: list[int] = []  # positions in `messages`, not inserted yet
-    ids = sorted({m.ticket.pk for m in messages})
+    ids = sorted({m.ticket_id for m in messages})
     with transaction.atomic(savepoint=False):
         tickets = _locked_tickets(ids)
         for position, message in enumerate(messages):
-            ticket = tickets[message.ticket.pk]
+            ticket = tickets[message.ticket_id]
             if (ticket.merged_into_id is None and ticket.status in TAKES_MESSAGES_AS_THEY_ARE
                     and ticket.comment_count < settings.TICKET_COMMENT_LIMIT):
                 ticket.comment_count += 1
@@ -289,12 +290,12 @@ def _insert_messages(messages: Sequence[Message], positions: list[int], tickets:
         return
     now = timezone.now()
     inserted = Comment.objects.bulk_create([
-        Comment(ticket=tickets[m.ticket.pk], body=m.body, author_requester=m.requester, is_public=True,
-                channel=m.channel or tickets[m.ticket.pk].channel, external_source=m.external_source,
+        Comment(ticket=tickets[m.ticket_id], body=m.body, author_requester=m.requester, is_public=True,
+                channel=m.channel or tickets[m.ticket_id].channel, external_source=m.external_source,
                 external_id=m.external_id)
         for m in (messages[p] for p in positions)
     ])
-    per_ticket = Counter(messages[p].ticket.pk for p in positions)
+    per_ticket = Counter(messages[p].ticket_id for p in positions)
     for n in sorted(set(per_ticket.values())):
         Ticket.objects.filter(pk__in=sorted(pk for pk, k in per_ticket.items() if k == n)).update(
             comment_count=F("comment_count") + n, updated_at=now, requester_replied_at=now)

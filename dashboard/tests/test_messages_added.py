@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def message(ticket: Ticket, text: str, n: int) -> Message:
-    return Message(ticket=ticket, requester=ticket.requester, body=text, channel=Channel.X,
+    return Message(ticket_id=ticket.pk, requester=ticket.requester, body=text, channel=Channel.X,
                    external_source=Comment.Source.TWEET, external_id=f"80{n}")
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def message(ticket: Ticket, n: int, **extra) -> Message:
-    return Message(ticket=ticket, requester=ticket.requester, body=f"Any news? {n}", channel=Channel.X,
+    return Message(ticket_id=ticket.pk, requester=ticket.requester, body=f"Any news? {n}", channel=Channel.X,
                    external_source=Comment.Source.TWEET, external_id=f"80{n}", **extra)
 
 

@@ -26,7 +26,15 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from business_rules.noise import NoiseCandidate, NoiseVerdict, matching_rule
-from tickets.comments import Opening, TicketFull, add_comment, open_ticket_with_comment, open_tickets_with_comments
+from tickets.comments import (
+    Message,
+    Opening,
+    TicketFull,
+    add_comment,
+    add_messages,
+    open_ticket_with_comment,
+    open_tickets_with_comments,
+)
 from tickets.models import Comment, Requester
 from twitter_channel.intake.authors import AUTHOR_FIELDS, ensure_requesters, requester_for
 from twitter_channel.intake.decisions import (
@@ -49,9 +57,12 @@ from twitter_channel.intake.lookups import (
     dm_conversation_ticket,
     dm_conversations_taken,
     older_item_pending,
+    older_items_pending,
     stored_comments,
     stored_comments_now,
+    thread_ids,
     thread_ticket,
+    thread_ticket_ids,
 )
 from twitter_channel.intake.redaction import deletions_among, redact_item
 from twitter_channel.intake.texts import body_for, subject_for
@@ -124,9 +135,7 @@ def convert_pending(
             stats.converted += len(batch) - len(rest)
             # Items of a conversation the set-based part opened (or met busy) join it now.
             known.busy_dms = None
-            for item in rest:
-                # Saved one by one: later items of the batch look up the tickets of earlier ones.
-                outcome = _convert_locked(item, known, requesters)
+            for item, outcome in convert_rest(rest, known, requesters):
                 if outcome == "deferred":
                     deferred.add(item.pk)
                     stats.deferred += 1
@@ -212,6 +221,84 @@ def open_simple_items(batch: list[IncomingItem], known: Known,
     # Saved before the one-by-one items: they look up the tickets these items opened.
     save_items(decided)
     return rest
+
+
+def convert_rest(rest: list[IncomingItem], known: Known,
+                 requesters: Mapping[str, Requester]) -> list[tuple[IncomingItem, str]]:
+    """Convert what `open_simple_items` left, in order; returns each item with its new state
+    (or "deferred"). Replies that join their threads' tickets go together (`join_replies`),
+    as long as none answers another of them (that one is in first); anything else one by one
+    (`_convert_locked`), once the replies before it are in, and saved at once: later items
+    look up the tickets of earlier ones."""
+    outcomes: list[tuple[IncomingItem, str]] = []
+    replies: list[tuple[IncomingItem, Join]] = []
+    posts: set[str] = set()  # the replies' own ids
+    for item in rest:
+        decision = _joins_its_thread(item, known, requesters)
+        if replies and (decision is None or item.x_id in posts or posts.intersection(thread_ids(item))):
+            outcomes += join_replies(replies, known, requesters)
+            replies, posts = [], set()
+        if decision is None:
+            outcomes.append((item, _convert_locked(item, known, requesters)))
+        else:
+            replies.append((item, decision))
+            posts.add(item.x_id)
+    return outcomes + join_replies(replies, known, requesters)
+
+
+def _joins_its_thread(item: IncomingItem, known: Known, requesters: Mapping[str, Requester]) -> Join | None:
+    """The item's decision if it is a reply to join its thread's ticket (or open one)."""
+    if may_be_an_edit(item) or item.author_x_id not in requesters:
+        return None
+    try:
+        decision = decide(item, AUTOMATIC, known)
+    except Exception:  # noqa: BLE001 — converted one by one, it fails again there and quarantines alone
+        log.debug("X item %s left to one-by-one conversion", item.pk, exc_info=True)
+        return None
+    return decision if isinstance(decision, Join) and not decision.dm else None
+
+
+def join_replies(replies: list[tuple[IncomingItem, Join]], known: Known,
+                 requesters: Mapping[str, Requester]) -> list[tuple[IncomingItem, str]]:
+    """Replies joining their threads' tickets, set-based: one query finds which must wait for
+    an older item of their thread (`older_items_pending`), one finds the tickets, their
+    comments go in with `add_messages`, and the items are saved with one UPDATE. A reply
+    whose thread has no ticket, and all of them when adding meets a problem (a post a parallel
+    converter stored meanwhile, a lock conflict), are converted one by one, in order."""
+    if not replies:
+        return []
+    waiting = older_items_pending([item for item, _ in replies])
+    outcomes: list[tuple[IncomingItem, str]] = [(item, "deferred") for item, _ in replies if item.pk in waiting]
+    ready = [(item, decision) for item, decision in replies if item.pk not in waiting]
+    tickets = thread_ticket_ids([item for item, _ in ready])
+    joining = [(item, decision) for item, decision in ready if item.pk in tickets]
+    try:
+        with transaction.atomic():
+            comments = add_messages([
+                Message(ticket_id=tickets[item.pk], requester=requesters[item.author_x_id], body=body_for(item),
+                        channel=decision.comment_channel, external_source=decision.source, external_id=item.x_id)
+                for item, decision in joining
+            ])
+    except Exception as exc:  # noqa: BLE001 — one by one, each meets it alone (and links, waits or quarantines)
+        log.info("Adding %d replies at once failed (%s); converting them one by one", len(joining), exc)
+        if isinstance(exc, IntegrityError):
+            for item, _ in joining:
+                known.comments.update(stored_comments_now(item))
+        joining, comments = [], []
+    now = timezone.now()
+    for (item, _), comment in zip(joining, comments, strict=True):
+        # add_messages may have carried the message on to a follow-up of a closed ticket.
+        _ticketed(item, comment, State.TICKETED)
+        item.attempts += 1
+        item.converted_at = now
+        known.comments[comment.external_source, comment.external_id] = comment
+        outcomes.append((item, item.state))
+    save_items([item for item, _ in joining])
+    joined = {item.pk for item, _ in joining}
+    for item, _ in ready:
+        if item.pk not in joined:
+            outcomes.append((item, _convert_locked(item, known, requesters)))
+    return outcomes
 
 
 def save_items(items: list[IncomingItem]) -> None:
