@@ -62,7 +62,7 @@ from twitter_channel.intake.lookups import (
     stored_comments_now,
     thread_ids,
     thread_ticket,
-    thread_ticket_ids,
+    tickets_of_threads,
 )
 from twitter_channel.intake.redaction import deletions_among, redact_item
 from twitter_channel.intake.texts import body_for, subject_for
@@ -226,16 +226,15 @@ def open_simple_items(batch: list[IncomingItem], known: Known,
 def convert_rest(rest: list[IncomingItem], known: Known,
                  requesters: Mapping[str, Requester]) -> list[tuple[IncomingItem, str]]:
     """Convert what `open_simple_items` left, in order; returns each item with its new state
-    (or "deferred"). Replies that join their threads' tickets go together (`join_replies`),
-    as long as none answers another of them (that one is in first); anything else one by one
-    (`_convert_locked`), once the replies before it are in, and saved at once: later items
-    look up the tickets of earlier ones."""
+    (or "deferred"). Replies that join their threads' tickets go together (`join_replies`);
+    anything else one by one (`_convert_locked`), once the replies before it are in, and
+    saved at once: later items look up the tickets of earlier ones."""
     outcomes: list[tuple[IncomingItem, str]] = []
     replies: list[tuple[IncomingItem, Join]] = []
     posts: set[str] = set()  # the replies' own ids
     for item in rest:
         decision = _joins_its_thread(item, known, requesters)
-        if replies and (decision is None or item.x_id in posts or posts.intersection(thread_ids(item))):
+        if replies and (decision is None or item.x_id in posts):
             outcomes += join_replies(replies, known, requesters)
             replies, posts = [], set()
         if decision is None:
@@ -260,17 +259,28 @@ def _joins_its_thread(item: IncomingItem, known: Known, requesters: Mapping[str,
 
 def join_replies(replies: list[tuple[IncomingItem, Join]], known: Known,
                  requesters: Mapping[str, Requester]) -> list[tuple[IncomingItem, str]]:
-    """Replies joining their threads' tickets, set-based: one query finds which must wait for
-    an older item of their thread (`older_items_pending`), one finds the tickets, their
-    comments go in with `add_messages`, and the items are saved with one UPDATE. A reply
-    whose thread has no ticket, and all of them when adding meets a problem (a post a parallel
-    converter stored meanwhile, a lock conflict), are converted one by one, in order."""
+    """Replies joining their threads' tickets, in order, set-based: one query finds which must
+    wait for an older item of their thread (`older_items_pending`), one finds their threads'
+    tickets, their comments go in with `add_messages`, and the items are saved with one
+    UPDATE. A reply to a reply among them joins where that one goes, as `thread_ticket` would
+    find it once that one is in. A reply whose thread has no ticket (and a reply to it), and
+    all of them when adding meets a problem (a post a parallel converter stored meanwhile, a
+    lock conflict), are converted one by one afterwards, in order."""
     if not replies:
         return []
     waiting = older_items_pending([item for item, _ in replies])
     outcomes: list[tuple[IncomingItem, str]] = [(item, "deferred") for item, _ in replies if item.pk in waiting]
     ready = [(item, decision) for item, decision in replies if item.pk not in waiting]
-    tickets = thread_ticket_ids([item for item, _ in ready])
+    stored = tickets_of_threads([item for item, _ in ready])
+    # Where each reply goes: a ticket id, or None when it is converted one by one (or waits).
+    goes_to: dict[str, int | None] = {item.x_id: None for item, _ in replies if item.pk in waiting}
+    tickets: dict[int, int] = {}
+    for item, _ in ready:
+        post = next((post for post in thread_ids(item) if post in goes_to or post in stored), None)
+        ticket_id = goes_to[post] if post in goes_to else stored.get(post)
+        goes_to[item.x_id] = ticket_id
+        if ticket_id is not None:
+            tickets[item.pk] = ticket_id
     joining = [(item, decision) for item, decision in ready if item.pk in tickets]
     try:
         with transaction.atomic():

@@ -27,23 +27,17 @@ def thread_ticket(item: IncomingItem) -> Ticket | None:
     return None
 
 
-def thread_ticket_ids(items) -> dict[int, int]:
-    """The ids of `thread_ticket` for many replies, in one query: item pk -> ticket id (none
-    for a reply whose thread has no ticket)."""
+def tickets_of_threads(items) -> dict[str, int]:
+    """What `thread_ticket` looks up, for many replies in one query: the id of the ticket
+    holding each post of their threads that is on one, by post id."""
     wanted = {tweet_id for item in items for tweet_id in thread_ids(item)}
     if not wanted:
         return {}
-    ticket_of = dict(
+    return dict(
         Comment.objects.filter(external_source=Comment.Source.TWEET, external_id__in=wanted,
                                ticket__requester__erased_at=None)
         .values_list("external_id", "ticket_id")
     )
-    found = {}
-    for item in items:
-        ticket_id = next((ticket_of[t] for t in thread_ids(item) if t in ticket_of), None)
-        if ticket_id is not None:
-            found[item.pk] = ticket_id
-    return found
 
 
 def thread_ids(item: IncomingItem) -> list[str]:
