@@ -4,6 +4,7 @@ clocks first (so triggers' SLA conditions see them current), then the triggers."
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from tickets.events import messages_added, ticket_changed, tickets_opened
 from tickets.models import Ticket
@@ -49,26 +50,30 @@ def on_tickets_opened(sender, *, opened, **kwargs) -> None:
 
 def on_messages_added(sender, *, added, **kwargs) -> None:
     """Requesters' messages added at once (intake at volume): what `on_ticket_changed` does for
-    each. The first message of each ticket together (clocks refreshed together, tickets and
-    triggers read once); a ticket's later messages one by one after it, as each must see what
-    the triggers made of the one before."""
-    first, later, seen = [], [], set()
+    each, in rounds: the first message of each ticket together (clocks refreshed together,
+    tickets and triggers read once), then the second of each, and so on, every round reading
+    the tickets afresh, as a message's triggers see what those of the message before made of
+    its ticket (and its clocks, refreshed again where they fired)."""
+    rounds: list[list] = []
+    seen: Counter = Counter()
     for a in added:
-        (later if a.ticket.pk in seen else first).append(a)
-        seen.add(a.ticket.pk)
-    first = [a for a in first if not is_running_for(a.ticket.pk)]
-    if first:
-        _refresh_clocks(*(a.ticket.pk for a in first))
+        if is_running_for(a.ticket.pk):
+            continue
+        if seen[a.ticket.pk] == len(rounds):
+            rounds.append([])
+        rounds[seen[a.ticket.pk]].append(a)
+        seen[a.ticket.pk] += 1
+    if rounds:
+        _refresh_clocks(*(a.ticket.pk for a in rounds[0]))
+    for messages in rounds:
         try:
-            plans = run_triggers_on_messages(first)
+            plans = run_triggers_on_messages(messages)
         except Exception:
-            logger.exception("Triggers failed on messages to %d tickets", len(first))
-        else:
-            fired = [pk for pk, plan in plans.items() if plan is not None and plan.fired]
-            if fired:
-                _refresh_clocks(*fired)
-    for a in later:
-        on_ticket_changed(sender, ticket=a.ticket, created=False, changes={}, comment=a.comment, actor=None, by=a.by)
+            logger.exception("Triggers failed on messages to %d tickets", len(messages))
+            continue
+        fired = [pk for pk, plan in plans.items() if plan is not None and plan.fired]
+        if fired:
+            _refresh_clocks(*fired)
 
 
 def _refresh_clocks(*ticket_ids: int) -> None:
