@@ -24,6 +24,7 @@ from .events import (
 )
 from .lifecycle import apply_status, clean_subject, diff, open_follow_up, snapshot
 from .models import Channel, Comment, Requester, Ticket, User
+from .search_vectors import insert_new_rows
 
 
 class TicketFull(Exception):
@@ -208,17 +209,19 @@ def open_tickets_with_comments(openings: Sequence[Opening], *, notify: bool = Tr
         return []
     with transaction.atomic(savepoint=False):
         now = timezone.now()
-        tickets = Ticket.objects.bulk_create([
+        tickets = [
             Ticket(requester=o.requester, subject=clean_subject(o.subject), channel=o.channel, comment_count=1,
                    status_changed_at=now, requester_replied_at=now, **o.fields)
             for o in openings
-        ])
-        comments = Comment.objects.bulk_create([
+        ]
+        insert_new_rows(tickets)
+        comments = [
             Comment(ticket=ticket, body=o.body, author_requester=o.requester, is_public=True,
                     channel=o.comment_channel or o.channel, external_source=o.external_source,
                     external_id=o.external_id)
             for ticket, o in zip(tickets, openings, strict=True)
-        ])
+        ]
+        insert_new_rows(comments)
     if notify:
         opened = [Opened(c.ticket, c, _comment_actor(c)) for c in comments]
         transaction.on_commit(lambda: tickets_opened.send(sender=Ticket, opened=opened))
@@ -289,12 +292,13 @@ def _insert_messages(messages: Sequence[Message], positions: list[int], tickets:
     if not positions:
         return
     now = timezone.now()
-    inserted = Comment.objects.bulk_create([
+    inserted = [
         Comment(ticket=tickets[m.ticket_id], body=m.body, author_requester=m.requester, is_public=True,
                 channel=m.channel or tickets[m.ticket_id].channel, external_source=m.external_source,
                 external_id=m.external_id)
         for m in (messages[p] for p in positions)
-    ])
+    ]
+    insert_new_rows(inserted)
     per_ticket = Counter(messages[p].ticket_id for p in positions)
     for n in sorted(set(per_ticket.values())):
         Ticket.objects.filter(pk__in=sorted(pk for pk, k in per_ticket.items() if k == n)).update(
