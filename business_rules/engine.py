@@ -195,9 +195,9 @@ def run_triggers(
 
 def run_triggers_on_opened(opened: Iterable[Any]) -> dict[int, Plan]:
     """`run_triggers` for many tickets just opened with their first comment (`Opened` of
-    `tickets_opened`): the tickets and the triggers' version in one query; when no trigger
-    is active, that is all. Returns each ticket's plan; a ticket whose cascade failed is
-    logged and left out, never stopping the others."""
+    `tickets_opened`): the triggers' version in one query (when no trigger is active, that
+    is all), the tickets in another. Returns each ticket's plan; a ticket whose cascade
+    failed is logged and left out, never stopping the others."""
     return _run_on_comments(opened, created=True)
 
 
@@ -210,14 +210,12 @@ def run_triggers_on_messages(added: Iterable[Any]) -> dict[int, Plan]:
 
 def _run_on_comments(events: Iterable[Any], *, created: bool) -> dict[int, Plan]:
     events = list(events)
-    version = RulesVersion.objects.filter(name=TRIGGERS).values("version")[:1]
-    fresh = {t.pk: t for t in Ticket.objects.filter(pk__in=[e.ticket.pk for e in events])
-             .annotate(triggers_version=Subquery(version)).order_by()}
-    if not fresh:
-        return {}
-    triggers = compiled_triggers.get(version=next(iter(fresh.values())).triggers_version or 0)
+    # The version alone first: with no trigger active the tickets need not be read at all.
+    version = RulesVersion.objects.filter(name=TRIGGERS).values_list("version", flat=True).first()
+    triggers = compiled_triggers.get(version=version or 0)
     if not triggers:
         return {}
+    fresh = Ticket.objects.in_bulk([e.ticket.pk for e in events])
     plans = {}
     for event in events:
         if event.ticket.pk not in fresh:
