@@ -312,7 +312,7 @@ def join_replies(replies: list[tuple[IncomingItem, Join]], known: Known,
 
 
 def save_items(items: list[IncomingItem]) -> None:
-    """SAVED_FIELDS of many items in one UPDATE ... FROM (VALUES ...). Django's bulk_update
+    """SAVED_FIELDS of many items in one UPDATE ... FROM UNNEST(...). Django's bulk_update
     writes a CASE with a branch per row for every column, which PostgreSQL evaluates row by
     row: quadratic, seconds for a batch of 200."""
     if not items:
@@ -321,19 +321,20 @@ def save_items(items: list[IncomingItem]) -> None:
         IncomingItem.objects.bulk_update(items, SAVED_FIELDS)
         return
     table = IncomingItem._meta.db_table
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
-    params = [value for item in items for value in (
-        item.pk, item.state, item.state_reason, item.ticket_id, item.comment_id, item.ignored_by_rule_id,
-        item.rule, item.attempts, item.converted_at)]
+    # One array per column: a placeholder per value would be parsed anew for every batch.
+    columns = [list(column) for column in zip(*(
+        (item.pk, item.state, item.state_reason, item.ticket_id, item.comment_id, item.ignored_by_rule_id,
+         item.rule, item.attempts, item.converted_at) for item in items), strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS item SET state = v.state, state_reason = v.state_reason, "
-            "ticket_id = v.ticket_id::bigint, comment_id = v.comment_id::bigint, "
-            "ignored_by_rule_id = v.rule_id::integer, rule = v.rule, attempts = v.attempts::smallint, "
-            "converted_at = v.converted_at::timestamptz "
-            f"FROM (VALUES {rows}) AS v(id, state, state_reason, ticket_id, comment_id, rule_id, rule, attempts, "
-            "converted_at) WHERE item.id = v.id::bigint",
-            params,
+            "ticket_id = v.ticket_id, comment_id = v.comment_id, ignored_by_rule_id = v.rule_id, rule = v.rule, "
+            "attempts = v.attempts, converted_at = v.converted_at "
+            "FROM UNNEST(%s::bigint[], %s::varchar[], %s::text[], %s::bigint[], %s::bigint[], %s::integer[], "
+            "%s::varchar[], %s::smallint[], %s::timestamptz[]) "
+            "AS v(id, state, state_reason, ticket_id, comment_id, rule_id, rule, attempts, converted_at) "
+            "WHERE item.id = v.id",
+            columns,
         )
 
 
