@@ -11,7 +11,7 @@ id (post or DM event id) is unique as well, which also recognises the echo of a 
 helpdesk posted itself.
 
 Tickets are written only through the tickets app's services (`open_tickets_with_comments`,
-`open_ticket_with_comment`, `add_comment`, `tickets.requesters`).
+`add_messages`, `open_ticket_with_comment`, `add_comment`, `tickets.requesters`).
 """
 
 from __future__ import annotations
@@ -165,7 +165,8 @@ def open_simple_items(batch: list[IncomingItem], known: Known,
     two multi-row INSERTs (`open_tickets_with_comments`) and the items saved with one UPDATE,
     inside the batch's transaction. Anything that may join an existing ticket (a reply, a
     later DM of a conversation, an edit), a deleted post, the brand's own posts, and every
-    later item of a conversation the batch has already met go one by one, after these."""
+    later item of a conversation the batch has already met are left for `convert_rest`,
+    after these: replies together, the others one by one."""
     seen_conversations: set[tuple[int, str]] = set()
     opening_ids: set[tuple[str, str]] = set()
     decided: list[IncomingItem] = []
