@@ -36,7 +36,7 @@ from tickets.comments import (
     open_tickets_with_comments,
 )
 from tickets.models import Comment, Requester
-from twitter_channel.intake.authors import AUTHOR_FIELDS, ensure_requesters, requester_for
+from twitter_channel.intake.authors import requester_for, requesters_ahead
 from twitter_channel.intake.decisions import (
     AUTOMATIC,
     AddOwn,
@@ -118,7 +118,9 @@ def convert_pending(
         pending = IncomingItem.objects.filter(state=State.NEW).exclude(pk__in=deferred)
         if account_id is not None:
             pending = pending.filter(account_id=account_id)
-        requesters = ensure_requesters(pending.order_by("id").only(*AUTHOR_FIELDS)[:batch_size])
+        requesters = requesters_ahead(pending, batch_size)
+        if requesters is None:
+            break
         with transaction.atomic():
             batch = list(
                 pending.select_for_update(skip_locked=True, of=("self",))
