@@ -195,27 +195,36 @@ def run_triggers(
 
 def run_triggers_on_opened(opened: Iterable[Any]) -> dict[int, Plan]:
     """`run_triggers` for many tickets just opened with their first comment (`Opened` of
-    `tickets_opened`): the tickets and the triggers' version in one query; when no trigger
-    is active, that is all. Returns each ticket's plan; a ticket whose cascade failed is
-    logged and left out, never stopping the others."""
-    opened = list(opened)
-    version = RulesVersion.objects.filter(name=TRIGGERS).values("version")[:1]
-    fresh = {t.pk: t for t in Ticket.objects.filter(pk__in=[o.ticket.pk for o in opened])
-             .annotate(triggers_version=Subquery(version)).order_by()}
-    if not fresh:
-        return {}
-    triggers = compiled_triggers.get(version=next(iter(fresh.values())).triggers_version or 0)
+    `tickets_opened`): the triggers' version in one query (when no trigger is active, that
+    is all), the tickets in another. Returns each ticket's plan; a ticket whose cascade
+    failed is logged and left out, never stopping the others."""
+    return _run_on_comments(opened, created=True)
+
+
+def run_triggers_on_messages(added: Iterable[Any]) -> dict[int, Plan]:
+    """`run_triggers_on_opened` for requesters' messages just added to tickets that took
+    them as they were (`Added` of `messages_added`), one message per ticket: an update with
+    no changes and the message as its comment."""
+    return _run_on_comments(added, created=False)
+
+
+def _run_on_comments(events: Iterable[Any], *, created: bool) -> dict[int, Plan]:
+    events = list(events)
+    # The version alone first: with no trigger active the tickets need not be read at all.
+    version = RulesVersion.objects.filter(name=TRIGGERS).values_list("version", flat=True).first()
+    triggers = compiled_triggers.get(version=version or 0)
     if not triggers:
         return {}
+    fresh = Ticket.objects.in_bulk([e.ticket.pk for e in events])
     plans = {}
-    for o in opened:
-        if o.ticket.pk not in fresh:
+    for event in events:
+        if event.ticket.pk not in fresh:
             continue
-        state = TicketState(fresh[o.ticket.pk], created=True, changes={}, comment=o.comment, actor=None)
+        state = TicketState(fresh[event.ticket.pk], created=created, changes={}, comment=event.comment, actor=None)
         try:
-            plans[o.ticket.pk] = run_cascade(state, triggers)
+            plans[event.ticket.pk] = run_cascade(state, triggers)
         except Exception:
-            logger.exception("Triggers failed on ticket #%s", o.ticket.pk)
+            logger.exception("Triggers failed on ticket #%s", event.ticket.pk)
     return plans
 
 

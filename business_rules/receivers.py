@@ -4,11 +4,12 @@ clocks first (so triggers' SLA conditions see them current), then the triggers."
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
-from tickets.events import ticket_changed, tickets_opened
+from tickets.events import messages_added, ticket_changed, tickets_opened
 from tickets.models import Ticket
 
-from .engine import is_running_for, run_triggers, run_triggers_on_opened
+from .engine import is_running_for, run_triggers, run_triggers_on_messages, run_triggers_on_opened
 from .sla.refresh import refresh_clocks
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,34 @@ def on_tickets_opened(sender, *, opened, **kwargs) -> None:
         _refresh_clocks(*fired)
 
 
+def on_messages_added(sender, *, added, **kwargs) -> None:
+    """Requesters' messages added at once (intake at volume): what `on_ticket_changed` does for
+    each, in rounds: the first message of each ticket together (clocks refreshed together,
+    tickets and triggers read once), then the second of each, and so on, every round reading
+    the tickets afresh, as a message's triggers see what those of the message before made of
+    its ticket (and its clocks, refreshed again where they fired)."""
+    rounds: list[list] = []
+    seen: Counter = Counter()
+    for a in added:
+        if is_running_for(a.ticket.pk):
+            continue
+        if seen[a.ticket.pk] == len(rounds):
+            rounds.append([])
+        rounds[seen[a.ticket.pk]].append(a)
+        seen[a.ticket.pk] += 1
+    if rounds:
+        _refresh_clocks(*(a.ticket.pk for a in rounds[0]))
+    for messages in rounds:
+        try:
+            plans = run_triggers_on_messages(messages)
+        except Exception:
+            logger.exception("Triggers failed on messages to %d tickets", len(messages))
+            continue
+        fired = [pk for pk, plan in plans.items() if plan is not None and plan.fired]
+        if fired:
+            _refresh_clocks(*fired)
+
+
 def _refresh_clocks(*ticket_ids: int) -> None:
     try:
         refresh_clocks(ticket_ids)
@@ -57,3 +86,4 @@ def _refresh_clocks(*ticket_ids: int) -> None:
 def connect() -> None:
     ticket_changed.connect(on_ticket_changed, sender=Ticket, dispatch_uid="business_rules_triggers")
     tickets_opened.connect(on_tickets_opened, sender=Ticket, dispatch_uid="business_rules_triggers_opened")
+    messages_added.connect(on_messages_added, sender=Ticket, dispatch_uid="business_rules_triggers_messages")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from tickets.events import delivery_changed, ticket_changed, tickets_opened
+from tickets.events import delivery_changed, messages_added, ticket_changed, tickets_opened
 from tickets.models import Comment, Ticket
 
 from .models import LiveEvent
@@ -33,6 +33,17 @@ def on_tickets_opened(sender, *, opened, **kwargs) -> None:
         )
     except Exception:
         log.exception("Could not publish live events for %d new tickets", len(opened))
+
+
+def on_messages_added(sender, *, added, **kwargs) -> None:
+    """Requesters' messages added at once (intake at volume): their events in one INSERT."""
+    try:
+        LiveEvent.objects.bulk_create(
+            LiveEvent(kind=LiveEvent.Kind.TICKET, ticket_id=a.ticket.pk, data=_ticket_data(False, {}, a.comment, None, a.by))
+            for a in added
+        )
+    except Exception:
+        log.exception("Could not publish live events for %d new messages", len(added))
 
 
 def _ticket_data(created, changes, comment, actor, by) -> dict[str, Any]:
@@ -64,4 +75,5 @@ def _publish(kind: str, ticket_id: int, data: dict[str, Any]) -> None:
 def connect() -> None:
     ticket_changed.connect(on_ticket_changed, sender=Ticket, dispatch_uid="live_ticket_changed")
     tickets_opened.connect(on_tickets_opened, sender=Ticket, dispatch_uid="live_tickets_opened")
+    messages_added.connect(on_messages_added, sender=Ticket, dispatch_uid="live_messages_added")
     delivery_changed.connect(on_delivery_changed, sender=Comment, dispatch_uid="live_delivery_changed")

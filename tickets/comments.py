@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,9 +12,19 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from .events import Actor, Opened, announce_delivery, record_changes, ticket_changed, tickets_opened
+from .events import (
+    Actor,
+    Added,
+    Opened,
+    announce_delivery,
+    messages_added,
+    record_changes,
+    ticket_changed,
+    tickets_opened,
+)
 from .lifecycle import apply_status, clean_subject, diff, open_follow_up, snapshot
 from .models import Channel, Comment, Requester, Ticket, User
+from .search_vectors import insert_new_rows
 
 
 class TicketFull(Exception):
@@ -198,21 +209,108 @@ def open_tickets_with_comments(openings: Sequence[Opening], *, notify: bool = Tr
         return []
     with transaction.atomic(savepoint=False):
         now = timezone.now()
-        tickets = Ticket.objects.bulk_create([
+        tickets = [
             Ticket(requester=o.requester, subject=clean_subject(o.subject), channel=o.channel, comment_count=1,
                    status_changed_at=now, requester_replied_at=now, **o.fields)
             for o in openings
-        ])
-        comments = Comment.objects.bulk_create([
+        ]
+        insert_new_rows(tickets)
+        comments = [
             Comment(ticket=ticket, body=o.body, author_requester=o.requester, is_public=True,
                     channel=o.comment_channel or o.channel, external_source=o.external_source,
                     external_id=o.external_id)
             for ticket, o in zip(tickets, openings, strict=True)
-        ])
+        ]
+        insert_new_rows(comments)
     if notify:
         opened = [Opened(c.ticket, c, _comment_actor(c)) for c in comments]
         transaction.on_commit(lambda: tickets_opened.send(sender=Ticket, opened=opened))
     return comments
+
+
+@dataclass(frozen=True)
+class Message:
+    """A requester's public message for `add_messages`: the arguments of `add_comment` for one
+    (the ticket by its id: `add_messages` reads the tickets itself, locked)."""
+
+    ticket_id: int
+    requester: Requester
+    body: str
+    channel: str | None = None
+    external_source: str = ""
+    external_id: str | None = None
+
+
+# Where a requester's message moves nothing but the ticket's count and times.
+TAKES_MESSAGES_AS_THEY_ARE = (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.ON_HOLD)
+
+
+def add_messages(messages: Sequence[Message], *, notify: bool = True) -> list[Comment]:
+    """`add_comment` for many requesters' messages at once, in order, whose external ids the
+    caller has just looked up (`known_new`); returns their comments, in the order of `messages`.
+
+    Their tickets are locked together, in id order. Messages for a ticket that takes them as
+    they are (not merged, not full, not closed, no status to move) go in with one multi-row
+    INSERT and one UPDATE of the tickets (per number of messages a ticket gets), announced
+    once after commit (`messages_added`) instead of a `ticket_changed` each. Any other goes
+    through `add_comment` in its turn (on to a merge's destination or a follow-up, reopening),
+    after the messages before it.
+
+    As `open_tickets_with_comments`: an external id already stored raises IntegrityError, and
+    the caller's atomic block undoes the lot (`add_comment` would return the stored comment)."""
+    comments: list[Comment | None] = [None] * len(messages)
+    as_they_are: list[int] = []  # positions in `messages`, not inserted yet
+    ids = sorted({m.ticket_id for m in messages})
+    with transaction.atomic(savepoint=False):
+        tickets = _locked_tickets(ids)
+        for position, message in enumerate(messages):
+            ticket = tickets[message.ticket_id]
+            if (ticket.merged_into_id is None and ticket.status in TAKES_MESSAGES_AS_THEY_ARE
+                    and ticket.comment_count < settings.TICKET_COMMENT_LIMIT):
+                ticket.comment_count += 1
+                as_they_are.append(position)
+                continue
+            _insert_messages(messages, as_they_are, tickets, comments, notify=notify)
+            comments[position] = add_comment(
+                ticket, body=message.body, author_requester=message.requester, channel=message.channel,
+                external_source=message.external_source, external_id=message.external_id, known_new=True,
+                notify=notify,
+            )
+            tickets = _locked_tickets(ids)  # add_comment may have changed any of them
+        _insert_messages(messages, as_they_are, tickets, comments, notify=notify)
+    return comments
+
+
+def _locked_tickets(ids: list[int]) -> dict[int, Ticket]:
+    return {ticket.pk: ticket for ticket in Ticket.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def _insert_messages(messages: Sequence[Message], positions: list[int], tickets: dict[int, Ticket],
+                     comments: list[Comment | None], *, notify: bool) -> None:
+    """The messages at `positions`, whose tickets (locked, counts already raised in memory)
+    take them as they are: one INSERT, and what `add_comment` saves on each ticket."""
+    if not positions:
+        return
+    now = timezone.now()
+    inserted = [
+        Comment(ticket=tickets[m.ticket_id], body=m.body, author_requester=m.requester, is_public=True,
+                channel=m.channel or tickets[m.ticket_id].channel, external_source=m.external_source,
+                external_id=m.external_id)
+        for m in (messages[p] for p in positions)
+    ]
+    insert_new_rows(inserted)
+    per_ticket = Counter(messages[p].ticket_id for p in positions)
+    for n in sorted(set(per_ticket.values())):
+        Ticket.objects.filter(pk__in=sorted(pk for pk, k in per_ticket.items() if k == n)).update(
+            comment_count=F("comment_count") + n, updated_at=now, requester_replied_at=now)
+    for pk in per_ticket:
+        tickets[pk].updated_at = tickets[pk].requester_replied_at = now
+    for position, comment in zip(positions, inserted, strict=True):
+        comments[position] = comment
+    positions.clear()
+    if notify:
+        added = [Added(c.ticket, c, _comment_actor(c)) for c in inserted]
+        transaction.on_commit(lambda: messages_added.send(sender=Ticket, added=added))
 
 
 def show_delivery(comment_id: int, delivery: str, error: str = "") -> None:

@@ -32,6 +32,12 @@ ticket_changed = Signal()
 # `ticket_changed` for new tickets listens to this too.
 tickets_opened = Signal()
 
+# sender=Ticket; kwargs: added (a list of `Added`). Sent once, after commit, for many
+# requesters' messages added together to tickets that took them as they were
+# (`add_messages`, intake at volume: no status moved, nothing logged), in place of one
+# `ticket_changed(created=False)` each. Whoever listens to `ticket_changed` listens to this too.
+messages_added = Signal()
+
 Kind = TicketEvent.ActorKind
 
 
@@ -39,6 +45,16 @@ Kind = TicketEvent.ActorKind
 class Opened:
     """One ticket of `tickets_opened`: as `ticket_changed` would have carried it (created,
     no changes, no agent, no log rows)."""
+
+    ticket: Ticket
+    comment: Comment
+    by: Actor
+
+
+@dataclass(frozen=True)
+class Added:
+    """One message of `messages_added`: as `ticket_changed` would have carried it (not
+    created, no changes, the comment, no agent, no log rows)."""
 
     ticket: Ticket
     comment: Comment

@@ -45,3 +45,14 @@ def test_listeners_do_for_many_what_they_do_for_one(django_capture_on_commit_cal
     assert ("created", incremental[0][1], 0, "x", -1, 4) in incremental
     rebuild()
     assert sorted(Rollup.objects.values_list("metric", "start", "group_id", "dim", "bucket", "count")) == incremental
+
+
+def test_with_no_trigger_active_no_listener_reads_the_tickets_again(django_capture_on_commit_callbacks):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_trigger("inactive", all=[("update_type", "is", "created")], actions=[("add_tags", "fresh")], active=False)
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        open_tickets_with_comments(openings(3))
+    assert not [q["sql"] for q in queries if q["sql"].startswith('SELECT "tickets_ticket"."id"')]
+    assert LiveEvent.objects.count() == 3

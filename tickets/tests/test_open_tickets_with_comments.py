@@ -60,3 +60,18 @@ def test_a_stored_external_id_keeps_nothing():
     with pytest.raises(IntegrityError), transaction.atomic():
         open_tickets_with_comments(openings(2))
     assert Ticket.objects.count() == 1
+
+
+def test_search_finds_tickets_and_messages_opened_at_once():
+    from tickets import search
+
+    opened = open_tickets_with_comments([
+        Opening(requester=RequesterFactory(), subject="Refunds are late", body="Hello?", channel=Channel.X,
+                external_source=Comment.Source.TWEET, external_id="801"),
+        Opening(requester=RequesterFactory(), subject="Hello", body="I asked for a refund twice", channel=Channel.X,
+                external_source=Comment.Source.TWEET, external_id="802"),
+        Opening(requester=RequesterFactory(), subject="Unrelated", body="Nothing here", channel=Channel.X,
+                external_source=Comment.Source.TWEET, external_id="803"),
+    ])
+
+    assert set(search.find(Ticket.objects.all(), "refund", limit=10)) == {opened[0].ticket_id, opened[1].ticket_id}

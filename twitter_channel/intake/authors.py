@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from tickets.models import Identity, Requester
 from tickets.requesters import Person, requester_for_identity, requesters_for_identities
@@ -17,22 +18,36 @@ log = logging.getLogger(__name__)
 Kind = IncomingItem.Kind
 
 
-def ensure_requesters(items) -> dict[str, Requester]:
-    """The requesters of a batch's authors, created or refreshed before the batch is
-    converted, set-based (`tickets.requesters.requesters_for_identities`), in one short
-    transaction of its own."""
-    newest = {
-        i.author_x_id: i for i in items if i.author_x_id and i.kind in (Kind.MENTION, Kind.LIKE, Kind.DM)
-    }
-    if not newest:
-        return {}
+# What `requesters_ahead` reads of each item (with its kind): the author and their profile.
+AUTHOR_FIELDS = ("kind", "author_x_id", "author_handle", "author_name", "author_avatar_url", "author_followers",
+                 "author_verified")
+
+
+def requesters_ahead(pending: QuerySet[IncomingItem], size: int) -> dict[str, Requester] | None:
+    """The requesters of the authors of the next `size` pending items, created or refreshed
+    before a batch of them is claimed and converted, set-based
+    (`tickets.requesters.requesters_for_identities`), in one short transaction of their own;
+    None when no item is left.
+
+    The items another converter holds are skipped, as the claim that follows skips them:
+    read with them, the batch would find its authors unprepared (each then looked up alone,
+    and its item converted one by one) whenever two converters run."""
     try:
         with transaction.atomic():
+            items = list(pending.select_for_update(skip_locked=True, of=("self",)).order_by("id")
+                         .only(*AUTHOR_FIELDS)[:size])
+            if not items:
+                return None
+            newest = {
+                i.author_x_id: i for i in items if i.author_x_id and i.kind in (Kind.MENTION, Kind.LIKE, Kind.DM)
+            }
+            if not newest:
+                return {}
             return requesters_for_identities(
                 Identity.Kind.X, {author_id: person_of(item) for author_id, item in newest.items()}
             )
     except Exception:  # noqa: BLE001 — each item's own conversion meets the problem again and quarantines
-        log.debug("Could not prepare the requesters of %d authors", len(newest), exc_info=True)
+        log.debug("Could not prepare the requesters of the next %d items", size, exc_info=True)
         return {}
 
 

@@ -11,7 +11,7 @@ id (post or DM event id) is unique as well, which also recognises the echo of a 
 helpdesk posted itself.
 
 Tickets are written only through the tickets app's services (`open_tickets_with_comments`,
-`open_ticket_with_comment`, `add_comment`, `tickets.requesters`).
+`add_messages`, `open_ticket_with_comment`, `add_comment`, `tickets.requesters`).
 """
 
 from __future__ import annotations
@@ -26,9 +26,17 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from business_rules.noise import NoiseCandidate, NoiseVerdict, matching_rule
-from tickets.comments import Opening, TicketFull, add_comment, open_ticket_with_comment, open_tickets_with_comments
+from tickets.comments import (
+    Message,
+    Opening,
+    TicketFull,
+    add_comment,
+    add_messages,
+    open_ticket_with_comment,
+    open_tickets_with_comments,
+)
 from tickets.models import Comment, Requester
-from twitter_channel.intake.authors import ensure_requesters, requester_for
+from twitter_channel.intake.authors import requester_for, requesters_ahead
 from twitter_channel.intake.decisions import (
     AUTOMATIC,
     AddOwn,
@@ -49,9 +57,12 @@ from twitter_channel.intake.lookups import (
     dm_conversation_ticket,
     dm_conversations_taken,
     older_item_pending,
+    older_items_pending,
     stored_comments,
     stored_comments_now,
+    thread_ids,
     thread_ticket,
+    tickets_of_threads,
 )
 from twitter_channel.intake.redaction import deletions_among, redact_item
 from twitter_channel.intake.texts import body_for, subject_for
@@ -107,11 +118,16 @@ def convert_pending(
         pending = IncomingItem.objects.filter(state=State.NEW).exclude(pk__in=deferred)
         if account_id is not None:
             pending = pending.filter(account_id=account_id)
-        requesters = ensure_requesters(pending.order_by("id")[:batch_size])
+        requesters = requesters_ahead(pending, batch_size)
+        if requesters is None:
+            break
         with transaction.atomic():
             batch = list(
                 pending.select_for_update(skip_locked=True, of=("self",))
                 .select_related("account", "account__default_group")
+                # Converting never reads the raw JSON (only parsing it again does), nor the
+                # account's tokens (a token read is a token decrypted, here once per item).
+                .defer("raw", "account__access_token", "account__refresh_token")
                 .order_by("id")[:batch_size]
             )
             if not batch:
@@ -121,9 +137,7 @@ def convert_pending(
             stats.converted += len(batch) - len(rest)
             # Items of a conversation the set-based part opened (or met busy) join it now.
             known.busy_dms = None
-            for item in rest:
-                # Saved one by one: later items of the batch look up the tickets of earlier ones.
-                outcome = _convert_locked(item, known, requesters)
+            for item, outcome in convert_rest(rest, known, requesters):
                 if outcome == "deferred":
                     deferred.add(item.pk)
                     stats.deferred += 1
@@ -153,7 +167,8 @@ def open_simple_items(batch: list[IncomingItem], known: Known,
     two multi-row INSERTs (`open_tickets_with_comments`) and the items saved with one UPDATE,
     inside the batch's transaction. Anything that may join an existing ticket (a reply, a
     later DM of a conversation, an edit), a deleted post, the brand's own posts, and every
-    later item of a conversation the batch has already met go one by one, after these."""
+    later item of a conversation the batch has already met are left for `convert_rest`,
+    after these: replies together, the others one by one."""
     seen_conversations: set[tuple[int, str]] = set()
     opening_ids: set[tuple[str, str]] = set()
     decided: list[IncomingItem] = []
@@ -211,8 +226,96 @@ def open_simple_items(batch: list[IncomingItem], known: Known,
     return rest
 
 
+def convert_rest(rest: list[IncomingItem], known: Known,
+                 requesters: Mapping[str, Requester]) -> list[tuple[IncomingItem, str]]:
+    """Convert what `open_simple_items` left, in order; returns each item with its new state
+    (or "deferred"). Replies that join their threads' tickets go together (`join_replies`);
+    anything else one by one (`_convert_locked`), once the replies before it are in, and
+    saved at once: later items look up the tickets of earlier ones."""
+    outcomes: list[tuple[IncomingItem, str]] = []
+    replies: list[tuple[IncomingItem, Join]] = []
+    posts: set[str] = set()  # the replies' own ids
+    for item in rest:
+        decision = _joins_its_thread(item, known, requesters)
+        if replies and (decision is None or item.x_id in posts):
+            outcomes += join_replies(replies, known, requesters)
+            replies, posts = [], set()
+        if decision is None:
+            outcomes.append((item, _convert_locked(item, known, requesters)))
+        else:
+            replies.append((item, decision))
+            posts.add(item.x_id)
+    return outcomes + join_replies(replies, known, requesters)
+
+
+def _joins_its_thread(item: IncomingItem, known: Known, requesters: Mapping[str, Requester]) -> Join | None:
+    """The item's decision if it is a reply to join its thread's ticket (or open one)."""
+    if may_be_an_edit(item) or item.author_x_id not in requesters:
+        return None
+    try:
+        decision = decide(item, AUTOMATIC, known)
+    except Exception:  # noqa: BLE001 — converted one by one, it fails again there and quarantines alone
+        log.debug("X item %s left to one-by-one conversion", item.pk, exc_info=True)
+        return None
+    return decision if isinstance(decision, Join) and not decision.dm else None
+
+
+def join_replies(replies: list[tuple[IncomingItem, Join]], known: Known,
+                 requesters: Mapping[str, Requester]) -> list[tuple[IncomingItem, str]]:
+    """Replies joining their threads' tickets, in order, set-based: one query finds which must
+    wait for an older item of their thread (`older_items_pending`), one finds their threads'
+    tickets, their comments go in with `add_messages`, and the items are saved with one
+    UPDATE. A reply to a reply among them joins where that one goes, as `thread_ticket` would
+    find it once that one is in. A reply whose thread has no ticket (and a reply to it), and
+    all of them when adding meets a problem (a post a parallel converter stored meanwhile, a
+    lock conflict), are converted one by one afterwards, in order."""
+    if not replies:
+        return []
+    waiting = older_items_pending([item for item, _ in replies])
+    outcomes: list[tuple[IncomingItem, str]] = [(item, "deferred") for item, _ in replies if item.pk in waiting]
+    ready = [(item, decision) for item, decision in replies if item.pk not in waiting]
+    stored = tickets_of_threads([item for item, _ in ready])
+    # Where each reply goes: a ticket id, or None when it is converted one by one (or waits).
+    goes_to: dict[str, int | None] = {item.x_id: None for item, _ in replies if item.pk in waiting}
+    tickets: dict[int, int] = {}
+    for item, _ in ready:
+        post = next((post for post in thread_ids(item) if post in goes_to or post in stored), None)
+        ticket_id = goes_to[post] if post in goes_to else stored.get(post)
+        goes_to[item.x_id] = ticket_id
+        if ticket_id is not None:
+            tickets[item.pk] = ticket_id
+    joining = [(item, decision) for item, decision in ready if item.pk in tickets]
+    try:
+        with transaction.atomic():
+            comments = add_messages([
+                Message(ticket_id=tickets[item.pk], requester=requesters[item.author_x_id], body=body_for(item),
+                        channel=decision.comment_channel, external_source=decision.source, external_id=item.x_id)
+                for item, decision in joining
+            ])
+    except Exception as exc:  # noqa: BLE001 — one by one, each meets it alone (and links, waits or quarantines)
+        log.info("Adding %d replies at once failed (%s); converting them one by one", len(joining), exc)
+        if isinstance(exc, IntegrityError):
+            for item, _ in joining:
+                known.comments.update(stored_comments_now(item))
+        joining, comments = [], []
+    now = timezone.now()
+    for (item, _), comment in zip(joining, comments, strict=True):
+        # add_messages may have carried the message on to a follow-up of a closed ticket.
+        _ticketed(item, comment, State.TICKETED)
+        item.attempts += 1
+        item.converted_at = now
+        known.comments[comment.external_source, comment.external_id] = comment
+        outcomes.append((item, item.state))
+    save_items([item for item, _ in joining])
+    joined = {item.pk for item, _ in joining}
+    for item, _ in ready:
+        if item.pk not in joined:
+            outcomes.append((item, _convert_locked(item, known, requesters)))
+    return outcomes
+
+
 def save_items(items: list[IncomingItem]) -> None:
-    """SAVED_FIELDS of many items in one UPDATE ... FROM (VALUES ...). Django's bulk_update
+    """SAVED_FIELDS of many items in one UPDATE ... FROM UNNEST(...). Django's bulk_update
     writes a CASE with a branch per row for every column, which PostgreSQL evaluates row by
     row: quadratic, seconds for a batch of 200."""
     if not items:
@@ -221,19 +324,20 @@ def save_items(items: list[IncomingItem]) -> None:
         IncomingItem.objects.bulk_update(items, SAVED_FIELDS)
         return
     table = IncomingItem._meta.db_table
-    rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(items))
-    params = [value for item in items for value in (
-        item.pk, item.state, item.state_reason, item.ticket_id, item.comment_id, item.ignored_by_rule_id,
-        item.rule, item.attempts, item.converted_at)]
+    # One array per column: a placeholder per value would be parsed anew for every batch.
+    columns = [list(column) for column in zip(*(
+        (item.pk, item.state, item.state_reason, item.ticket_id, item.comment_id, item.ignored_by_rule_id,
+         item.rule, item.attempts, item.converted_at) for item in items), strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {table} AS item SET state = v.state, state_reason = v.state_reason, "
-            "ticket_id = v.ticket_id::bigint, comment_id = v.comment_id::bigint, "
-            "ignored_by_rule_id = v.rule_id::integer, rule = v.rule, attempts = v.attempts::smallint, "
-            "converted_at = v.converted_at::timestamptz "
-            f"FROM (VALUES {rows}) AS v(id, state, state_reason, ticket_id, comment_id, rule_id, rule, attempts, "
-            "converted_at) WHERE item.id = v.id::bigint",
-            params,
+            "ticket_id = v.ticket_id, comment_id = v.comment_id, ignored_by_rule_id = v.rule_id, rule = v.rule, "
+            "attempts = v.attempts, converted_at = v.converted_at "
+            "FROM UNNEST(%s::bigint[], %s::varchar[], %s::text[], %s::bigint[], %s::bigint[], %s::integer[], "
+            "%s::varchar[], %s::smallint[], %s::timestamptz[]) "
+            "AS v(id, state, state_reason, ticket_id, comment_id, rule_id, rule, attempts, converted_at) "
+            "WHERE item.id = v.id",
+            columns,
         )
 
 

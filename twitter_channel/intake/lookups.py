@@ -15,17 +15,35 @@ State = IncomingItem.State
 def thread_ticket(item: IncomingItem) -> Ticket | None:
     """The ticket a reply belongs to: the one holding the post it answers, else (the parent
     deleted or never seen) the one holding the thread's root post."""
-    for tweet_id in (item.in_reply_to_id, item.conversation_key):
-        if tweet_id and tweet_id != item.x_id:
-            comment = (
-                Comment.objects.select_related("ticket")
-                .filter(external_source=Comment.Source.TWEET, external_id=tweet_id,
-                        ticket__requester__erased_at=None)
-                .first()
-            )
-            if comment is not None:
-                return comment.ticket
+    for tweet_id in thread_ids(item):
+        comment = (
+            Comment.objects.select_related("ticket")
+            .filter(external_source=Comment.Source.TWEET, external_id=tweet_id,
+                    ticket__requester__erased_at=None)
+            .first()
+        )
+        if comment is not None:
+            return comment.ticket
     return None
+
+
+def tickets_of_threads(items) -> dict[str, int]:
+    """What `thread_ticket` looks up, for many replies in one query: the id of the ticket
+    holding each post of their threads that is on one, by post id."""
+    wanted = {tweet_id for item in items for tweet_id in thread_ids(item)}
+    if not wanted:
+        return {}
+    return dict(
+        Comment.objects.filter(external_source=Comment.Source.TWEET, external_id__in=wanted,
+                               ticket__requester__erased_at=None)
+        .values_list("external_id", "ticket_id")
+    )
+
+
+def thread_ids(item: IncomingItem) -> list[str]:
+    """The posts whose ticket a reply joins, in order of preference: the post it answers, then
+    its thread's root."""
+    return [tweet_id for tweet_id in (item.in_reply_to_id, item.conversation_key) if tweet_id and tweet_id != item.x_id]
 
 
 def dm_conversation_ticket(item: IncomingItem) -> Ticket | None:
@@ -102,8 +120,7 @@ def dm_conversations_taken(batch: list[IncomingItem]) -> dict:
 
 
 def older_item_pending(item: IncomingItem) -> bool:
-    # Only something that joins an existing thread or conversation can overtake its parent.
-    if not item.conversation_key or (item.conversation_key == item.x_id and not item.in_reply_to_id):
+    if not _may_overtake(item):
         return False
     return (
         IncomingItem.objects.filter(
@@ -111,3 +128,28 @@ def older_item_pending(item: IncomingItem) -> bool:
         )
         .exists()
     )
+
+
+def older_items_pending(items: list[IncomingItem]) -> set[int]:
+    """`older_item_pending` for items converted together in pk order, in one query: the pks of
+    those with an older item of their conversation still new outside `items` (the older ones
+    among `items` are converted first)."""
+    joining = [item for item in items if _may_overtake(item)]
+    if not joining:
+        return set()
+    rows = (
+        IncomingItem.objects.filter(account_id__in={i.account_id for i in joining},
+                                    conversation_key__in={i.conversation_key for i in joining}, state=State.NEW)
+        .exclude(pk__in=[i.pk for i in items])
+        .values("account_id", "conversation_key")
+        .annotate(first=Min("pk"))
+    )
+    oldest = {(row["account_id"], row["conversation_key"]): row["first"] for row in rows}
+    # An item that waits stays new, so its conversation's later items wait as well: the same
+    # older item is ahead of them.
+    return {item.pk for item in joining if oldest.get((item.account_id, item.conversation_key), item.pk) < item.pk}
+
+
+def _may_overtake(item: IncomingItem) -> bool:
+    # Only something that joins an existing thread or conversation can overtake its parent.
+    return bool(item.conversation_key) and not (item.conversation_key == item.x_id and not item.in_reply_to_id)

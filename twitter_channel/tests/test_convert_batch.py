@@ -166,3 +166,75 @@ def test_items_left_aside_are_decided_in_the_batch(x, account):
 
     assert sorted(IncomingItem.objects.values_list("state", flat=True)) == [State.NOT_CAPTURED, State.RETWEET]
     assert not Ticket.objects.exists()
+
+
+def test_converting_reads_no_account_token(x, account, monkeypatch, django_capture_on_commit_callbacks):
+    # A token read is a token decrypted (Fernet): once per item, when each item brought its
+    # account along, and again in the dashboard's count of the new tickets' intake lag.
+    from twitter_channel import crypto
+
+    root = tweet("@AcmeHelp my order is late", ALICE)
+    x.mentions.extend([root, tweet("@AcmeHelp any news?", "500", reply_to=root["id"], conversation_id=root["id"]),
+                       tweet("@AcmeHelp hello", "501")])
+    store(x, account, "mentions")
+    decrypted = []
+    decrypt = crypto.decrypt
+    monkeypatch.setattr(crypto, "decrypt", lambda value: decrypted.append(value) or decrypt(value))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        conversion.convert_pending(account.pk)
+
+    assert Ticket.objects.count() == 2 and not IncomingItem.objects.filter(state=State.NEW).exists()
+    assert decrypted == []
+
+
+def replying_costs(x, account, n: int, django_capture_on_commit_callbacks) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    roots = [tweet(f"@AcmeHelp where is order {i}?", str(500 + i % 5)) for i in range(n)]
+    x.mentions.extend(roots)
+    store(x, account, "mentions")
+    with django_capture_on_commit_callbacks(execute=True):
+        conversion.convert_pending(account.pk)
+    x.mentions.extend(tweet("@AcmeHelp any news?", str(500 + i % 5), reply_to=root["id"], conversation_id=root["id"])
+                      for i, root in enumerate(roots))
+    store(x, account, "mentions")
+    with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+        stats = conversion.convert_pending(account.pk)
+    assert stats.converted == n
+    return len(queries)
+
+
+def test_replies_joining_their_threads_cost_the_same_queries_for_ten_and_for_a_hundred(
+        x, account, django_capture_on_commit_callbacks, noise_rules_version_read_once):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite (development) saves items with bulk_update, in chunks of its variable limit")
+    # Everything included: which replies must wait, their tickets, the comments, the items,
+    # and what listens to new messages after commit (SLA clocks, triggers, live events).
+    replying_costs(x, account, 1, django_capture_on_commit_callbacks)  # the rules' caches filled
+    ten = replying_costs(x, account, 10, django_capture_on_commit_callbacks)
+    hundred = replying_costs(x, account, 100, django_capture_on_commit_callbacks)
+    assert hundred == ten
+    assert set(Ticket.objects.values_list("comment_count", flat=True)) == {2}
+    assert not IncomingItem.objects.exclude(state=State.TICKETED).exists()
+
+
+def test_replies_to_replies_of_one_batch_join_in_order(x, account):
+    root = tweet("@AcmeHelp my order is late", ALICE)
+    first = tweet("@AcmeHelp any news?", "500", reply_to=root["id"], conversation_id=root["id"])
+    second = tweet("@AcmeHelp hello?", "501", reply_to=first["id"], conversation_id=root["id"])
+    elsewhere = tweet("@AcmeHelp and mine?", "502", reply_to="404", conversation_id="404")  # thread never seen
+    third = tweet("@AcmeHelp still nothing", ALICE, reply_to=root["id"], conversation_id=root["id"])
+    x.mentions.extend([root, first, second, elsewhere, third])
+    store(x, account, "mentions")
+
+    conversion.convert_pending(account.pk)
+
+    thread, alone = Ticket.objects.order_by("pk")
+    assert list(thread.comments.order_by("pk").values_list("external_id", flat=True)) == \
+        [root["id"], first["id"], second["id"], third["id"]]
+    assert thread.comment_count == 4 and alone.comments.get().external_id == elsewhere["id"]
+    assert not IncomingItem.objects.exclude(state=State.TICKETED).exists()

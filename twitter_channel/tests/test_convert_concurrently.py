@@ -70,3 +70,34 @@ def test_sweeper_converts_items_a_dead_worker_left_behind(db, settings):
     assert tasks.sweep_unconverted() == 1
     assert not IncomingItem.objects.filter(account=account, state="new").exists()
     assert Ticket.objects.count() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_converter_prepares_the_authors_of_the_items_it_will_convert_not_those_another_holds(monkeypatch,
+                                                                                                 settings):
+    from django.db import connections
+
+    from twitter_channel.intake import authors
+
+    account = XAccount.objects.create(user_id=BRAND_ID, username="AcmeHelp", access_token="tok")
+    x = FakeX()
+    for i in range(20):
+        x.add_user(str(100 + i), f"fan{i}")
+    x.mentions += [tweet(f"@AcmeHelp problem {i}", str(100 + i)) for i in range(20)]  # twenty people
+    polling.poll_stream(account.pk, "mentions", client_factory=x.client_for)
+    settings.X_CONVERT_BATCH_SIZE = 10
+    looked_up_alone = []
+    monkeypatch.setattr(authors, "requester_for_identity", lambda *a: looked_up_alone.append(a))
+    held = list(IncomingItem.objects.order_by("id").values_list("pk", flat=True)[:10])
+    other = connections.create_connection("default")  # another converter, busy with the first ten
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("BEGIN")
+            cursor.execute("SELECT id FROM twitter_channel_incomingitem WHERE id = ANY(%s) FOR UPDATE", [held])
+            stats = conversion.convert_pending(account.pk)
+            cursor.execute("ROLLBACK")
+    finally:
+        other.close()
+
+    assert stats.converted == 10 and looked_up_alone == []
+    assert set(IncomingItem.objects.filter(state=IncomingItem.State.NEW).values_list("pk", flat=True)) == set(held)

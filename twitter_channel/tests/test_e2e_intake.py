@@ -186,3 +186,34 @@ def test_killed_worker_loses_nothing_and_doubles_nothing(sandbox, brand, celery)
     assert Ticket.objects.count() == burst
     assert Comment.objects.filter(external_source="tweet").count() == burst
     assert not Ticket.objects.annotate(n=Count("comments")).exclude(n=1).exists()
+
+
+def test_killed_worker_loses_nothing_and_doubles_nothing_of_threads(sandbox, brand, celery):
+    # Replies join their threads' tickets together (conversion.join_replies): a kill in the
+    # middle of a batch must leave none of them half done either.
+    burst = 400
+    authors = [sandbox.create_user(f"thread_fan{i}")["id"] for i in range(20)]
+    replies = {i: i - 50 for i in range(50, burst) if i % 4 == 3}  # a reply answers the post 50 before
+    sandbox.load_scenario({"tweets": [
+        {"key": f"k{i}", "author": authors[i % 20], "text": f"@AcmeSupport thread post {i}",
+         **({"in_reply_to": f"k{replies[i]}"} if i in replies else {})}
+        for i in range(burst)]})
+    wait_for(lambda: Comment.objects.filter(body__startswith="@AcmeSupport thread post").count() >= 40, 60,
+             interval=0.05, what="conversion under way")
+    celery.kill_worker()
+    assert Comment.objects.filter(body__startswith="@AcmeSupport thread post").count() < burst, \
+        "the burst finished before the kill; the test proves nothing"
+    celery.start_worker()
+
+    items = IncomingItem.objects.filter(kind="mention", text__startswith="@AcmeSupport thread post")
+    wait_for(lambda: items.count() == burst and not items.filter(state="new").exists(), 150, interval=0.5,
+             what="every post stored and converted after the restart")
+
+    assert items.filter(state="ticketed").count() == burst
+    comments = Comment.objects.filter(body__startswith="@AcmeSupport thread post")
+    assert comments.count() == burst and comments.values("external_id").distinct().count() == burst
+    assert Ticket.objects.filter(subject__startswith="thread post").count() == burst - len(replies)
+    ticket_of = {int(text.rsplit(" ", 1)[1]): ticket for text, ticket in items.values_list("text", "ticket_id")}
+    assert all(ticket_of[reply] == ticket_of[parent] for reply, parent in replies.items())
+    for ticket in Ticket.objects.filter(subject__startswith="thread post"):
+        assert ticket.comment_count == ticket.comments.count()
