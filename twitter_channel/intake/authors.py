@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 Kind = IncomingItem.Kind
 
 
+# The kinds of item whose author becomes a requester (not the brand's own posts).
+PEOPLES_KINDS = (Kind.MENTION, Kind.LIKE, Kind.DM)
+
 # What `requesters_ahead` reads of each item (with its kind): the author and their profile.
 AUTHOR_FIELDS = ("kind", "author_x_id", "author_handle", "author_name", "author_avatar_url", "author_followers",
                  "author_verified")
@@ -38,17 +41,40 @@ def requesters_ahead(pending: QuerySet[IncomingItem], size: int) -> dict[str, Re
                          .only(*AUTHOR_FIELDS)[:size])
             if not items:
                 return None
-            newest = {
-                i.author_x_id: i for i in items if i.author_x_id and i.kind in (Kind.MENTION, Kind.LIKE, Kind.DM)
-            }
-            if not newest:
-                return {}
-            return requesters_for_identities(
-                Identity.Kind.X, {author_id: person_of(item) for author_id, item in newest.items()}
-            )
+            return _prepared(items)
     except Exception:  # noqa: BLE001 — each item's own conversion meets the problem again and quarantines
         log.debug("Could not prepare the requesters of the next %d items", size, exc_info=True)
         return {}
+
+
+def with_batch_authors(batch: list[IncomingItem], prepared: Mapping[str, Requester]) -> Mapping[str, Requester]:
+    """`prepared`, with the requesters of the claimed batch's authors it lacks, set-based, in a
+    savepoint of the claim's transaction. The look-ahead misses the items stored after it read
+    the pending ones: a push worker stores events while this one converts, and each of those
+    authors was looked up, and its item opened, one by one (a third of a worker's CPU under
+    a sustained push). Identities are written in sorted order, as the look-ahead writes them,
+    so two converters doing this at once cannot deadlock on them."""
+    missing = [item for item in batch
+               if item.kind in PEOPLES_KINDS and item.author_x_id and item.author_x_id not in prepared]
+    if not missing:
+        return prepared
+    try:
+        with transaction.atomic():
+            found = _prepared(missing)
+    except Exception:  # noqa: BLE001 — each item's own conversion meets the problem again and quarantines
+        log.debug("Could not prepare the requesters of a batch's %d new authors", len(missing), exc_info=True)
+        return prepared
+    return {**prepared, **found}
+
+
+def _prepared(items: list[IncomingItem]) -> dict[str, Requester]:
+    """The requesters of the items' authors (the newest item's profile for each)."""
+    newest = {i.author_x_id: i for i in items if i.author_x_id and i.kind in PEOPLES_KINDS}
+    if not newest:
+        return {}
+    return requesters_for_identities(
+        Identity.Kind.X, {author_id: person_of(item) for author_id, item in newest.items()}
+    )
 
 
 def requester_for(item: IncomingItem, prepared: Mapping[str, Requester]) -> Requester:

@@ -36,7 +36,7 @@ from tickets.comments import (
     open_tickets_with_comments,
 )
 from tickets.models import Comment, Requester
-from twitter_channel.intake.authors import requester_for, requesters_ahead
+from twitter_channel.intake.authors import requester_for, requesters_ahead, with_batch_authors
 from twitter_channel.intake.decisions import (
     AUTOMATIC,
     AddOwn,
@@ -132,6 +132,7 @@ def convert_pending(
             )
             if not batch:
                 break
+            requesters = with_batch_authors(batch, requesters)
             known = look_up(batch)
             rest = open_simple_items(batch, known, requesters)
             stats.converted += len(batch) - len(rest)

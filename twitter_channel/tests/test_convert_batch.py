@@ -120,6 +120,23 @@ def test_a_burst_of_new_people_costs_the_same_queries_for_ten_and_for_a_hundred(
     assert Ticket.objects.values("requester").distinct().count() == 111
 
 
+def test_people_the_look_ahead_missed_are_prepared_together_with_the_claim(
+        x, account, django_capture_on_commit_callbacks, noise_rules_version_read_once, monkeypatch):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite (development) saves items with bulk_update, in chunks of its variable limit")
+    # Items stored after the look-ahead read the pending ones (a push worker storing while
+    # this one converts): their authors are prepared with the claim, set-based, not looked up
+    # and opened one by one.
+    monkeypatch.setattr(conversion, "requesters_ahead", lambda pending, size: {} if pending.exists() else None)
+    converting_costs(x, account, 1, django_capture_on_commit_callbacks)  # the rules' caches filled
+    ten = converting_costs(x, account, 10, django_capture_on_commit_callbacks)
+    hundred = converting_costs(x, account, 100, django_capture_on_commit_callbacks)
+    assert hundred == ten
+    assert Ticket.objects.values("requester").distinct().count() == 111
+
+
 def test_a_reply_in_the_same_batch_joins_the_ticket_its_thread_opened(x, account):
     root = tweet("@AcmeHelp my order is late", ALICE)
     answer = tweet("@AcmeHelp any news?", "500", reply_to=root["id"], conversation_id=root["id"])
