@@ -36,16 +36,8 @@ def on_ticket_changed(sender, *, ticket, created, changes, comment=None, actor=N
 def on_tickets_opened(sender, *, opened, **kwargs) -> None:
     """Many tickets opened at once (intake at volume): what `on_ticket_changed` does for each,
     with the clocks of all of them refreshed together and the triggers read once."""
-    ids = [o.ticket.pk for o in opened]
-    _refresh_clocks(*ids)
-    try:
-        plans = run_triggers_on_opened(opened)
-    except Exception:
-        logger.exception("Triggers failed on %d new tickets", len(ids))
-        return
-    fired = [pk for pk, plan in plans.items() if plan is not None and plan.fired]
-    if fired:
-        _refresh_clocks(*fired)
+    _refresh_clocks(*(o.ticket.pk for o in opened))
+    _triggers_then_clocks(run_triggers_on_opened, opened, f"{len(opened)} new tickets")
 
 
 def on_messages_added(sender, *, added, **kwargs) -> None:
@@ -66,14 +58,20 @@ def on_messages_added(sender, *, added, **kwargs) -> None:
     if rounds:
         _refresh_clocks(*(a.ticket.pk for a in rounds[0]))
     for messages in rounds:
-        try:
-            plans = run_triggers_on_messages(messages)
-        except Exception:
-            logger.exception("Triggers failed on messages to %d tickets", len(messages))
-            continue
-        fired = [pk for pk, plan in plans.items() if plan is not None and plan.fired]
-        if fired:
-            _refresh_clocks(*fired)
+        _triggers_then_clocks(run_triggers_on_messages, messages, f"messages to {len(messages)} tickets")
+
+
+def _triggers_then_clocks(run, changes: list, what: str) -> None:
+    """Run the triggers on many tickets' changes at once, then refresh the clocks of the
+    tickets where one fired (it may have changed their priority or status)."""
+    try:
+        plans = run(changes)
+    except Exception:
+        logger.exception("Triggers failed on %s", what)
+        return
+    fired = [pk for pk, plan in plans.items() if plan is not None and plan.fired]
+    if fired:
+        _refresh_clocks(*fired)
 
 
 def _refresh_clocks(*ticket_ids: int) -> None:

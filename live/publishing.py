@@ -26,24 +26,21 @@ def on_ticket_changed(sender, *, ticket, created, changes, comment=None, actor=N
 
 def on_tickets_opened(sender, *, opened, **kwargs) -> None:
     """Many tickets opened at once (intake at volume): their events in one INSERT."""
-    try:
-        LiveEvent.objects.bulk_create(
-            LiveEvent(kind=LiveEvent.Kind.TICKET, ticket_id=o.ticket.pk, data=_ticket_data(True, {}, o.comment, None, o.by))
-            for o in opened
-        )
-    except Exception:
-        log.exception("Could not publish live events for %d new tickets", len(opened))
+    _publish_together([(o.ticket.pk, _ticket_data(True, {}, o.comment, None, o.by)) for o in opened], "new tickets")
 
 
 def on_messages_added(sender, *, added, **kwargs) -> None:
     """Requesters' messages added at once (intake at volume): their events in one INSERT."""
+    _publish_together([(a.ticket.pk, _ticket_data(False, {}, a.comment, None, a.by)) for a in added], "new messages")
+
+
+def _publish_together(events: list[tuple[int, dict[str, Any]]], what: str) -> None:
     try:
         LiveEvent.objects.bulk_create(
-            LiveEvent(kind=LiveEvent.Kind.TICKET, ticket_id=a.ticket.pk, data=_ticket_data(False, {}, a.comment, None, a.by))
-            for a in added
+            LiveEvent(kind=LiveEvent.Kind.TICKET, ticket_id=ticket_id, data=data) for ticket_id, data in events
         )
     except Exception:
-        log.exception("Could not publish live events for %d new messages", len(added))
+        log.exception("Could not publish live events for %d %s", len(events), what)
 
 
 def _ticket_data(created, changes, comment, actor, by) -> dict[str, Any]:
