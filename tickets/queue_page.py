@@ -73,6 +73,14 @@ class QueuePage(PageIds):
     def has_other_pages(self) -> bool:
         return self.has_previous or self.has_next
 
+    @property
+    def count_shown(self) -> str:
+        """The count as the queue's heading shows it: "1,204"; an estimate to two significant
+        figures ("about 50,000", not "about 49909": the planner's figure is no more exact)."""
+        if not self.count_is_estimate:
+            return f"{self.count:,}"
+        return f"about {round(self.count, 2 - len(str(self.count))):,}"
+
 
 def queue_page(tickets: QuerySet[Ticket], params: dict, query: QueryDict, per_page: int) -> QueuePage:
     """The page `query` asks for of `tickets` (filtered and sorted, not searched yet)."""

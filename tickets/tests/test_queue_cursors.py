@@ -122,3 +122,16 @@ def test_a_big_queue_says_about_how_many_without_counting_them_all(client, agent
     response = client.get(QUEUE)
     assert response.context["page"].count_is_estimate
     assert "about " in response.content.decode()
+
+
+@pytest.mark.parametrize(("count", "estimate", "shown"), [
+    (1204, False, "1,204"),
+    (49_909, True, "about 50,000"),
+    (1_234_567, True, "about 1,200,000"),
+    (1001, True, "about 1,000"),
+])
+def test_the_count_reads_with_separators_and_an_estimate_no_more_exact_than_it_is(count, estimate, shown):
+    from tickets.queue_page import QueuePage
+
+    page = QueuePage(ids=[], count=count, number=1, num_pages=1, count_is_estimate=estimate)
+    assert page.count_shown == shown
