@@ -276,7 +276,10 @@ def add_messages(messages: Sequence[Message], *, notify: bool = True) -> list[Co
                 external_source=message.external_source, external_id=message.external_id, known_new=True,
                 notify=notify,
             )
-            tickets = _locked_tickets(ids)  # add_comment may have changed any of them
+            # add_comment changed the ticket, or the one it passed the message on to (a merge's
+            # destination, which may be another of these): those two are read again, not all.
+            changed = [pk for pk in {ticket.pk, comments[position].ticket_id} if pk in tickets]
+            tickets.update(_locked_tickets(sorted(changed)))
         _insert_messages(messages, as_they_are, tickets, comments, notify=notify)
     return comments
 
