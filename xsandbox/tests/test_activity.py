@@ -258,6 +258,8 @@ def test_a_quick_webhook_gets_one_event_per_post(sandbox, mentions, receiver):
         receiver.wait_for(n + 1)
 
     assert [type(body["data"]) for body in receiver.bodies()] == [dict, dict, dict]
+    # The sandbox records a delivery once its POST is answered, a moment after the receiver has the body.
+    eventually_delivered(sandbox, 3)
     assert [d["events_in_delivery"] for d in sandbox.activity_state()["deliveries"]] == [1, 1, 1]
 
 
