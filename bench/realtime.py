@@ -23,6 +23,8 @@ webhook mode through the real adapter (the sandbox checks the webhook's CRC), th
    under that load (target p95 <= 2 s), how long the queue took to drain after the last post,
    and the CPU seconds each process spent per event (web, worker, sandbox, the bench's own
    posters, and the bench database's PostgreSQL backends and its Redis), from /proc.
+   `--server-times` also times each webhook POST inside the web server (gunicorn's access
+   log), which tells the server's own time apart from the network's and the sandbox's.
    Target: 300 events/s for a minute with nothing lost or doubled.
 """
 
@@ -93,6 +95,9 @@ def parse_args(argv):
     p.add_argument("--posters", type=int, default=32,
                    help="threads posting in the load phase (default 32): a post's answer time must not pace the rate")
     p.add_argument("--drain-timeout", type=float, default=600.0)
+    p.add_argument("--server-times", action="store_true",
+                   help="also time each webhook POST inside the web server (gunicorn's access log), to tell "
+                        "the server's own time from the network and the sandbox's in the answer times")
     p.add_argument("--no-stream", dest="stream", action="store_false",
                    help="skip the latency phase in stream mode (manage.py x_stream)")
     return p.parse_args(argv)
@@ -142,13 +147,17 @@ def main(argv: list[str] | None = None) -> int:
     redis.Redis.from_url(broker).flushdb()
 
     py = sys.executable
+    access_log = Path(tempfile.mkdtemp(prefix="bench-realtime-")) / "access.log" if args.server_times else None
+    # %(D)s: the request's time in the worker, in microseconds, from its first byte read to its last written.
+    logging_args = ["--access-logfile", str(access_log), "--access-logformat", "%(m)s %(U)s %(s)s %(D)s"] \
+        if access_log else []
     procs = [
         subprocess.Popen([py, "-m", "xsandbox", "--port", str(sandbox_port), "--rate-limits", "unlimited"],
                          cwd=ROOT, stdout=subprocess.DEVNULL),
         # As in production: gunicorn's threaded workers, not runserver (one process, DEBUG on).
         subprocess.Popen([str(Path(py).parent / "gunicorn"), "helpdesk.wsgi:application", "--bind",
                           f"127.0.0.1:{web_port}", "--workers", str(args.web_workers), "--worker-class", "gthread",
-                          "--threads", str(args.web_threads), "--log-level", "warning"], cwd=ROOT,
+                          "--threads", str(args.web_threads), "--log-level", "warning", *logging_args], cwd=ROOT,
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
         subprocess.Popen([py, "-m", "celery", "-A", "helpdesk", "worker", "--loglevel", "WARNING", "--concurrency",
                           str(args.concurrency), "-Q", ",".join(WORK_QUEUES), "--without-gossip", "--without-mingle"],
@@ -165,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         meter = CpuMeter({"sandbox": procs[0].pid, "web": procs[1].pid, "worker": procs[2].pid},
                          by_name={"postgres": ("postgres", f" {args.database} "),
                                   "redis": ("redis-server", broker.rsplit("/", 1)[0].rsplit(":", 1)[-1])})
-        return run(args, sandbox_url, meter)
+        return run(args, sandbox_url, meter, access_log)
     finally:
         for proc in procs:
             proc.terminate()
@@ -176,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
                 proc.kill()
 
 
-def run(args, sandbox_url: str, meter) -> int:
+def run(args, sandbox_url: str, meter, access_log: Path | None = None) -> int:
     from twitter_channel.accounts.connection import ensure_cursors
     from twitter_channel.models import ActivityEvent, IncomingItem, XAccount
     from twitter_channel.realtime import subscriptions
@@ -221,6 +230,7 @@ def run(args, sandbox_url: str, meter) -> int:
     # --- 2. sustained load through the webhook ---------------------------------------------------
     before_events = ActivityEvent.objects.count()
     before_deliveries = len(sb.activity_state()["deliveries"])
+    logged_before = _webhook_posts_logged(access_log)
     total = int(args.rate * args.seconds)
     ids: list[str] = []
     posted_at: dict[str, float] = {}
@@ -288,6 +298,11 @@ def run(args, sandbox_url: str, meter) -> int:
     cpu_all = meter.since(cpu_start)
     deliveries = sb.activity_state()["deliveries"][before_deliveries:]
     report = load_report(args, account, ids, posted_at, deliveries, ActivityEvent.objects.count() - before_events)
+    if access_log is not None:
+        inside = _webhook_posts_logged(access_log)[len(logged_before):] or [float("nan")]
+        print(f"  load: the same POSTs timed inside the web server p50 {pct(inside, 0.5):.1f} ms "
+              f"p95 {pct(inside, 0.95):.1f} ms p99 {pct(inside, 0.99):.1f} ms max {max(inside):.1f} ms "
+              f"({len(inside)} logged)")
     ok &= kept_rate and report["ok"] and not errors
     print(f"  load: queue drained {drained:.1f} s after the last post")
     events = max(1, report["events"])
@@ -334,6 +349,18 @@ def load_report(args, account, ids: list[str], posted_at: dict[str, float], deli
     ok = (lost == 0 and doubled == 0 and len(answered) == len(ids) and ack_p99 <= ACK_P99_TARGET_MS
           and p95 <= LATENCY_TARGET_S)
     return {"ok": ok, "events": events}
+
+
+def _webhook_posts_logged(access_log: Path | None) -> list[float]:
+    """The web server's own time (ms) for each webhook POST so far, in the order they ended."""
+    if access_log is None or not access_log.exists():
+        return []
+    times = []
+    for line in access_log.read_text().splitlines():
+        method, path, _status, micros = line.split()
+        if method == "POST" and path == "/x/webhook/":
+            times.append(int(micros) / 1000)
+    return times
 
 
 def measure_latency(sb, account, customers, samples: int, mode: str) -> bool:
