@@ -26,6 +26,7 @@ from tickets.access import visible_tickets
 from tickets.filters import QueueFilterForm, apply_filters, apply_sort
 from tickets.models import Comment, Ticket, User
 from tickets.queue_page import Plain, page_ids
+from tickets.queue_rows import rows_of
 from tickets.queues import DEFAULT_QUEUE, QUEUES, channel_queue
 
 from .models import FollowedView, LiveEvent, Viewer
@@ -148,12 +149,13 @@ class Batch(Plain):
     def render_rows(self, ids: set[int]) -> dict[str, str]:
         missing = ids - set(self.rows)
         if missing:
-            for ticket in (
+            tickets = list(
                 Ticket.objects.filter(pk__in=missing)
                 .select_related("requester", "assignee", "group")
                 .prefetch_related("tags")
-            ):
-                self.rows[ticket.pk] = render_to_string("tickets/_queue_row.html", {"ticket": ticket})
+            )
+            for ticket, row in zip(tickets, rows_of(tickets), strict=True):
+                self.rows[ticket.pk] = render_to_string("tickets/_queue_row.html", {"row": row})
         return {str(pk): self.rows[pk] for pk in ids if pk in self.rows}
 
     def viewers(self, ids: list[int]) -> list[tuple[int, int, str]]:

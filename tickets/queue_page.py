@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from django.db.models import QuerySet
 from django.http import QueryDict
@@ -30,6 +31,7 @@ from django.http import QueryDict
 from . import keyset, search
 from .estimates import count_rows
 from .models import Ticket
+from .queue_rows import Row, rows_of
 
 # Searches list at most this many tickets (20 pages); the count then reads "1000+".
 SEARCH_RESULTS_CAP = 1000
@@ -68,6 +70,11 @@ class PageIds:
 @dataclass
 class QueuePage(PageIds):
     object_list: list[Ticket] = field(default_factory=list)
+
+    @cached_property
+    def rows(self) -> list[Row]:
+        """The page's rows as the queue draws them (`tickets.queue_rows`)."""
+        return rows_of(self.object_list)
 
     @property
     def has_other_pages(self) -> bool:

@@ -1,0 +1,101 @@
+"""The queue's rows as the page draws them (`tickets/_queue_row.html`): each ticket's row
+worked out once, in Python, from a ticket read with its requester, assignee, group and tags.
+
+The template then prints plain strings. Drawn through the model, a row cost about 0.3 ms:
+an include of the SLA badge with its own filters, a `reverse()` behind every link, the
+choice labels looked up field by field, and every number and date passed through the
+locale's formats; fifty rows were half of a queue page's time. The live workspace draws its
+rows with the same function, so a row pushed to a socket is the row a reload shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format
+from django.utils.timesince import timesince, timeuntil
+
+from .models import Channel, Ticket
+from .templatetags.breach import breach_state
+
+CHANNEL_LABELS = dict(Channel.choices)
+STATUS_LABELS = dict(Ticket.Status.choices)
+PRIORITY_LABELS = {str(value): label for value, label in Ticket.Priority.choices}
+NOBODY = "—"
+
+
+@dataclass(frozen=True, slots=True)
+class Breach:
+    """The SLA badge (`tickets/_breach_badge.html` shows the same on the ticket page)."""
+
+    state: str  # "breached", "soon" or "later"
+    iso: str
+    label: str  # the due time in the locale's format
+    text: str  # "Breached 2 hours ago" / "Due in 40 minutes"
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    number: str  # the ticket's id, as text
+    url: str
+    # What the row shows, so a bulk change leaves alone what another agent changed since:
+    # "id:status:assignee id".
+    seen: str
+    subject: str
+    tags: tuple[str, ...]
+    requester: str
+    channel: str
+    channel_label: str
+    status: str
+    status_label: str
+    priority: str
+    priority_label: str
+    assignee: str
+    group: str
+    updated_iso: str
+    updated_label: str
+    updated_ago: str
+    breach: Breach | None
+
+
+def rows_of(tickets: Iterable[Ticket]) -> list[Row]:
+    datetime_format = get_format("DATETIME_FORMAT")
+    now = timezone.now()
+    return [_row(ticket, now, datetime_format) for ticket in tickets]
+
+
+def _row(ticket: Ticket, now: datetime, datetime_format: str) -> Row:
+    updated = timezone.localtime(ticket.updated_at)
+    priority = str(ticket.priority)
+    return Row(
+        number=str(ticket.pk),
+        url=ticket.get_absolute_url(),
+        seen=f"{ticket.pk}:{ticket.status}:{'' if ticket.assignee_id is None else ticket.assignee_id}",
+        subject=ticket.subject,
+        tags=tuple(tag.name for tag in ticket.tags.all()),
+        requester=ticket.requester.name,
+        channel=ticket.channel,
+        channel_label=CHANNEL_LABELS.get(ticket.channel, ticket.channel),
+        status=ticket.status,
+        status_label=STATUS_LABELS.get(ticket.status, ticket.status),
+        priority=priority,
+        priority_label=PRIORITY_LABELS.get(priority, priority),
+        assignee=str(ticket.assignee) if ticket.assignee_id else NOBODY,
+        group=str(ticket.group) if ticket.group_id else NOBODY,
+        updated_iso=updated.isoformat(),
+        updated_label=dateformat.format(updated, datetime_format),
+        updated_ago=timesince(updated, now),
+        breach=_breach(ticket.next_breach_at, now, datetime_format),
+    )
+
+
+def _breach(due: datetime | None, now: datetime, datetime_format: str) -> Breach | None:
+    state = breach_state(due)
+    if not state:
+        return None
+    due = timezone.localtime(due)
+    text = f"Breached {timesince(due, now)} ago" if state == "breached" else f"Due in {timeuntil(due, now)}"
+    return Breach(state=state, iso=due.isoformat(), label=dateformat.format(due, datetime_format), text=text)
