@@ -119,6 +119,20 @@ class Batch(Plain):
                 self.results[key] = [tuple(row) for row in cursor.fetchall()]
         return self.results[key]
 
+    def page_ids(self, tickets, sub: Subscription) -> list[int]:
+        """The ids of the page `sub` shows (`tickets.queue_page.page_ids`, through this
+        batch's cache). Sockets whose queue compiles to the same SQL and that ask for the same
+        page share the whole page: each compiles its queue once, not once per query the page
+        runs (its ids, its count, a search), which cost more than the queries themselves."""
+        try:
+            key = ("page", str(tickets.query), sub.query.urlencode())
+        except EmptyResultSet:
+            return []
+        if key not in self.results:
+            self.results[key] = page_ids(tickets, sub.queue_params(), sub.query, settings.TICKETS_PER_PAGE,
+                                         run=self).ids
+        return self.results[key]
+
     def found(self, tickets, text: str, *, limit: int, ranked: bool) -> list[int]:
         try:
             key = ("found", str(tickets.query), text, limit, ranked)
@@ -176,7 +190,7 @@ def queue_state(
     if tickets is None:
         return None
     # The same page as the view computes (cursor, number or search), through the batch's cache.
-    ids = page_ids(tickets, sub.queue_params(), sub.query, settings.TICKETS_PER_PAGE, run=batch).ids
+    ids = batch.page_ids(tickets, sub)
     shown = set(sub.shown)
     wanted = set(ids) if everything else {pk for pk in ids if pk not in shown or pk in changed}
     rows = batch.render_rows(wanted) if wanted else {}

@@ -47,3 +47,32 @@ def test_the_live_queue_shows_the_same_rows_as_a_search_page(client, agent, tick
     query = QueryDict("q=ticket&page=2")
     state = queue_state(Subscription(user=agent, channel_name="test", path=QUEUE, query=query))
     assert state["ids"] == ids(response) and len(state["ids"]) == 2
+
+
+def test_sockets_on_the_same_queue_share_one_page_and_others_get_their_own(
+    monkeypatch, agent, restricted, allowed_ticket, forbidden_ticket
+):
+    from live import audience
+    from live.audience import Batch
+    from tickets.models import User
+    from tickets.queue_page import page_ids
+
+    computed = []
+
+    def counting_page_ids(tickets, *args, **kwargs):
+        computed.append(1)
+        return page_ids(tickets, *args, **kwargs)
+
+    monkeypatch.setattr(audience, "page_ids", counting_page_ids)
+    agents = [agent, *(User.objects.create_user(f"agent{n}", role=User.Role.AGENT) for n in range(4))]
+    batch = Batch()
+
+    states = {
+        user.username: queue_state(Subscription(user=user, channel_name=user.username, path=QUEUE, query=QueryDict()),
+                                   batch=batch)
+        for user in [*agents, restricted]
+    }
+
+    assert len(computed) == 2  # the five agents' page once, the restricted agent's own
+    assert {tuple(states[user.username]["ids"]) for user in agents} == {(forbidden_ticket.pk, allowed_ticket.pk)}
+    assert states["rita"]["ids"] == [allowed_ticket.pk]
