@@ -151,13 +151,13 @@ class Batch(Plain):
             self.results[key] = super().count_rows(queryset)
         return self.results[key]
 
-    def count(self, queryset) -> int:
-        try:
-            key = ("count", str(queryset.query))
-        except EmptyResultSet:
-            return 0
+    def view_count(self, slug: str, user: User, visible, reach: tuple) -> int:
+        """The count of saved view `slug` for agents whose visible tickets (`visible`) compile
+        to `reach`, and for `user` alone when the view is personal."""
+        queue = QUEUES[slug]
+        key = ("view", slug, reach, user.pk if queue.personal else None)
         if key not in self.results:
-            self.results[key] = queryset.count()
+            self.results[key] = queue.narrow(visible, user).count()
         return self.results[key]
 
     def render_rows(self, ids: set[int]) -> dict[str, str]:
@@ -316,8 +316,18 @@ def viewers_of(ticket_id: int, channel_name: str) -> list[dict]:
 
 
 def view_counts(user: User, batch: Batch) -> dict[str, int]:
-    """Tickets per saved view for the sidebar (agents with the same view share the count)."""
-    return {slug: batch.count(queue.narrow(visible_tickets(user), user)) for slug, queue in QUEUES.items()}
+    """Tickets per saved view for the sidebar. Agents who may see the same tickets share each
+    view's count ("Mine" is counted per agent): what they may see is compiled once per agent
+    and is the key, where compiling every view's query per agent to key it on its SQL cost
+    more than the counts (50 agents: 210 ms a batch, the live feed waiting meanwhile). The
+    "breaching" view asks the clock, so its SQL differed per agent and was counted 50 times."""
+    visible = visible_tickets(user)
+    try:
+        sql, params = visible.order_by().query.sql_with_params()
+    except EmptyResultSet:
+        return dict.fromkeys(QUEUES, 0)
+    reach = (sql, tuple(params))
+    return {slug: batch.view_count(slug, user, visible, reach) for slug in QUEUES}
 
 
 def followed_views(user: User) -> set[str]:

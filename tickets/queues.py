@@ -24,11 +24,14 @@ class Queue:
     label: str
     narrow: Callable[[QuerySet[Ticket], User], QuerySet[Ticket]]
     default_sort: str | None = None  # a filters.SORTS key; None: recently updated first
+    # Whether `narrow` depends on who asks beyond what they may see ("Mine"): agents who may see
+    # the same tickets share every other view's count (live.audience.view_counts).
+    personal: bool = False
 
 
 QUEUES: dict[str, Queue] = {
     "unassigned": Queue("Unassigned", lambda qs, user: qs.filter(assignee__isnull=True, status__in=UNSOLVED)),
-    "mine": Queue("Mine", lambda qs, user: qs.filter(assignee=user, status__in=UNSOLVED)),
+    "mine": Queue("Mine", lambda qs, user: qs.filter(assignee=user, status__in=UNSOLVED), personal=True),
     "open": Queue("All open", lambda qs, user: qs.filter(status__in=UNSOLVED)),
     "breaching": Queue(
         "Breaching within the hour", lambda qs, user: breaching_within(qs, timedelta(hours=1)), default_sort="breach"

@@ -85,3 +85,37 @@ def test_a_change_outside_a_restricted_agents_reach_costs_them_no_recount(restri
         update_ticket(ticket, status=Ticket.Status.PENDING, actor=agent)
 
     assert _recounted(restricted, since) is None
+
+
+def test_one_batch_shares_counts_only_between_agents_of_the_same_reach(client, desk, agent, restricted):
+    from tickets.models import User
+
+    colleague = User.objects.create_user("grace", role=User.Role.AGENT)
+    TicketFactory(status=Ticket.Status.OPEN, assignee=colleague)
+    batch = Batch()
+
+    counts = {user.username: view_counts(user, batch) for user in (agent, colleague, restricted)}
+
+    for user in (agent, colleague, restricted):
+        client.force_login(user)
+        listed = {slug: client.get(reverse("tickets:queue_view", args=[slug])).context["page"].count
+                  for slug in QUEUES}
+        assert counts[user.username] == listed, user.username
+    assert counts["alan"]["mine"] != counts["grace"]["mine"]  # "Mine" is each agent's own
+
+
+def test_only_personal_views_depend_on_who_asks_beyond_their_reach(agent):
+    """Counts are shared by reach (`view_counts`): a view that narrows by the user must say so."""
+    from datetime import datetime
+
+    from tickets.models import User
+
+    other = User.objects.create_user("grace", role=User.Role.AGENT)
+
+    def compiled(queue, user):
+        sql, params = queue.narrow(Ticket.objects.all(), user).query.sql_with_params()
+        return sql, [p for p in params if not isinstance(p, datetime)]  # "breaching" asks the clock
+
+    for slug, queue in QUEUES.items():
+        same = compiled(queue, agent) == compiled(queue, other)
+        assert same != queue.personal, slug
