@@ -3,12 +3,15 @@ ask the same page function (`tickets.queue_page.page_ids`)."""
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils import timezone
 
 from live.audience import Subscription, queue_state
+from tickets.models import Tag
 from tickets.tests.factories import TicketFactory
 from tickets.tests.ui_fixtures import *  # noqa: F403
 
@@ -76,3 +79,20 @@ def test_sockets_on_the_same_queue_share_one_page_and_others_get_their_own(
     assert len(computed) == 2  # the five agents' page once, the restricted agent's own
     assert {tuple(states[user.username]["ids"]) for user in agents} == {(forbidden_ticket.pk, allowed_ticket.pk)}
     assert states["rita"]["ids"] == [allowed_ticket.pk]
+
+
+def test_the_live_queue_pushes_the_row_the_page_draws(client, agent, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    ticket = TicketFactory(subject="Same row", next_breach_at=timezone.now() + timedelta(hours=3))
+    ticket.tags.add(Tag.objects.create(name="vip"))
+    client.force_login(agent)
+    page_row = _row(client.get(QUEUE).content.decode(), ticket)
+
+    state = queue_state(Subscription(user=agent, channel_name="test", path=QUEUE, query=QueryDict()),
+                        everything=True)
+
+    assert _row(state["rows"][str(ticket.pk)], ticket) == page_row
+
+
+def _row(body: str, ticket) -> str:
+    return re.search(rf'<tr data-ticket="{ticket.pk}">.*?</tr>', body, re.S).group(0)

@@ -1,15 +1,13 @@
-"""Each queue row shows what its ticket holds, worked out once in Python (`tickets.queue_rows`),
-and the live workspace pushes the very row the page draws."""
+"""Each queue row shows what its ticket holds, worked out once in Python (`tickets.queue_rows`).
+(The live workspace pushes the very row the page draws: live/tests/test_queue_pages.py.)"""
 
 import re
 from datetime import timedelta
 
 import pytest
-from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
-from live.audience import Subscription, queue_state
 from tickets.models import Tag, Ticket
 
 from .factories import GroupFactory, TicketFactory, UserFactory
@@ -66,15 +64,3 @@ def test_a_target_due_soon_counts_down(client, agent, time_machine):
 
     assert 'class="breach breach--soon"' in row and ">Due in 30\xa0minutes</time>" in row
 
-
-def test_the_live_queue_pushes_the_row_the_page_draws(client, agent, time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    ticket = TicketFactory(subject="Same row", next_breach_at=timezone.now() + timedelta(hours=3))
-    ticket.tags.add(Tag.objects.create(name="vip"))
-    client.force_login(agent)
-    page_row = row_of(client.get(QUEUE).content.decode(), ticket)
-
-    state = queue_state(Subscription(user=agent, channel_name="test", path=QUEUE, query=QueryDict()),
-                        everything=True)
-
-    assert row_of(state["rows"][str(ticket.pk)], ticket) == page_row
