@@ -54,6 +54,7 @@ def free_port() -> int:
 def seed(n: int) -> None:
     from django.db import connection
 
+    from bench.seed import defaults_for_other_columns
     from twitter_channel.models import IncomingItem, XAccount
 
     account, _ = XAccount.objects.get_or_create(user_id="900000000000000001", defaults={"username": "BenchBrand"})
@@ -62,17 +63,24 @@ def seed(n: int) -> None:
         return
     print(f"seeding {n - have:,} items…", flush=True)
     started = time.monotonic()
+    # Each column's value for the generated row g. Columns added later take their field's
+    # default (as bench/seed.py's COPY does), so a new column does not break this seeder.
+    generated = {
+        "account_id": "%s", "kind": "'mention'", "x_id": "(1000000000000000000 + g)::text", "raw": "'{}'::jsonb",
+        "author_x_id": "'42'", "author_handle": "'someone'", "author_name": "'Someone'", "author_avatar_url": "''",
+        "author_verified": "false", "text": "'hello'", "urls": "'[]'::jsonb", "conversation_key": "''",
+        "in_reply_to_id": "''", "is_retweet": "false", "is_quote": "false", "mentioned_usernames": "'[]'::jsonb",
+        "is_group": "false", "state": "'ignored'", "state_reason": "'bench'", "rule": "''", "attempts": "0",
+        "quoted_id": "''", "event_type": "''", "fetched_at": "now()",
+    }
+    extra_columns, extra_values = defaults_for_other_columns(IncomingItem, [*generated, "id"])  # id: the sequence
+    columns = [*generated, *extra_columns]
+    values = [*generated.values(), *["%s"] * len(extra_columns)]
     with connection.cursor() as cur:
         cur.execute(
-            """
-            INSERT INTO twitter_channel_incomingitem (account_id, kind, x_id, raw, author_x_id, author_handle,
-                author_name, author_avatar_url, author_verified, text, urls, conversation_key, in_reply_to_id,
-                is_retweet, is_quote, mentioned_usernames, is_group, state, state_reason, rule, attempts, fetched_at)
-            SELECT %s, 'mention', (1000000000000000000 + g)::text, '{}'::jsonb, '42', 'someone', 'Someone', '',
-                false, 'hello', '[]'::jsonb, '', '', false, false, '[]'::jsonb, false, 'ignored', 'bench', '', 0, now()
-            FROM generate_series(%s, %s) AS g
-            """,
-            [account.pk, have, n - 1],
+            f"INSERT INTO twitter_channel_incomingitem ({', '.join(columns)}) "
+            f"SELECT {', '.join(values)} FROM generate_series(%s, %s) AS g",
+            [account.pk, *extra_values, have, n - 1],
         )
         cur.execute("VACUUM ANALYZE twitter_channel_incomingitem")
     print(f"seeded in {time.monotonic() - started:.1f} s", flush=True)

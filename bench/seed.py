@@ -164,7 +164,7 @@ def _table(model) -> str:
 def _copy(cursor, model, columns: list[str], rows: Iterable[tuple]) -> None:
     """COPY rows into a model's table. Columns not listed get the field's default, so a
     field another engineer adds (with a default, or nullable) does not break the seeder."""
-    extra_columns, extra_values = _defaults_for_other_columns(model, columns)
+    extra_columns, extra_values = defaults_for_other_columns(model, columns)
     table = _table(model)
     column_list = ", ".join(connection.ops.quote_name(c) for c in [*columns, *extra_columns])
     # cursor.copy is psycopg 3's COPY FROM STDIN: rows stream in one round trip.
@@ -177,7 +177,10 @@ def _copy(cursor, model, columns: list[str], rows: Iterable[tuple]) -> None:
                 copy.write_row((*row, *extra_values))
 
 
-def _defaults_for_other_columns(model, columns: list[str]) -> tuple[list[str], tuple]:
+def defaults_for_other_columns(model, columns: list[str]) -> tuple[list[str], tuple]:
+    """The model's columns not in `columns`, and a value for each: its field's default (now
+    for auto_now fields, NULL for a nullable one). A NOT NULL field without a default stops
+    the seeder with its name."""
     names, values = [], []
     now = datetime.now(UTC)
     for field in model._meta.concrete_fields:
@@ -191,7 +194,7 @@ def _defaults_for_other_columns(model, columns: list[str]) -> tuple[list[str], t
             value = None
         else:
             raise RuntimeError(
-                f"bench seeder: {model.__name__}.{field.name} has no default; give it a value in bench/seed.py"
+                f"bench seeder: {model.__name__}.{field.name} has no default; give it a value in the seeder"
             )
         names.append(field.column)
         values.append(field.get_db_prep_save(value, connection))
