@@ -26,7 +26,7 @@ from tickets.access import visible_tickets
 from tickets.filters import QueueFilterForm, apply_filters, apply_sort
 from tickets.models import Comment, Ticket, User
 from tickets.queue_page import Plain, page_ids
-from tickets.queue_rows import rows_of
+from tickets.queue_rows import rows_of, tickets_for_rows
 from tickets.queues import DEFAULT_QUEUE, QUEUES, channel_queue
 
 from .models import FollowedView, LiveEvent, Viewer
@@ -61,7 +61,7 @@ class Subscription:
 # --- queue pages --------------------------------------------------------------------------
 
 
-def queue_tickets(sub: Subscription):
+def queue_tickets(sub: Subscription, batch: Batch):
     """The tickets of the queue page `sub.path` for `sub.user`, filtered and sorted as the
     page's view does; None when the path is not a queue."""
     try:
@@ -73,9 +73,9 @@ def queue_tickets(sub: Subscription):
         chosen = QUEUES.get(match.kwargs.get("slug", DEFAULT_QUEUE))
         if chosen is None:
             return None
-        tickets = chosen.narrow(visible_tickets(user), user)
+        tickets = chosen.narrow(batch.visible(user), user)
     elif match.url_name == "channel_queue":
-        tickets = channel_queue(visible_tickets(user), match.kwargs["channel"])
+        tickets = channel_queue(batch.visible(user), match.kwargs["channel"])
     else:
         return None
     params = sub.queue_params()
@@ -91,6 +91,15 @@ class Batch(Plain):
     def __init__(self) -> None:
         self.results: dict = {}
         self.rows: dict[int, str] = {}
+        self._visible: dict[int, Any] = {}
+
+    def visible(self, user: User):
+        """`visible_tickets(user)`, built once per user and batch: a restricted agent's groups
+        are read from the database, and each socket needs them for its events, its queue and
+        its counts."""
+        if user.pk not in self._visible:
+            self._visible[user.pk] = visible_tickets(user)
+        return self._visible[user.pk]
 
     def ids(self, queryset) -> list[int]:
         # Compiled once: the SQL is both the key and what runs on a miss (compiling costs
@@ -163,11 +172,7 @@ class Batch(Plain):
     def render_rows(self, ids: set[int]) -> dict[str, str]:
         missing = ids - set(self.rows)
         if missing:
-            tickets = list(
-                Ticket.objects.filter(pk__in=missing)
-                .select_related("requester", "assignee", "group")
-                .prefetch_related("tags")
-            )
+            tickets = list(tickets_for_rows(missing).values())
             for ticket, row in zip(tickets, rows_of(tickets), strict=True):
                 self.rows[ticket.pk] = render_to_string("tickets/_queue_row.html", {"row": row})
         return {str(pk): self.rows[pk] for pk in ids if pk in self.rows}
@@ -186,7 +191,7 @@ def queue_state(
     """The ids the queue page should show now, in order, with the rows it lacks or that
     `changed`; `everything` renders every row (a reconnected page may have missed anything)."""
     batch = batch or Batch()
-    tickets = queue_tickets(sub)
+    tickets = queue_tickets(sub, batch)
     if tickets is None:
         return None
     # The same page as the view computes (cursor, number or search), through the batch's cache.
@@ -321,7 +326,7 @@ def view_counts(user: User, batch: Batch) -> dict[str, int]:
     and is the key, where compiling every view's query per agent to key it on its SQL cost
     more than the counts (50 agents: 210 ms a batch, the live feed waiting meanwhile). The
     "breaching" view asks the clock, so its SQL differed per agent and was counted 50 times."""
-    visible = visible_tickets(user)
+    visible = batch.visible(user)
     try:
         sql, params = visible.order_by().query.sql_with_params()
     except EmptyResultSet:
@@ -380,7 +385,7 @@ def plan(
     out: list[tuple[Subscription, dict]] = []
     recount: list[Subscription] = []
     for sub in subs:
-        visible = set(batch.ids(visible_tickets(sub.user).filter(pk__in=list(by_ticket)).order_by("pk")))
+        visible = set(batch.ids(batch.visible(sub.user).filter(pk__in=list(by_ticket)).order_by("pk")))
         if sub.page == QUEUE_PAGE:
             # Only tickets the agent may see can enter; a row already shown may leave.
             if visible or set(sub.shown) & set(by_ticket):

@@ -31,7 +31,7 @@ from django.http import QueryDict
 from . import keyset, search
 from .estimates import count_rows
 from .models import Ticket
-from .queue_rows import Row, rows_of
+from .queue_rows import Row, rows_of, tickets_for_rows
 
 # Searches list at most this many tickets (20 pages); the count then reads "1000+".
 SEARCH_RESULTS_CAP = 1000
@@ -92,13 +92,7 @@ class QueuePage(PageIds):
 def queue_page(tickets: QuerySet[Ticket], params: dict, query: QueryDict, per_page: int) -> QueuePage:
     """The page `query` asks for of `tickets` (filtered and sorted, not searched yet)."""
     found = page_ids(tickets, params, query, per_page)
-    rows = (
-        Ticket.objects.filter(pk__in=found.ids)
-        .order_by()
-        .select_related("requester", "assignee", "group")
-        .prefetch_related("tags")
-        .in_bulk()
-    )
+    rows = tickets_for_rows(found.ids)
     # in_bulk() returns a dict; put the rows back in the queue's order. A ticket deleted
     # between the two queries is simply left out of this page.
     return QueuePage(**vars(found), object_list=[rows[pk] for pk in found.ids if pk in rows])

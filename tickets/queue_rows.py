@@ -61,6 +61,18 @@ class Row:
     breach: Breach | None
 
 
+def tickets_for_rows(ids: Iterable[int]) -> dict[int, Ticket]:
+    """The tickets `ids`, by id, read with what their rows show (requester, assignee, group,
+    tags): the queue page and the live workspace read them the same way."""
+    return (
+        Ticket.objects.filter(pk__in=list(ids))
+        .order_by()
+        .select_related("requester", "assignee", "group")
+        .prefetch_related("tags")
+        .in_bulk()
+    )
+
+
 def rows_of(tickets: Iterable[Ticket]) -> list[Row]:
     datetime_format = get_format("DATETIME_FORMAT")
     now = timezone.now()
