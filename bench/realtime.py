@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -183,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if access_log is not None:
+            shutil.rmtree(access_log.parent, ignore_errors=True)
 
 
 def run(args, sandbox_url: str, meter, access_log: Path | None = None) -> int:

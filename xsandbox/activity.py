@@ -522,7 +522,6 @@ def _event_selection(vocabs: tuple[Vocabulary, ...]) -> Selection:
     )
 
 
-
 def delivery_body(events: list[LoggedEvent]) -> bytes:
     """One event as its envelope, `{"data": {...}}`; several as `{"data": [{...}, ...]}`."""
     if len(events) == 1:
