@@ -35,7 +35,9 @@ from twitter_channel.models import ActivityEvent, IncomingItem, OutgoingMessage,
 from .intake_helpers import BRAND_ID, FakeX, dm, tweet, user
 
 NAME, HANDLE, EMAIL = "Zelda Quokkaface", "zquokka77", "zelda.q@example.org"
-ZELDA, OTHER = "4242", "5151"
+# X user ids as X writes them (snowflakes): the erasure test searches every text column for
+# Zelda's, and a four-digit id turned up by chance in a notification's random Message-ID.
+ZELDA, OTHER = "1590000000424242", "1590000000515151"
 NEEDLES = (NAME, HANDLE, EMAIL)
 
 
